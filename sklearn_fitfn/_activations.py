@@ -1,0 +1,51 @@
+"""Activation names: scikit-learn's and Keras's vocabularies, resolved to Keras."""
+
+import keras
+
+#: scikit-learn's names (and a few spellings) mapped to the Keras name used.
+ALIASES = {
+    "identity": "linear",
+    "logistic": "sigmoid",
+    "swish": "silu",
+}
+
+#: Activations computed by Keras itself.
+KERAS_ACTIVATIONS = frozenset(
+    {"linear", "sigmoid", "tanh", "relu", "elu", "selu", "gelu", "silu", "softplus"}
+)
+
+#: Every name a user may pass as ``activation``.
+ACTIVATION_NAMES = frozenset(KERAS_ACTIVATIONS | set(ALIASES))
+
+#: Hidden activations that leave the whole network linear in its input.
+LINEAR_NAMES = frozenset({"linear", "identity"})
+
+
+def canonical_activation(name):
+    """Return the Keras name for an activation given in either vocabulary.
+
+    Parameters
+    ----------
+    name : str
+        An activation name such as ``"identity"``, ``"logistic"`` or ``"gelu"``.
+
+    Returns
+    -------
+    str
+        The Keras name, e.g. ``"linear"`` for ``"identity"``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known activation.
+    """
+    if not isinstance(name, str) or name not in ACTIVATION_NAMES:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATION_NAMES)}"
+        )
+    return ALIASES.get(name, name)
+
+
+def activation_function(name):
+    """Return the callable that computes activation ``name`` on tensors."""
+    return keras.activations.get(canonical_activation(name))

@@ -1,0 +1,549 @@
+"""MLPFunctionRegressor: a Keras multilayer perceptron as a scikit-learn regressor."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import tensorflow as tf
+from scikeras.wrappers import BaseWrapper
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._activations import ACTIVATION_NAMES
+from ._network import build_mlp, glorot_weights
+from ._optimizers import OPTIMIZERS
+from ._training import TrainingRecord, train_stochastic
+
+_PREDICT_CHUNK_ROWS = 65536
+
+# SciKeras 0.13 still defines the pre-1.6 ``_more_tags`` on BaseWrapper, which
+# scikit-learn >= 1.6 rejects unless the class also declares
+# ``__sklearn_tags__``. Declaring the method BaseWrapper already inherits
+# changes nothing at run time and makes its tags the current kind.
+if "__sklearn_tags__" not in vars(BaseWrapper):
+    BaseWrapper.__sklearn_tags__ = BaseEstimator.__sklearn_tags__
+
+
+def _solver_is_stochastic(estimator):
+    return estimator.solver in {"adam", "sgd"}
+
+
+class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
+    """Multilayer perceptron regressor built on Keras, with scikit-learn's API.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor` whose network is
+    a Keras model (``model_``). The architecture and the activation are plain
+    hyperparameters, so a grid search can compare a linear network with a relu
+    one on the same data. Training runs in compiled TensorFlow epochs and
+    follows ``MLPRegressor``'s rules step by step: its initialisation, update
+    rules, batching, stopping criteria and loss curve.
+
+    Parameters
+    ----------
+    loss : {"squared_error"}, default="squared_error"
+        Half the mean squared error plus the L2 penalty, as in MLPRegressor
+        (whose signature, positional order included, this one follows).
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Units of each hidden layer. ``()`` gives a linear model.
+    activation : str or sequence of str, default="relu"
+        Activation of the hidden layers: one name for all, or one per layer.
+        scikit-learn's names (``"identity"``, ``"logistic"``, ``"tanh"``,
+        ``"relu"``) and Keras's (``"linear"``, ``"sigmoid"``, ``"elu"``,
+        ``"selu"``, ``"gelu"``, ``"swish"``/``"silu"``, ``"softplus"``) are
+        both accepted. The output layer is always linear.
+    solver : {"adam", "sgd"}, default="adam"
+        Mini-batch optimizer, with scikit-learn's update rules.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the kernels.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule for ``solver="sgd"``.
+    learning_rate_init : float, default=1e-3
+        Initial step size.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Reshuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffling.
+        An int gives identical results across fits and processes. No global
+        random state (Python, NumPy or TensorFlow) is read or changed.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+    verbose : bool or int, default=False
+        Print the loss (and validation score) after every epoch.
+    warm_start : bool, default=False
+        Continue from the previous solution when ``fit`` is called again.
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``solver="sgd"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its R²
+        stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping, in (0, 1).
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    dtype : {"float64", "float32"}, default="float64"
+        Dtype of the weights and of the computation. float64 matches
+        scikit-learn's precision; float32 halves memory.
+
+    Attributes
+    ----------
+    model_ : keras.Sequential
+        The fitted Keras network (Dense layers, linear output).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+    n_outputs_ : int
+        Number of targets.
+    n_layers_ : int
+        Number of layers, input and output included.
+    out_activation_ : str
+        ``"identity"``: the output layer is linear.
+    coefs_ : list of ndarray
+        Copies of the kernels, ``coefs_[i]`` of shape (units_i, units_i+1).
+    intercepts_ : list of ndarray
+        Copies of the biases.
+    loss_ : float
+        Training loss after the last epoch.
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    best_loss_ : float or None
+        Lowest training loss seen; None with early stopping.
+    validation_scores_ : list of float or None
+        Validation R² after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        Best validation R², with early stopping.
+    n_iter_ : int
+        Epochs run by the last call to fit or partial_fit.
+    t_ : int
+        Training samples seen, over all calls.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The NumPy implementation this mirrors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fitfn import MLPFunctionRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> y = X.ravel() ** 2
+    >>> linear = MLPFunctionRegressor(hidden_layer_sizes=(), max_iter=300,
+    ...                               random_state=0).fit(X, y)
+    >>> relu = MLPFunctionRegressor(hidden_layer_sizes=(32, 32), max_iter=300,
+    ...                             learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> bool(relu.score(X, y) > 0.95 > linear.score(X, y))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATION_NAMES)), "array-like"],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "loss": [StrOptions({"squared_error"})],
+        "dtype": [StrOptions({"float64", "float32"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        dtype="float64",
+    ):
+        # Only stores the arguments, as scikit-learn requires; BaseWrapper's
+        # own __init__ would add SciKeras's Keras-fit parameters.
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+
+    # -- scikit-learn plumbing that BaseWrapper overrides the SciKeras way ----
+
+    @classmethod
+    def _get_param_names(cls):
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn semantics)."""
+        return BaseEstimator.set_params(self, **params)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        return BaseEstimator.__repr__(self, N_CHAR_MAX)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    @property
+    def current_epoch(self):
+        """Epochs trained in total since the weights were initialised."""
+        return len(getattr(self, "_record", TrainingRecord.start(False)).loss_curve)
+
+    # -- hyperparameters resolved into an architecture ------------------------
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        for size in sizes:
+            if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
+                raise InvalidParameterError(
+                    "The 'hidden_layer_sizes' parameter of "
+                    f"{type(self).__name__} must contain positive integers only; "
+                    f"got {self.hidden_layer_sizes!r}."
+                )
+        return tuple(int(size) for size in sizes)
+
+    def _hidden_activations(self, n_hidden):
+        if isinstance(self.activation, str):
+            return (self.activation,) * n_hidden
+        names = tuple(self.activation)
+        unknown = [name for name in names if name not in ACTIVATION_NAMES]
+        if unknown or len(names) != n_hidden:
+            problem = (
+                f"unknown names {unknown!r}; known: {sorted(ACTIVATION_NAMES)}"
+                if unknown
+                else f"{len(names)} names for {n_hidden} hidden layers"
+            )
+            raise InvalidParameterError(
+                f"The 'activation' parameter of {type(self).__name__} must be one "
+                f"activation name or one per hidden layer; got {self.activation!r}: "
+                f"{problem}."
+            )
+        return names
+
+    # -- fitting ---------------------------------------------------------------
+
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        dtype = np.dtype(self.dtype)
+        y = y.reshape(len(y), -1).astype(dtype)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=dtype, ensure_non_negative=True
+        )
+        if not sample_weight.any():
+            raise ValueError(
+                "sample_weight is zero for every sample: there is nothing to train on."
+            )
+        return X.astype(dtype, copy=False), y, sample_weight
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _make_optimizer(self, state):
+        def factory(params):
+            if self.solver == "sgd":
+                return OPTIMIZERS["sgd"](
+                    params, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t, state,
+                )  # fmt: skip
+            return OPTIMIZERS["adam"](
+                params, self.learning_rate_init, self.beta_1, self.beta_2,
+                self.epsilon, state,
+            )  # fmt: skip
+
+        return factory
+
+    def _split_validation(self, X, y, sample_weight, random_state):
+        X, X_val, y, y_val, sample_weight, w_val = train_test_split(
+            X, y, sample_weight,
+            random_state=random_state, test_size=self.validation_fraction,
+        )  # fmt: skip
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return X, y, sample_weight, (X_val, y_val, w_val)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        sizes = self._hidden_layer_sizes()
+        activations = self._hidden_activations(len(sizes))
+        first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        X, y, sample_weight = self._validate_training_data(X, y, sample_weight, first_pass)
+        layer_units = [X.shape[1], *sizes, y.shape[1]]
+        random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            weights = glorot_weights(random_state, layer_units, activations, self.dtype)
+            record = TrainingRecord.start(self.early_stopping)
+            optimizer_state = None
+        else:
+            weights = self.model_.get_weights()
+            fitted_units = [weights[0].shape[0]] + [b.shape[0] for b in weights[1::2]]
+            if fitted_units != layer_units or weights[0].dtype != np.dtype(self.dtype):
+                raise ValueError(
+                    f"Cannot continue training a network of layer sizes {fitted_units} "
+                    f"and dtype {weights[0].dtype} with layer sizes {layer_units} and "
+                    f"dtype {self.dtype}; set warm_start=False to start afresh."
+                )
+            record = copy.deepcopy(self._record)
+            # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
+            # fit starts a new one from the current weights.
+            optimizer_state = self._optimizer_state if incremental else None
+
+        validation = None
+        if self.early_stopping:
+            X, y, sample_weight, validation = self._split_validation(
+                X, y, sample_weight, random_state
+            )
+        # Rows of weight zero change nothing but the batch boundaries.
+        keep = sample_weight > 0
+        X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+
+        weights, optimizer = train_stochastic(
+            weights, self._make_optimizer(optimizer_state), activations,
+            X, y, sample_weight, record,
+            batch_size=self._batch_size(X.shape[0]), max_iter=self.max_iter,
+            shuffle=self.shuffle, random_state=random_state, alpha=self.alpha,
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            validation=validation, verbose=self.verbose, incremental=incremental,
+        )  # fmt: skip
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
+
+        return self._set_network(
+            layer_units, activations, weights, record, optimizer.state(), first_pass
+        )
+
+    def _set_network(self, layer_units, activations, weights, record, optimizer_state, build):
+        if build:
+            self.model_ = build_mlp(
+                layer_units[0], layer_units[-1], layer_units[1:-1], activations, self.dtype
+            )
+        self.model_.set_weights(weights)
+        self.n_outputs_ = layer_units[-1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = "identity"
+        self._record = record
+        self._optimizer_state = optimizer_state
+        return self
+
+    def _fit_or_restore(self, X, y, sample_weight, incremental):
+        """Fit, or leave the estimator exactly as it was if fitting fails."""
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (NumPy array or pandas DataFrame).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; a weight of k counts as k repeated rows.
+
+        Returns
+        -------
+        self : MLPFunctionRegressor
+            The fitted estimator.
+        """
+        return self._fit_or_restore(X, y, sample_weight, incremental=False)
+
+    @available_if(_solver_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one more epoch on (X, y), starting from the current weights.
+
+        The first call initialises the network. Adam's or SGD's state carries
+        over between calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPFunctionRegressor
+        """
+        return self._fit_or_restore(X, y, sample_weight, incremental=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def initialize(self, X, y):
+        """Build the network with its initial weights without training it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : MLPFunctionRegressor
+        """
+        sizes = self._hidden_layer_sizes()
+        activations = self._hidden_activations(len(sizes))
+        X, y, _ = self._validate_training_data(X, y, None, reset=True)
+        layer_units = [X.shape[1], *sizes, y.shape[1]]
+        weights = glorot_weights(
+            check_random_state(self.random_state), layer_units, activations, self.dtype
+        )
+        record = TrainingRecord.start(self.early_stopping)
+        return self._set_network(layer_units, activations, weights, record, None, True)
+
+    # -- prediction ------------------------------------------------------------
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the estimator's ``dtype``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = X.astype(self.model_.layers[0].kernel.dtype, copy=False)
+        chunks = [
+            self.model_(tf.constant(X[start : start + _PREDICT_CHUNK_ROWS]), training=False)
+            for start in range(0, X.shape[0], _PREDICT_CHUNK_ROWS)
+        ]
+        y_pred = np.concatenate([np.asarray(c) for c in chunks])
+        return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
+
+    # -- fitted attributes derived from the network and the training record ---
+
+    @property
+    def coefs_(self):
+        """Copies of the kernels, input to output."""
+        return self.model_.get_weights()[0::2]
+
+    @property
+    def intercepts_(self):
+        """Copies of the biases, input to output."""
+        return self.model_.get_weights()[1::2]
+
+    loss_curve_ = property(lambda self: self._record.loss_curve, doc="Loss per epoch.")
+    loss_ = property(lambda self: self._record.loss, doc="Loss after the last epoch.")
+    best_loss_ = property(lambda self: self._record.best_loss, doc="Lowest loss.")
+    validation_scores_ = property(
+        lambda self: self._record.validation_scores, doc="Validation R² per epoch."
+    )
+    best_validation_score_ = property(
+        lambda self: self._record.best_validation_score, doc="Best validation R²."
+    )
+    n_iter_ = property(lambda self: self._record.n_iter, doc="Epochs in the last call.")
+    t_ = property(lambda self: self._record.t, doc="Training samples seen in total.")
+

@@ -1,0 +1,228 @@
+"""The training loop: compiled epochs, scikit-learn's stopping rules, the loss curve.
+
+One call of the compiled epoch runs every mini-batch of an epoch inside a
+single TensorFlow graph (a ``tf.while_loop`` over slices of a permutation), so
+the per-batch cost is a few graph ops instead of a Keras ``fit`` round trip.
+Everything around it (shuffling, the loss curve, early stopping, the learning
+rate schedule) follows scikit-learn's ``MLPRegressor`` step by step and
+draws from the same ``RandomState`` in the same order.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+from sklearn.utils import shuffle as shuffle_indices
+
+from ._activations import activation_function
+from ._optimizers import OPTIMIZERS
+
+
+@dataclasses.dataclass
+class TrainingRecord:
+    """What training has seen so far; it carries over to warm starts and partial fits."""
+
+    loss_curve: list
+    best_loss: float | None
+    validation_scores: list | None
+    best_validation_score: float | None
+    best_weights: list | None = None
+    no_improvement_count: int = 0
+    n_iter: int = 0
+    t: int = 0
+    loss: float | None = None
+
+    @classmethod
+    def start(cls, early_stopping):
+        """A fresh record, shaped as MLPRegressor shapes it for ``early_stopping``."""
+        if early_stopping:
+            return cls([], None, [], -np.inf)
+        return cls([], np.inf, None, None)
+
+
+def forward(params, activations, X):
+    """Compute the network's output from its flat ``[kernel, bias, ...]`` weights."""
+    hidden = X
+    for layer in range(len(params) // 2):
+        hidden = tf.matmul(hidden, params[2 * layer]) + params[2 * layer + 1]
+        if layer < len(activations):
+            hidden = activation_function(activations[layer])(hidden)
+    return hidden
+
+
+@tf.function(autograph=False)
+def _run_epoch(
+    params, slots, hyper, alpha, X, y, w, order, batch_size, X_val, y_val, w_val,
+    *, kind, nesterov, activations,
+):  # fmt: skip
+    """Train one epoch over ``order``; return its mean loss and validation SSE."""
+    apply_update = OPTIMIZERS[kind].apply
+    kernels = params[0::2]
+    n_batches = (tf.shape(order)[0] + batch_size - 1) // batch_size
+
+    def step(batch, total):
+        idx = order[batch * batch_size : (batch + 1) * batch_size]
+        X_batch, y_batch, w_batch = tf.gather(X, idx), tf.gather(y, idx), tf.gather(w, idx)
+        with tf.GradientTape() as tape:
+            residual = y_batch - forward(params, activations, X_batch)
+            weight_sum = tf.reduce_sum(w_batch)
+            squared = tf.reduce_mean(tf.square(residual), axis=1)
+            penalty = tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+            loss = (
+                0.5 * tf.reduce_sum(w_batch * squared) + 0.5 * alpha * penalty
+            ) / weight_sum
+        grads = tape.gradient(loss, params)
+        apply_update(params, grads, slots, hyper, nesterov)
+        return batch + 1, total + loss * weight_sum
+
+    _, total = tf.while_loop(
+        lambda batch, total: batch < n_batches,
+        step,
+        (tf.constant(0), tf.zeros([], X.dtype)),
+    )
+    val_residual = y_val - forward(params, activations, X_val)
+    val_sse = tf.reduce_sum(w_val[:, None] * tf.square(val_residual), axis=0)
+    return total / tf.reduce_sum(w), val_sse
+
+
+def _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static):
+    """Trace the epoch once per shape, with the number of rows left open."""
+
+    def spec(*shape):
+        return tf.TensorSpec(shape, dtype)
+
+    rows = tf.TensorSpec([None], tf.int32)
+    _run_epoch.get_concrete_function(
+        params, optimizer.slots, spec(len(optimizer.hyperparameters())), spec(),
+        spec(None, n_features), spec(None, n_outputs), spec(None), rows,
+        tf.TensorSpec([], tf.int32),
+        spec(None, n_features), spec(None, n_outputs), spec(None),
+        **static,
+    )  # fmt: skip
+
+
+def weighted_r2(sse, y, w):
+    """R² averaged over outputs, as ``sklearn.metrics.r2_score`` with weights."""
+    mean = np.average(y, axis=0, weights=w)
+    total = (w[:, None] * (y - mean) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(total > 0, 1 - sse / total, np.where(sse == 0, 1.0, 0.0))
+    return float(np.mean(scores))
+
+
+def train_stochastic(
+    weights, optimizer_factory, activations, X, y, w, record, *,
+    batch_size, max_iter, shuffle, random_state, alpha, tol, n_iter_no_change,
+    validation, verbose, incremental,
+):  # fmt: skip
+    """Train with mini-batch Adam or SGD, following ``MLPRegressor._fit_stochastic``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        Starting ``[kernel, bias, ...]``; not modified.
+    optimizer_factory : callable
+        Called with the TensorFlow parameters, returns an optimizer from
+        :mod:`._optimizers`.
+    activations : tuple of str
+        Hidden-layer activations.
+    X, y, w : ndarray
+        Training inputs, 2-D targets and sample weights, in the compute dtype.
+    record : TrainingRecord
+        Updated in place: loss curve, best loss or validation score, counters.
+    batch_size : int
+    max_iter : int
+        Epochs to run at most (one when ``incremental``).
+    shuffle : bool
+    random_state : numpy.random.RandomState
+        Source of the per-epoch permutations.
+    alpha, tol : float
+    n_iter_no_change : int or float
+    validation : tuple of ndarray or None
+        ``(X_val, y_val, w_val)`` for early stopping on validation R².
+    verbose : bool or int
+    incremental : bool
+        Run a single epoch, as ``partial_fit`` does.
+
+    Returns
+    -------
+    weights : list of ndarray
+        The trained weights (the best ones when early stopping).
+    optimizer : object
+        The optimizer, whose ``state()`` a later ``partial_fit`` resumes from.
+    """
+    dtype = tf.as_dtype(X.dtype)
+    params = [tf.Variable(value, dtype=dtype) for value in weights]
+    optimizer = optimizer_factory(params)
+    static = {
+        "kind": optimizer.kind,
+        "nesterov": getattr(optimizer, "nesterov", False),
+        "activations": tuple(activations),
+    }
+    n_features, n_outputs = X.shape[1], y.shape[1]
+    _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static)
+
+    if validation is None:
+        X_val = np.empty((0, n_features), X.dtype)
+        y_val = np.empty((0, n_outputs), X.dtype)
+        w_val = np.empty(0, X.dtype)
+    else:
+        X_val, y_val, w_val = validation
+    tensors = [tf.constant(a, dtype) for a in (X, y, w)]
+    val_tensors = [tf.constant(a, dtype) for a in (X_val, y_val, w_val)]
+    alpha_t = tf.constant(alpha, dtype)
+    batch_t = tf.constant(batch_size, tf.int32)
+
+    n_samples = X.shape[0]
+    sample_idx = np.arange(n_samples, dtype=np.int32)
+    record.n_iter = 0
+    for _ in range(max_iter):
+        if shuffle:
+            sample_idx = shuffle_indices(sample_idx, random_state=random_state)
+        hyper = tf.constant(optimizer.hyperparameters(), dtype)
+        loss, val_sse = _run_epoch(
+            params, optimizer.slots, hyper, alpha_t, *tensors,
+            tf.constant(sample_idx), batch_t, *val_tensors, **static,
+        )  # fmt: skip
+        record.n_iter += 1
+        record.loss = float(loss)
+        record.t += n_samples
+        record.loss_curve.append(record.loss)
+        if verbose:
+            print(f"Iteration {record.n_iter}, loss = {record.loss:.8f}")
+
+        if validation is not None:
+            score = weighted_r2(val_sse.numpy(), y_val, w_val)
+            record.validation_scores.append(score)
+            if verbose:
+                print(f"Validation score: {score:f}")
+            if score < record.best_validation_score + tol:
+                record.no_improvement_count += 1
+            else:
+                record.no_improvement_count = 0
+            if score > record.best_validation_score:
+                record.best_validation_score = score
+                record.best_weights = [p.numpy() for p in params]
+        else:
+            if record.loss > record.best_loss - tol:
+                record.no_improvement_count += 1
+            else:
+                record.no_improvement_count = 0
+            record.best_loss = min(record.best_loss, record.loss)
+
+        optimizer.iteration_ends(record.t)
+        if record.no_improvement_count > n_iter_no_change:
+            watched = "Validation score" if validation is not None else "Training loss"
+            message = (
+                f"{watched} did not improve more than tol={tol:f} "
+                f"for {n_iter_no_change} consecutive epochs."
+            )
+            if optimizer.trigger_stopping(message, verbose):
+                break
+            record.no_improvement_count = 0
+        if incremental:
+            break
+
+    if validation is not None and record.best_weights is not None:
+        return [np.array(b) for b in record.best_weights], optimizer
+    return [p.numpy() for p in params], optimizer
