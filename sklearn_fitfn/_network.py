@@ -57,6 +57,11 @@ def dense_variables(model):
     return variables
 
 
+def network_weights(model):
+    """Return copies of the model's weights as ``[kernel, bias, ...]`` arrays."""
+    return [variable.numpy() for variable in dense_variables(model)]
+
+
 def glorot_weights(random_state, layer_units, activations, dtype):
     """Draw starting weights exactly as scikit-learn's MLP does.
 

@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATION_NAMES
-from ._network import build_mlp, glorot_weights
+from ._network import build_mlp, glorot_weights, network_weights
 from ._optimizers import OPTIMIZERS
 from ._training import TrainingRecord, train_stochastic
 
@@ -373,7 +373,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             record = TrainingRecord.start(self.early_stopping)
             optimizer_state = None
         else:
-            weights = self.model_.get_weights()
+            weights = network_weights(self.model_)
             fitted_units = [weights[0].shape[0]] + [b.shape[0] for b in weights[1::2]]
             if fitted_units != layer_units or weights[0].dtype != np.dtype(self.dtype):
                 raise ValueError(
@@ -528,12 +528,12 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     @property
     def coefs_(self):
         """Copies of the kernels, input to output."""
-        return self.model_.get_weights()[0::2]
+        return network_weights(self.model_)[0::2]
 
     @property
     def intercepts_(self):
         """Copies of the biases, input to output."""
-        return self.model_.get_weights()[1::2]
+        return network_weights(self.model_)[1::2]
 
     loss_curve_ = property(lambda self: self._record.loss_curve, doc="Loss per epoch.")
     loss_ = property(lambda self: self._record.loss, doc="Loss after the last epoch.")

@@ -1,0 +1,13 @@
+import sklearn_fitfn  # noqa: F401  (first, as a user would: TensorFlow starts quietly)
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def regression_data():
+    """A small smooth nonlinear problem with three features."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    y = X[:, 0] ** 2 + X[:, 1] - 0.5 * X[:, 2]
+    return X, y

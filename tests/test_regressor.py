@@ -1,0 +1,409 @@
+import pickle
+import random
+import subprocess
+import sys
+import warnings
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
+from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_fitfn import MLPFunctionRegressor
+
+SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_state=0)
+
+
+# -- the same training as MLPRegressor ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(shuffle=False),
+        dict(shuffle=True),
+        dict(solver="sgd", learning_rate="invscaling"),
+        dict(solver="sgd", learning_rate="adaptive", nesterovs_momentum=False,
+             n_iter_no_change=2, tol=10.0),
+        dict(early_stopping=True, activation="tanh"),
+        dict(activation="logistic", alpha=0.1),
+        dict(tol=10.0, n_iter_no_change=3),
+    ],
+)  # fmt: skip
+def test_training_reproduces_mlpregressor_step_for_step(regression_data, options):
+    X, y = regression_data
+    ours = MLPFunctionRegressor(**SMALL, **options).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPRegressor(**SMALL, **options).fit(X, y)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.loss_curve_, reference.loss_curve_, rtol=1e-10)
+    assert ours.n_iter_ == reference.n_iter_
+    assert ours.t_ == reference.t_
+    if options.get("early_stopping"):
+        np.testing.assert_allclose(ours.validation_scores_, reference.validation_scores_)
+        assert ours.best_validation_score_ == pytest.approx(reference.best_validation_score_)
+        assert ours.best_loss_ is None
+    else:
+        assert ours.best_loss_ == pytest.approx(reference.best_loss_)
+        assert ours.validation_scores_ is None
+
+
+def test_partial_fit_and_warm_start_reproduce_mlpregressor(regression_data):
+    X, y = regression_data
+    ours, reference = MLPFunctionRegressor(**SMALL), MLPRegressor(**SMALL)
+    for _ in range(3):
+        ours.partial_fit(X, y)
+        reference.partial_fit(X, y)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), atol=1e-10)
+    assert ours.n_iter_ == 1 and ours.t_ == 3 * len(X)
+
+    ours = MLPFunctionRegressor(**SMALL, warm_start=True).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPRegressor(**SMALL, warm_start=True).fit(X, y)
+        ours.fit(X, y)
+        reference.fit(X, y)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), atol=1e-10)
+    assert len(ours.loss_curve_) == 60
+
+
+# -- the snippet from the README works ------------------------------------------
+
+
+def test_pipeline_target_transform_and_grid_search_pick_relu_on_squares():
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 1001, size=(300, 1))
+    y = X[:, 0].astype(float) ** 2
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(32, 32), activation="relu",
+                               max_iter=150, learning_rate_init=0.01, random_state=0)  # fmt: skip
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), reg), transformer=StandardScaler()
+    )
+    grid = GridSearchCV(
+        model, {"regressor__mlpfunctionregressor__activation": ["identity", "relu"]}, cv=3
+    )
+    grid.fit(X, y)
+    assert grid.best_params_["regressor__mlpfunctionregressor__activation"] == "relu"
+    identity_score, relu_score = grid.cv_results_["mean_test_score"]
+    assert relu_score > 0.99 and identity_score < 0.95
+
+
+# -- inputs and outputs ---------------------------------------------------------
+
+
+def test_dataframe_input_records_feature_names(regression_data):
+    X, y = regression_data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = MLPFunctionRegressor(**SMALL).fit(frame, pd.Series(y))
+    assert list(reg.feature_names_in_) == ["a", "b", "c"]
+    with pytest.warns(UserWarning, match="feature names"):
+        from_array = reg.predict(X)
+    np.testing.assert_allclose(reg.predict(frame), from_array)
+
+
+def test_multi_output_targets(regression_data):
+    X, y = regression_data
+    Y = np.column_stack([y, -y, X[:, 0]])
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 150}).fit(X, Y)
+    assert reg.n_outputs_ == 3 and reg.predict(X).shape == (len(X), 3)
+    assert reg.score(X, Y) > 0.5
+
+
+def test_column_vector_target_warns_and_predicts_1d(regression_data):
+    X, y = regression_data
+    with pytest.warns(DataConversionWarning):
+        reg = MLPFunctionRegressor(**SMALL).fit(X, y.reshape(-1, 1))
+    assert reg.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+def test_input_dtypes(regression_data, dtype):
+    X, y = regression_data
+    X = (X * 10).astype(dtype)
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    assert reg.predict(X).dtype == np.float64
+
+
+def test_float32_computation(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, dtype="float32").fit(X, y)
+    assert reg.predict(X).dtype == np.float32
+    assert reg.model_.layers[0].kernel.dtype == "float32"
+    reference = MLPFunctionRegressor(**SMALL).fit(X, y)
+    np.testing.assert_allclose(reg.predict(X), reference.predict(X), atol=1e-3)
+
+
+def test_fitted_attributes_describe_the_keras_network(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    assert isinstance(reg.model_, keras.Model)
+    assert [c.shape for c in reg.coefs_] == [(3, 16), (16, 8), (8, 1)]
+    assert [b.shape for b in reg.intercepts_] == [(16,), (8,), (1,)]
+    assert reg.n_features_in_ == 3 and reg.n_outputs_ == 1 and reg.n_layers_ == 4
+    assert reg.out_activation_ == "identity"
+    assert reg.loss_ == reg.loss_curve_[-1] and reg.n_iter_ == len(reg.loss_curve_)
+    hidden = X
+    for coef, bias in zip(reg.coefs_[:-1], reg.intercepts_[:-1]):
+        hidden = np.maximum(hidden @ coef + bias, 0)
+    manual = (hidden @ reg.coefs_[-1] + reg.intercepts_[-1]).ravel()
+    np.testing.assert_allclose(reg.predict(X), manual, rtol=1e-12)
+    reg.coefs_[0][:] = 0  # copies: the network is untouched
+    np.testing.assert_allclose(reg.predict(X), manual, rtol=1e-12)
+
+
+def test_per_layer_activations_and_linear_model(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), activation=["tanh", "gelu"],
+                               max_iter=5, random_state=0).fit(X, y)  # fmt: skip
+    names = [layer.activation.__name__ for layer in reg.model_.layers]
+    assert names == ["tanh", "gelu", "linear"]
+    linear = MLPFunctionRegressor(hidden_layer_sizes=(), max_iter=300,
+                                  learning_rate_init=0.05, random_state=0).fit(X, y)  # fmt: skip
+    assert len(linear.coefs_) == 1
+    design = np.column_stack([X, np.ones(len(X))])
+    least_squares = design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    best_r2 = 1 - ((y - least_squares) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert best_r2 - 0.01 < linear.score(X, y) <= best_r2 + 1e-9
+
+
+def test_sample_weights_mean_repeated_rows_and_zero_means_absent(regression_data):
+    X, y = regression_data
+    X, y = X[:40], y[:40]
+    w = np.random.default_rng(2).integers(0, 3, size=40)
+    params = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    weighted = MLPFunctionRegressor(**params).fit(X, y, sample_weight=w)
+    repeated = MLPFunctionRegressor(**params).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
+
+
+# -- clone, params, persistence -------------------------------------------------
+
+
+def test_clone_and_params_round_trip():
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(4,), activation="tanh", alpha=0.5)
+    twin = clone(reg)
+    assert twin.get_params() == reg.get_params()
+    twin.set_params(activation="relu", max_iter=3)
+    assert twin.activation == "relu" and reg.activation == "tanh"
+    assert "hidden_layer_sizes=(4,)" in repr(reg)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        reg.set_params(epochs=3)
+
+
+@pytest.mark.parametrize("dump, load", [
+    (pickle.dumps, pickle.loads),
+    (lambda est: joblib_dump(est), lambda blob: joblib_load(blob)),
+])  # fmt: skip
+def test_pickle_and_joblib_round_trips(regression_data, dump, load):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    restored = load(dump(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    # Training resumes from the same optimizer state too.
+    restored.partial_fit(X, y)
+    reg.partial_fit(X, y)
+    np.testing.assert_allclose(restored.predict(X), reg.predict(X), rtol=1e-12)
+
+
+def joblib_dump(estimator):
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    return buffer.getvalue()
+
+
+def joblib_load(blob):
+    import io
+
+    return joblib.load(io.BytesIO(blob))
+
+
+# -- reproducibility and global state -------------------------------------------
+
+
+def test_same_seed_same_predictions_in_one_process(regression_data):
+    X, y = regression_data
+    a = MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    b = MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    c = MLPFunctionRegressor(**{**SMALL, "random_state": 1}).fit(X, y).predict(X)
+    assert not np.allclose(a, c)
+
+
+_SUBPROCESS_FIT = """
+import numpy as np
+from sklearn_fitfn import MLPFunctionRegressor
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
+reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=7).fit(X, y)
+print(repr(reg.predict(X[:5]).tolist()))
+"""
+
+
+def test_same_seed_same_predictions_in_two_processes():
+    outputs = [
+        subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT], capture_output=True,
+                       text=True, check=True)  # fmt: skip
+        for _ in range(2)
+    ]
+    assert outputs[0].stdout == outputs[1].stdout != ""
+    assert outputs[0].stderr == "", "fitting with verbose=0 must print nothing"
+
+
+def test_fit_leaves_no_global_random_or_determinism_state(regression_data):
+    X, y = regression_data
+    determinism = tf_config.is_op_determinism_enabled()
+    np.random.seed(123)
+    random.seed(123)
+    tf.random.set_seed(123)
+    expected = (np.random.random(), random.random(), float(tf.random.uniform([])))
+    np.random.seed(123)
+    random.seed(123)
+    tf.random.set_seed(123)
+    MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    observed = (np.random.random(), random.random(), float(tf.random.uniform([])))
+    assert observed == expected
+    assert tf_config.is_op_determinism_enabled() == determinism
+
+
+# -- warm start and partial fit -------------------------------------------------
+
+
+def test_warm_start_continues_and_cold_start_restarts(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, warm_start=True).fit(X, y)
+    first = reg.loss_curve_[-1]
+    reg.fit(X, y)
+    assert len(reg.loss_curve_) == 60 and reg.loss_curve_[-1] < first
+    reg.set_params(warm_start=False).fit(X, y)
+    assert len(reg.loss_curve_) == 30
+    reg.set_params(warm_start=True, hidden_layer_sizes=(4,))
+    with pytest.raises(ValueError, match="warm_start=False"):
+        reg.fit(X, y)
+
+
+def test_partial_fit_trains_one_epoch_per_call(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL)
+    losses = [reg.partial_fit(X, y).loss_ for _ in range(5)]
+    assert reg.current_epoch == 5 and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="early_stopping"):
+        MLPFunctionRegressor(early_stopping=True).partial_fit(X, y)
+
+
+def test_early_stopping_keeps_the_best_validation_weights(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 300}, early_stopping=True,
+                               tol=1e-3, n_iter_no_change=5).fit(X, y)  # fmt: skip
+    assert reg.n_iter_ < 300
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X_change, y_change, error, message",
+    [
+        (lambda X: np.where(X > 2, np.nan, X), None, ValueError, "NaN"),
+        (lambda X: np.where(X > 2, np.inf, X), None, ValueError, "infinity"),
+        (None, lambda y: np.where(y > 3, np.nan, y), ValueError, "NaN"),
+        (lambda X: X.reshape(len(X), 3, 1), None, ValueError, "dim 3"),
+        (lambda X: X[:0], lambda y: y[:0], ValueError, "0 sample"),
+        (lambda X: scipy.sparse.csr_matrix(X), None, TypeError, "[Ss]parse"),
+        (lambda X: np.array([["a", "b", "c"]] * len(X), dtype=object), None,
+         ValueError, "convert|string"),
+    ],
+)  # fmt: skip
+def test_bad_training_data_is_named(regression_data, X_change, y_change, error, message):
+    X, y = regression_data
+    X = X_change(X) if X_change else X
+    y = y_change(y) if y_change else y
+    reg = MLPFunctionRegressor(**SMALL)
+    with pytest.raises(error, match=message):
+        reg.fit(X, y)
+    assert not hasattr(reg, "model_") and not hasattr(reg, "n_features_in_")
+
+
+def test_predict_errors(regression_data):
+    X, y = regression_data
+    with pytest.raises(NotFittedError, match="not fitted"):
+        MLPFunctionRegressor().predict(X)
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="3 features"):
+        reg.predict(X[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        reg.predict(np.full_like(X, np.nan))
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        (dict(activation="rellu"), "activation"),
+        (dict(activation=["relu"]), "activation"),
+        (dict(activation=["relu", "nope"]), "activation"),
+        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
+        (dict(hidden_layer_sizes=(8, -3)), "hidden_layer_sizes"),
+        (dict(hidden_layer_sizes=-1), "hidden_layer_sizes"),
+        (dict(validation_fraction=0.0), "validation_fraction"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(solver="rmsprop"), "solver"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(dtype="float16"), "dtype"),
+    ],
+)
+def test_bad_parameters_raise_invalid_parameter_error_naming_it(regression_data, params, name):
+    X, y = regression_data
+    defaults = dict(hidden_layer_sizes=(8, 8), max_iter=2)
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        MLPFunctionRegressor(**{**defaults, **params}).fit(X, y)
+
+
+def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    before = reg.predict(X)
+    curve = list(reg.loss_curve_)
+    with pytest.raises(ValueError):
+        reg.fit(np.full((10, 5), np.nan), y[:10])
+    assert reg.n_features_in_ == 3
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert reg.loss_curve_ == curve
+
+
+# -- output ---------------------------------------------------------------------
+
+
+def test_quiet_by_default_and_verbose_prints_the_loss(regression_data, capfd):
+    X, y = regression_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    assert capfd.readouterr() == ("", "")
+    MLPFunctionRegressor(**{**SMALL, "max_iter": 3}, verbose=1).fit(X, y)
+    out = capfd.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    assert all("loss = " in line for line in out)
+
+
+def test_importing_the_package_prints_nothing():
+    result = subprocess.run(
+        [sys.executable, "-c", "import sklearn_fitfn"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert (result.stdout, result.stderr) == ("", "")
