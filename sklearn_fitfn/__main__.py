@@ -1,0 +1,5 @@
+"""``python -m sklearn_fitfn``: the same as the ``fitfn`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

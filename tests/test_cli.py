@@ -1,0 +1,66 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import matplotlib.image
+import pytest
+
+SMALL = ["-n", "80", "--epochs", "5", "--architectures", "8", "--cv", "2"]
+
+
+def fitfn(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "sklearn_fitfn", *args],
+        capture_output=True, text=True, cwd=cwd,
+    )  # fmt: skip
+
+
+def test_squares_end_to_end(tmp_path):
+    result = fitfn("squares", *SMALL, "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "identity: RMSE" in result.stdout and "best straight line" in result.stdout
+    assert result.stderr.count("CV RMSE") == 2  # one progress line per candidate
+    out = tmp_path / "out"
+    assert sorted(os.listdir(out)) == ["fits.png", "results.csv", "results.json", "rmse.png"]
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert {row["activation"] for row in rows} == {"identity", "relu"}
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["function"] == "squares" and "cv_results" in payload
+    for png in ["fits.png", "rmse.png"]:
+        assert matplotlib.image.imread(out / png).ndim == 3
+
+
+def test_quiet_prints_only_the_verdict(tmp_path):
+    result = fitfn("products", *SMALL, "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["identity", "relu"]
+    assert (tmp_path / "fitfn-results" / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["tangent"], "invalid choice: 'tangent'"),
+        (["squares", "--low", "9", "--high", "3"], "--low must be smaller than --high"),
+        (["squares", "-n", "2", "--cv", "3"], "fewer than the 3 CV folds"),
+        (["squares", "--activations", "rellu"], "unknown activation 'rellu'"),
+        (["squares", "--architectures", "8,0"], "positive integers"),
+        (["squares", "-o", "blocker/out"], "cannot write to output folder"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = fitfn(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["blocker"]
+
+
+def test_help_lists_the_options(tmp_path):
+    result = fitfn("--help", cwd=tmp_path)
+    for option in ["--n-samples", "--low", "--high", "--cv", "--epochs", "--activations",
+                   "--architectures", "--seed", "--output", "--n-jobs", "--quiet"]:  # fmt: skip
+        assert option in result.stdout

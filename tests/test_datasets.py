@@ -1,0 +1,58 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_fitfn.datasets import (
+    make_cubes,
+    make_function_data,
+    make_products,
+    make_sine,
+    make_squares,
+    make_sums,
+)
+
+
+def test_squares_is_the_canonical_workload():
+    X, y = make_squares(random_state=0)
+    expected = np.random.default_rng(0).integers(1, 1001, size=(1000, 1))
+    np.testing.assert_array_equal(X, expected)
+    np.testing.assert_array_equal(y, expected[:, 0] ** 2)
+    assert X.min() >= 1 and X.max() <= 1000
+
+
+@pytest.mark.parametrize(
+    "make, formula",
+    [
+        (make_sums, lambda X: X[:, 0] + X[:, 1]),
+        (make_products, lambda X: X[:, 0] * X[:, 1]),
+        (make_cubes, lambda X: X[:, 0] ** 3),
+        (make_sine, lambda X: np.sin(X[:, 0])),
+    ],
+)
+def test_each_function_computes_its_formula(make, formula):
+    X, y = make(50, random_state=3)
+    np.testing.assert_allclose(y, formula(X.astype(float)))
+
+
+def test_continuous_range_features_and_frames():
+    X, y = make_function_data("sums", 200, n_features=3, low=-2.5, high=2.5,
+                              integer=False, random_state=0)  # fmt: skip
+    assert X.shape == (200, 3) and X.min() >= -2.5 and X.max() <= 2.5
+    assert not np.allclose(X, np.round(X))
+    frame, target = make_products(10, random_state=0, as_frame=True)
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["x1", "x2"]
+    assert isinstance(target, pd.Series) and target.name == "y"
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: make_function_data("tangent"), "unknown function"),
+        (lambda: make_squares(low=5, high=5), "low must be smaller"),
+        (lambda: make_squares(n_features=2), "exactly one input"),
+        (lambda: make_sums(0), "n_samples"),
+    ],
+)
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

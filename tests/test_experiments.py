@@ -1,0 +1,80 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sklearn_fitfn.datasets import make_products, make_squares
+from sklearn_fitfn.experiments import (
+    analytic_linear_floor,
+    least_squares_rmse,
+    run_experiment,
+)
+
+# Small enough for the unit suite, large enough for wide margins.
+QUICK = dict(n_samples=600, max_iter=200, architectures=[(32, 32)], cv=3)
+
+
+@pytest.fixture(scope="module")
+def squares():
+    return run_experiment("squares", progress=False, **QUICK)
+
+
+def test_the_best_line_floor_matches_its_closed_form():
+    X, y = make_squares(random_state=0)
+    assert least_squares_rmse(X, y) == pytest.approx(analytic_linear_floor("squares", 1, 1000), rel=0.03)
+    assert analytic_linear_floor("squares", 0, 1000) == pytest.approx(1000**2 / (6 * math.sqrt(5)))
+    X, y = make_products(20000, random_state=0)
+    assert least_squares_rmse(X, y) == pytest.approx(analytic_linear_floor("products", 1, 1000), rel=0.03)
+
+
+def test_relu_fits_squares_and_identity_is_stuck_at_the_line(squares):
+    by_activation = squares.table.groupby("activation")["cv_rmse_mean"].min()
+    assert by_activation["relu"] <= 0.10 * squares.linear_floor
+    assert by_activation["identity"] >= 0.95 * squares.linear_floor
+    assert squares.test_rmse["relu"] <= 0.10 * squares.linear_floor
+    assert squares.test_rmse["identity"] >= 0.95 * squares.linear_floor
+    assert "a linear network cannot fit x²" in squares.verdict()
+
+
+def test_both_activations_fit_sums():
+    result = run_experiment("sums", progress=False, **QUICK)
+    assert (result.table["cv_r2_mean"] > 0.999).all()
+    assert "x1 + x2 is linear" in result.verdict()
+
+
+def test_result_contents(squares):
+    table = squares.table
+    assert list(table.columns) == ["activation", "architecture", "cv_rmse_mean",
+                                   "cv_rmse_std", "cv_r2_mean", "fit_seconds"]  # fmt: skip
+    assert table["cv_rmse_mean"].is_monotonic_increasing
+    assert set(squares.models) == {"identity", "relu"}
+    samples = squares.samples
+    assert len(samples) == 8
+    np.testing.assert_array_equal(samples["Expected"], samples["x1"] ** 2)
+    np.testing.assert_allclose(samples["err (relu)"], samples["Predicted (relu)"] - samples["Expected"])
+    payload = json.loads(squares.to_json())
+    assert payload["linear_floor_rmse"] == squares.linear_floor
+    assert len(payload["cv_results"]["params"]) == 2
+    assert payload["ranking"][0]["activation"] == "relu"
+
+
+def test_progress_reports_every_candidate():
+    seen = []
+    run_experiment("squares", n_samples=60, max_iter=2, architectures=[(4,), (8,)], cv=2,
+                   progress=lambda i, total, candidate, results: seen.append((i, total)))  # fmt: skip
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(function="tangent"), "unknown function"),
+        (dict(low=10, high=1), "low must be smaller"),
+        (dict(n_samples=2, cv=3), "fewer than"),
+        (dict(cv=1), "at least 2"),
+    ],
+)
+def test_bad_experiment_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run_experiment(**{"function": "squares", "progress": False, **kwargs})
