@@ -51,51 +51,67 @@ def forward(params, activations, X):
 
 
 @tf.function(autograph=False)
-def _run_epoch(
-    params, slots, hyper, alpha, X, y, w, order, batch_size, X_val, y_val, w_val,
+def _run_epochs(
+    params, slots, hypers, alpha, X, y, w, orders, batch_size, X_val, y_val, w_val,
     *, kind, nesterov, activations,
 ):  # fmt: skip
-    """Train one epoch over ``order``; return its mean loss and validation SSE."""
+    """Train one epoch per row of ``orders``; return their mean losses and the
+    validation SSE after the last one.
+
+    ``hypers[e]`` holds the optimizer's hyperparameters for epoch ``e`` (the
+    learning rate may change between epochs).
+    """
     apply_update = OPTIMIZERS[kind].apply
     kernels = params[0::2]
-    n_batches = (tf.shape(order)[0] + batch_size - 1) // batch_size
+    n_epochs, n_rows = tf.shape(orders)[0], tf.shape(orders)[1]
+    n_batches = (n_rows + batch_size - 1) // batch_size
+    total_weight = tf.reduce_sum(w)
 
-    def step(batch, total):
-        idx = order[batch * batch_size : (batch + 1) * batch_size]
-        X_batch, y_batch, w_batch = tf.gather(X, idx), tf.gather(y, idx), tf.gather(w, idx)
-        with tf.GradientTape() as tape:
-            residual = y_batch - forward(params, activations, X_batch)
-            weight_sum = tf.reduce_sum(w_batch)
-            squared = tf.reduce_mean(tf.square(residual), axis=1)
-            penalty = tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
-            loss = (
-                0.5 * tf.reduce_sum(w_batch * squared) + 0.5 * alpha * penalty
-            ) / weight_sum
-        grads = tape.gradient(loss, params)
-        apply_update(params, grads, slots, hyper, nesterov)
-        return batch + 1, total + loss * weight_sum
+    def epoch(index, losses):
+        order, hyper = orders[index], hypers[index]
 
-    _, total = tf.while_loop(
-        lambda batch, total: batch < n_batches,
-        step,
-        (tf.constant(0), tf.zeros([], X.dtype)),
+        def step(batch, total):
+            idx = order[batch * batch_size : (batch + 1) * batch_size]
+            X_batch, y_batch, w_batch = tf.gather(X, idx), tf.gather(y, idx), tf.gather(w, idx)
+            with tf.GradientTape() as tape:
+                residual = y_batch - forward(params, activations, X_batch)
+                weight_sum = tf.reduce_sum(w_batch)
+                squared = tf.reduce_mean(tf.square(residual), axis=1)
+                penalty = tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+                loss = (
+                    0.5 * tf.reduce_sum(w_batch * squared) + 0.5 * alpha * penalty
+                ) / weight_sum
+            grads = tape.gradient(loss, params)
+            apply_update(params, grads, slots, hyper, nesterov)
+            return batch + 1, total + loss * weight_sum
+
+        _, total = tf.while_loop(
+            lambda batch, total: batch < n_batches,
+            step,
+            (tf.constant(0), tf.zeros([], X.dtype)),
+        )
+        return index + 1, losses.write(index, total / total_weight)
+
+    _, losses = tf.while_loop(
+        lambda index, losses: index < n_epochs,
+        epoch,
+        (tf.constant(0), tf.TensorArray(X.dtype, size=n_epochs)),
     )
     val_residual = y_val - forward(params, activations, X_val)
     val_sse = tf.reduce_sum(w_val[:, None] * tf.square(val_residual), axis=0)
-    return total / tf.reduce_sum(w), val_sse
+    return losses.stack(), val_sse
 
 
 def _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static):
-    """Trace the epoch once per shape, with the number of rows left open."""
+    """Trace the epochs once per shape, with the numbers of rows and epochs left open."""
 
     def spec(*shape):
         return tf.TensorSpec(shape, dtype)
 
-    rows = tf.TensorSpec([None], tf.int32)
-    _run_epoch.get_concrete_function(
-        params, optimizer.slots, spec(len(optimizer.hyperparameters())), spec(),
-        spec(None, n_features), spec(None, n_outputs), spec(None), rows,
-        tf.TensorSpec([], tf.int32),
+    _run_epochs.get_concrete_function(
+        params, optimizer.slots, spec(None, len(optimizer.hyperparameters())), spec(),
+        spec(None, n_features), spec(None, n_outputs), spec(None),
+        tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
         spec(None, n_features), spec(None, n_outputs), spec(None),
         **static,
     )  # fmt: skip
@@ -108,6 +124,69 @@ def weighted_r2(sse, y, w):
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(total > 0, 1 - sse / total, np.where(sse == 0, 1.0, 0.0))
     return float(np.mean(scores))
+
+
+# Rows of permutations sent in one call at most (int32, so 4 MB).
+_MAX_ORDER_ELEMENTS = 1_000_000
+
+
+def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, validation, incremental):
+    """How many epochs can run in one compiled call without passing a stop.
+
+    On training loss, stopping needs ``n_iter_no_change + 1`` epochs without
+    improvement, so with ``count`` such epochs behind, no stop can come before
+    ``n_iter_no_change + 1 - count`` more: that many run together, and only
+    the last of them can trigger a stop. Validation scores (which keep the
+    best weights) and ``partial_fit`` go one epoch at a time.
+    """
+    if validation is not None or incremental:
+        return 1
+    to_stop = n_iter_no_change + 1 - record.no_improvement_count
+    limit = min(max_iter - record.n_iter, to_stop, _MAX_ORDER_ELEMENTS // n_samples)
+    return max(1, int(limit))
+
+
+def _end_of_epoch(
+    record, loss, n_samples, val_sse, validation, params, optimizer, tol,
+    n_iter_no_change, verbose,
+):  # fmt: skip
+    """Book an epoch as MLPRegressor does; return True when training stops."""
+    record.n_iter += 1
+    record.loss = loss
+    record.t += n_samples
+    record.loss_curve.append(loss)
+    if verbose:
+        print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
+
+    if validation is not None:
+        score = weighted_r2(val_sse.numpy(), validation[1], validation[2])
+        record.validation_scores.append(score)
+        if verbose:
+            print(f"Validation score: {score:f}")
+        if score < record.best_validation_score + tol:
+            record.no_improvement_count += 1
+        else:
+            record.no_improvement_count = 0
+        if score > record.best_validation_score:
+            record.best_validation_score = score
+            record.best_weights = [p.numpy() for p in params]
+    else:
+        if loss > record.best_loss - tol:
+            record.no_improvement_count += 1
+        else:
+            record.no_improvement_count = 0
+        record.best_loss = min(record.best_loss, loss)
+
+    if record.no_improvement_count > n_iter_no_change:
+        watched = "Validation score" if validation is not None else "Training loss"
+        message = (
+            f"{watched} did not improve more than tol={tol:f} "
+            f"for {n_iter_no_change} consecutive epochs."
+        )
+        if optimizer.trigger_stopping(message, verbose):
+            return True
+        record.no_improvement_count = 0
+    return False
 
 
 def train_stochastic(
@@ -176,50 +255,27 @@ def train_stochastic(
     n_samples = X.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int32)
     record.n_iter = 0
-    for _ in range(max_iter):
-        if shuffle:
-            sample_idx = shuffle_indices(sample_idx, random_state=random_state)
-        hyper = tf.constant(optimizer.hyperparameters(), dtype)
-        loss, val_sse = _run_epoch(
-            params, optimizer.slots, hyper, alpha_t, *tensors,
-            tf.constant(sample_idx), batch_t, *val_tensors, **static,
+    stopped = False
+    while record.n_iter < max_iter and not stopped:
+        n_epochs = _epochs_per_call(
+            record, max_iter, n_iter_no_change, n_samples, validation, incremental
+        )
+        orders, hypers = [], []
+        for ahead in range(1, n_epochs + 1):
+            if shuffle:
+                sample_idx = shuffle_indices(sample_idx, random_state=random_state)
+            orders.append(sample_idx)
+            hypers.append(optimizer.hyperparameters())
+            optimizer.iteration_ends(record.t + ahead * n_samples)
+        losses, val_sse = _run_epochs(
+            params, optimizer.slots, tf.constant(hypers, dtype), alpha_t, *tensors,
+            tf.constant(np.stack(orders)), batch_t, *val_tensors, **static,
         )  # fmt: skip
-        record.n_iter += 1
-        record.loss = float(loss)
-        record.t += n_samples
-        record.loss_curve.append(record.loss)
-        if verbose:
-            print(f"Iteration {record.n_iter}, loss = {record.loss:.8f}")
-
-        if validation is not None:
-            score = weighted_r2(val_sse.numpy(), y_val, w_val)
-            record.validation_scores.append(score)
-            if verbose:
-                print(f"Validation score: {score:f}")
-            if score < record.best_validation_score + tol:
-                record.no_improvement_count += 1
-            else:
-                record.no_improvement_count = 0
-            if score > record.best_validation_score:
-                record.best_validation_score = score
-                record.best_weights = [p.numpy() for p in params]
-        else:
-            if record.loss > record.best_loss - tol:
-                record.no_improvement_count += 1
-            else:
-                record.no_improvement_count = 0
-            record.best_loss = min(record.best_loss, record.loss)
-
-        optimizer.iteration_ends(record.t)
-        if record.no_improvement_count > n_iter_no_change:
-            watched = "Validation score" if validation is not None else "Training loss"
-            message = (
-                f"{watched} did not improve more than tol={tol:f} "
-                f"for {n_iter_no_change} consecutive epochs."
-            )
-            if optimizer.trigger_stopping(message, verbose):
-                break
-            record.no_improvement_count = 0
+        for loss in losses.numpy():
+            stopped = _end_of_epoch(
+                record, float(loss), n_samples, val_sse, validation, params,
+                optimizer, tol, n_iter_no_change, verbose,
+            )  # fmt: skip
         if incremental:
             break
 

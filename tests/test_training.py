@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import r2_score
 
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._training import TrainingRecord, _run_epoch, weighted_r2
+from sklearn_fitfn._training import TrainingRecord, _run_epochs, weighted_r2
 
 
 def test_weighted_r2_equals_sklearns_r2_score():
@@ -33,7 +33,7 @@ def test_one_compiled_epoch_serves_every_sample_count():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 2))
     MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(X, X[:, 0])
-    traces = _run_epoch.experimental_get_tracing_count()
+    traces = _run_epochs.experimental_get_tracing_count()
     for n in (17, 60, 99):
         MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(X[:n], X[:n, 0])
-    assert _run_epoch.experimental_get_tracing_count() == traces
+    assert _run_epochs.experimental_get_tracing_count() == traces

@@ -1,0 +1,205 @@
+"""Fit time, accuracy and memory: MLPFunctionRegressor against MLPRegressor and SciKeras.
+
+Every measurement runs in a fresh Python process (so peak RSS belongs to one
+estimator), the estimators alternate within each repeat, and the report gives
+medians and ratios against scikit-learn's MLPRegressor from the same run.
+
+    python benchmarks/bench_fit.py            # writes benchmarks/RESULTS.md
+    python benchmarks/bench_fit.py --quick    # 1 repeat, smaller scaling table
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CANONICAL = dict(n=1000, sizes=[64, 64], epochs=500)
+ESTIMATORS = ["MLPFunctionRegressor", "MLPRegressor", "scikeras KerasRegressor"]
+
+
+def _data(n):
+    import numpy as np
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_fitfn.datasets import make_squares
+
+    X, y = make_squares(n, random_state=0)
+    X_test, y_test = make_squares(1000, random_state=1)
+    x_scaler = StandardScaler().fit(X)
+    y_scaler = StandardScaler().fit(y.reshape(-1, 1).astype(float))
+    return (x_scaler.transform(X), y_scaler.transform(y.reshape(-1, 1).astype(float)).ravel(),
+            x_scaler.transform(X_test), y_test, y_scaler, np)  # fmt: skip
+
+
+def _make(name, sizes, epochs, random_state=0):
+    if name == "MLPFunctionRegressor":
+        from sklearn_fitfn import MLPFunctionRegressor
+
+        return MLPFunctionRegressor(hidden_layer_sizes=tuple(sizes), batch_size=100,
+                                    max_iter=epochs, n_iter_no_change=epochs, tol=0,
+                                    random_state=random_state)  # fmt: skip
+    if name == "MLPRegressor":
+        from sklearn.neural_network import MLPRegressor
+
+        return MLPRegressor(hidden_layer_sizes=tuple(sizes), solver="adam", batch_size=100,
+                            max_iter=epochs, n_iter_no_change=epochs, tol=0,
+                            random_state=random_state)  # fmt: skip
+    import keras
+    from scikeras.wrappers import KerasRegressor
+
+    def network():
+        layers = [keras.Input((1,))] + [keras.layers.Dense(u, "relu") for u in sizes]
+        model = keras.Sequential(layers + [keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        return model
+
+    return KerasRegressor(network, batch_size=100, epochs=epochs, verbose=0,
+                          random_state=random_state)  # fmt: skip
+
+
+def worker(task):
+    """Run one fit in this process and return its measurements."""
+    import resource
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if task["kind"] == "check_estimator":
+        from sklearn.utils.estimator_checks import check_estimator
+
+        if task["name"] == "MLPFunctionRegressor":
+            from sklearn_fitfn import MLPFunctionRegressor as cls
+        else:
+            from sklearn.neural_network import MLPRegressor as cls
+        started = time.perf_counter()
+        check_estimator(cls())
+        return {"seconds": time.perf_counter() - started}
+    if task["kind"] == "grid":
+        from sklearn_fitfn.experiments import run_experiment
+
+        started = time.perf_counter()
+        run_experiment("squares", n_jobs=task["n_jobs"], progress=False)
+        return {"seconds": time.perf_counter() - started}
+
+    X, y, X_test, y_test, y_scaler, np = _data(task["n"])
+    estimator = _make(task["name"], task["sizes"], task["epochs"])
+    started = time.perf_counter()
+    estimator.fit(X, y)
+    seconds = time.perf_counter() - started
+    predicted = y_scaler.inverse_transform(np.asarray(estimator.predict(X_test)).reshape(-1, 1))
+    rmse = float(np.sqrt(np.mean((predicted.ravel() - y_test) ** 2)))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "rmse": rmse, "peak_rss_mb": peak_mb}
+
+
+def measure(task):
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(task)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _median(runs, key):
+    return statistics.median(run[key] for run in runs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1 repeat, smaller scaling table")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the canonical fit")
+    parser.add_argument("--extra-repeats", type=int, default=1,
+                        help="repeats of the scaling, check_estimator and grid rows")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    repeats = 1 if args.quick else args.repeats
+    extra = 1 if args.quick else args.extra_repeats
+    lines = []
+
+    def log(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    # 1. The canonical fit, three estimators alternating.
+    runs = {name: [] for name in ESTIMATORS}
+    for _ in range(repeats):
+        for name in ESTIMATORS:
+            runs[name].append(measure({"kind": "fit", "name": name, **CANONICAL}))
+    reference = _median(runs["MLPRegressor"], "seconds")
+    log("## Canonical fit: squares, 1,000 rows, (64, 64) relu, Adam 1e-3, batch 100, 500 epochs")
+    log()
+    log(f"Median of {repeats} alternating repeats, each fit in a fresh process.")
+    log()
+    log("| estimator | fit s (median) | ratio to MLPRegressor | held-out RMSE | peak RSS MB |")
+    log("|---|---|---|---|---|")
+    for name in ESTIMATORS:
+        seconds = _median(runs[name], "seconds")
+        log(f"| {name} | {seconds:.2f} | {seconds / reference:.2f}x | "
+            f"{_median(runs[name], 'rmse'):,.0f} | {_median(runs[name], 'peak_rss_mb'):,.0f} |")  # fmt: skip
+    ours = _median(runs["MLPFunctionRegressor"], "seconds")
+    scikeras = _median(runs["scikeras KerasRegressor"], "seconds")
+    log()
+    log(f"MLPFunctionRegressor is {scikeras / ours:.1f}x faster than plain SciKeras.")
+
+    # 2. Scaling: the same number of rows processed (500,000) at every size.
+    sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
+    log()
+    log("## Scaling: equal work (epochs x rows = 500,000), batch 100")
+    log()
+    log(f"Median of {extra} alternating repeat(s).")
+    log()
+    log("| rows | epochs | hidden layers | MLPFunctionRegressor s | MLPRegressor s | ratio |")
+    log("|---|---|---|---|---|---|")
+    for width in ([64, 64], [256, 256, 256]):
+        for n in sizes:
+            epochs = max(1, 500_000 // n)
+            task = {"kind": "fit", "n": n, "sizes": width, "epochs": epochs}
+            pair = {name: [] for name in ESTIMATORS[:2]}
+            for _ in range(extra):
+                for name in pair:
+                    pair[name].append(measure({**task, "name": name}))
+            a, b = _median(pair["MLPFunctionRegressor"], "seconds"), _median(pair["MLPRegressor"], "seconds")
+            log(f"| {n:,} | {epochs} | {tuple(width)} | {a:.2f} | {b:.2f} | {a / b:.2f}x |")
+
+    # 3. check_estimator and the demo grid.
+    log()
+    log("## check_estimator and the demo grid search")
+    log()
+    log("| what | seconds (median) |")
+    log("|---|---|")
+    for name in ["MLPFunctionRegressor", "MLPRegressor"]:
+        timed = [measure({"kind": "check_estimator", "name": name}) for _ in range(extra)]
+        log(f"| check_estimator({name}()) | {_median(timed, 'seconds'):.1f} |")
+    for n_jobs in (1, 2):
+        timed = [measure({"kind": "grid", "n_jobs": n_jobs}) for _ in range(extra)]
+        log(f"| run_experiment('squares'), n_jobs={n_jobs} (4 candidates x 3 folds + refits) | "
+            f"{_median(timed, 'seconds'):.1f} |")  # fmt: skip
+
+    import numpy
+    import sklearn
+    import tensorflow
+
+    header = [
+        "# Benchmark results",
+        "",
+        f"Produced by `python benchmarks/bench_fit.py` on {time.strftime('%Y-%m-%d')}: "
+        f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"TensorFlow {tensorflow.__version__}, scikit-learn {sklearn.__version__}, NumPy {numpy.__version__}.",
+        "MLPRegressor runs all epochs (`n_iter_no_change=max_iter, tol=0`); so does "
+        "MLPFunctionRegressor (float64). Fit time excludes imports; peak RSS includes them.",
+        "",
+    ]  # fmt: skip
+    args.output.write_text("\n".join(header + lines) + "\n")
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
