@@ -185,6 +185,8 @@ def main():
 
     import numpy
     import sklearn
+
+    import sklearn_fitfn  # noqa: F401  (imports TensorFlow quietly)
     import tensorflow
 
     header = [

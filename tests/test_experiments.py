@@ -78,3 +78,12 @@ def test_progress_reports_every_candidate():
 def test_bad_experiment_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         run_experiment(**{"function": "squares", "progress": False, **kwargs})
+
+
+def test_process_workers_give_the_same_grid_as_one_process():
+    settings = dict(n_samples=120, max_iter=20, architectures=[(8,)], cv=2, progress=False)
+    serial = run_experiment("squares", n_jobs=1, **settings)
+    parallel = run_experiment("squares", n_jobs=2, **settings)
+    np.testing.assert_allclose(parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"],
+                               rtol=1e-9)  # fmt: skip
+    assert parallel.test_rmse == pytest.approx(serial.test_rmse, rel=1e-9)
