@@ -327,6 +327,17 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             )
         return X.astype(dtype, copy=False), y, sample_weight
 
+    def _prepare(self, X, y, sample_weight, reset):
+        """Resolve the architecture and validate the data.
+
+        Returns X, 2-D y and sample weights in the compute dtype, the layer
+        widths from input to output, and the hidden activations.
+        """
+        sizes = self._hidden_layer_sizes()
+        activations = self._hidden_activations(len(sizes))
+        X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
+        return X, y, sample_weight, [X.shape[1], *sizes, y.shape[1]], activations
+
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
@@ -361,11 +372,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     def _fit(self, X, y, sample_weight, incremental):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        sizes = self._hidden_layer_sizes()
-        activations = self._hidden_activations(len(sizes))
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
-        X, y, sample_weight = self._validate_training_data(X, y, sample_weight, first_pass)
-        layer_units = [X.shape[1], *sizes, y.shape[1]]
+        X, y, sample_weight, layer_units, activations = self._prepare(
+            X, y, sample_weight, first_pass
+        )
         random_state = check_random_state(self.random_state)
 
         if first_pass:
@@ -489,10 +499,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         -------
         self : MLPFunctionRegressor
         """
-        sizes = self._hidden_layer_sizes()
-        activations = self._hidden_activations(len(sizes))
-        X, y, _ = self._validate_training_data(X, y, None, reset=True)
-        layer_units = [X.shape[1], *sizes, y.shape[1]]
+        X, y, _, layer_units, activations = self._prepare(X, y, None, reset=True)
         weights = glorot_weights(
             check_random_state(self.random_state), layer_units, activations, self.dtype
         )

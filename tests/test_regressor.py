@@ -296,6 +296,14 @@ def test_warm_start_continues_and_cold_start_restarts(regression_data):
         reg.fit(X, y)
 
 
+def test_initialize_builds_the_untrained_network(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).initialize(X, y)
+    assert reg.current_epoch == 0 and reg.predict(X).shape == (len(X),)
+    fitted = MLPFunctionRegressor(**{**SMALL, "max_iter": 1}).fit(X, y)
+    assert not np.allclose(reg.coefs_[0], fitted.coefs_[0])
+
+
 def test_partial_fit_trains_one_epoch_per_call(regression_data):
     X, y = regression_data
     reg = MLPFunctionRegressor(**SMALL)
