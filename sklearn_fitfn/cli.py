@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 from ._activations import ACTIVATION_NAMES
+from .datasets import FUNCTIONS
 
-_FUNCTIONS = ("squares", "sums", "products", "cubes", "sine")
 _TABLE_FORMATS = {
     "cv_rmse_mean": "{:,.1f}".format,
     "cv_rmse_std": "{:,.1f}".format,
@@ -58,7 +58,7 @@ def build_parser():
             "the best straight line, while relu fits."
         ),
     )
-    parser.add_argument("function", choices=_FUNCTIONS, help="what y is: x^2, x1+x2, x1*x2, ...")
+    parser.add_argument("function", choices=list(FUNCTIONS), help="what y is: x^2, x1+x2, x1*x2, ...")
     parser.add_argument("-n", "--n-samples", type=_positive, default=1000,
                         help="training rows (and test rows) (default: 1000)")
     parser.add_argument("--low", type=int, default=1, help="smallest input (default: 1)")

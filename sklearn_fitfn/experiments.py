@@ -99,9 +99,14 @@ class _ReportingGridSearchCV(GridSearchCV):
                 self.report(index, len(candidates), candidate, results)
 
 
+def format_architecture(hidden_layer_sizes):
+    """Write hidden layer sizes as people do: ``(64, 64)``, ``(16)``."""
+    return "(" + ", ".join(map(str, hidden_layer_sizes)) + ")"
+
+
 def _describe(candidate):
     sizes = candidate[_MLP + "hidden_layer_sizes"]
-    return candidate[_MLP + "activation"], "(" + ", ".join(map(str, sizes)) + ")"
+    return candidate[_MLP + "activation"], format_architecture(sizes)
 
 
 def _stderr_progress(index, total, candidate, results):

@@ -7,6 +7,8 @@ matplotlib.use("Agg")  # files only: works on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .experiments import format_architecture  # noqa: E402
+
 _COLOURS = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
 
 
@@ -37,7 +39,8 @@ def plot_fits(result, path=None):
     for colour, (activation, model) in zip(_COLOURS, result.models.items()):
         prediction = model.predict(result.X_test[order])
         rmse = result.test_rmse[activation]
-        label = f"{activation} {_architecture(model)}: RMSE {rmse:,.0f}"
+        sizes = model.regressor_.steps[-1][1].hidden_layer_sizes
+        label = f"{activation} {format_architecture(sizes)}: RMSE {rmse:,.0f}"
         top.plot(x, prediction, color=colour, lw=1.8, label=label)
         bottom.plot(x, prediction - y, color=colour, lw=1.2, label=activation)
     bottom.axhline(0, color="black", lw=0.8)
@@ -83,8 +86,3 @@ def plot_rmse(result, path=None):
     if path is not None:
         figure.savefig(path, dpi=120)
     return figure
-
-
-def _architecture(model):
-    sizes = model.regressor_.steps[-1][1].hidden_layer_sizes
-    return "(" + ", ".join(map(str, sizes)) + ")"
