@@ -10,6 +10,7 @@ medians and ratios against scikit-learn's MLPRegressor from the same run.
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -17,13 +18,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 CANONICAL = dict(n=1000, sizes=[64, 64], epochs=500)
 ESTIMATORS = ["MLPFunctionRegressor", "MLPRegressor", "scikeras KerasRegressor"]
 
 
 def _data(n):
-    import numpy as np
     from sklearn.preprocessing import StandardScaler
 
     from sklearn_fitfn.datasets import make_squares
@@ -33,7 +35,7 @@ def _data(n):
     x_scaler = StandardScaler().fit(X)
     y_scaler = StandardScaler().fit(y.reshape(-1, 1).astype(float))
     return (x_scaler.transform(X), y_scaler.transform(y.reshape(-1, 1).astype(float)).ravel(),
-            x_scaler.transform(X_test), y_test, y_scaler, np)  # fmt: skip
+            x_scaler.transform(X_test), y_test, y_scaler)  # fmt: skip
 
 
 def _make(name, sizes, epochs, random_state=0):
@@ -85,7 +87,7 @@ def worker(task):
         run_experiment("squares", n_jobs=task["n_jobs"], progress=False)
         return {"seconds": time.perf_counter() - started}
 
-    X, y, X_test, y_test, y_scaler, np = _data(task["n"])
+    X, y, X_test, y_test, y_scaler = _data(task["n"])
     estimator = _make(task["name"], task["sizes"], task["epochs"])
     started = time.perf_counter()
     estimator.fit(X, y)
@@ -183,7 +185,6 @@ def main():
         log(f"| run_experiment('squares'), n_jobs={n_jobs} (4 candidates x 3 folds + refits) | "
             f"{_median(timed, 'seconds'):.1f} |")  # fmt: skip
 
-    import numpy
     import sklearn
 
     import sklearn_fitfn  # noqa: F401  (imports TensorFlow quietly)
@@ -193,8 +194,8 @@ def main():
         "# Benchmark results",
         "",
         f"Produced by `python benchmarks/bench_fit.py` on {time.strftime('%Y-%m-%d')}: "
-        f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"TensorFlow {tensorflow.__version__}, scikit-learn {sklearn.__version__}, NumPy {numpy.__version__}.",
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"TensorFlow {tensorflow.__version__}, scikit-learn {sklearn.__version__}, NumPy {np.__version__}.",
         "MLPRegressor runs all epochs (`n_iter_no_change=max_iter, tol=0`); so does "
         "MLPFunctionRegressor (float64). Fit time excludes imports; peak RSS includes them.",
         "",

@@ -276,6 +276,8 @@ def train_stochastic(
                 record, float(loss), n_samples, val_sse, validation, params,
                 optimizer, tol, n_iter_no_change, verbose,
             )  # fmt: skip
+            if stopped:  # only ever on a block's last epoch (see _epochs_per_call)
+                break
         if incremental:
             break
 
