@@ -1,4 +1,5 @@
-"""Activation names: scikit-learn's and Keras's vocabularies, resolved to Keras."""
+"""Activation names: scikit-learn's and Keras's vocabularies, resolved to Keras,
+and the package's own units."""
 
 import keras
 
@@ -14,8 +15,24 @@ KERAS_ACTIVATIONS = frozenset(
     {"linear", "sigmoid", "tanh", "relu", "elu", "selu", "gelu", "silu", "softplus"}
 )
 
+
+
+@keras.saving.register_keras_serializable(package="sklearn_fitfn")
+def square(x):
+    """The square unit, z -> z².
+
+    Because (a + b)² - (a - b)² = 4ab, one hidden layer of these represents
+    x² and x1·x2 exactly: every output is a quadratic polynomial of the inputs.
+    Registered with Keras so that a fitted model pickles and reloads.
+    """
+    return x * x
+
+
+#: Units this package defines, by name.
+CUSTOM_ACTIVATIONS = {"square": square}
+
 #: Every name a user may pass as ``activation``.
-ACTIVATION_NAMES = frozenset(KERAS_ACTIVATIONS | set(ALIASES))
+ACTIVATION_NAMES = frozenset(KERAS_ACTIVATIONS | set(ALIASES) | set(CUSTOM_ACTIVATIONS))
 
 #: Hidden activations that leave the whole network linear in its input.
 LINEAR_NAMES = frozenset({"linear", "identity"})
@@ -48,4 +65,5 @@ def canonical_activation(name):
 
 def activation_function(name):
     """Return the callable that computes activation ``name`` on tensors."""
-    return keras.activations.get(canonical_activation(name))
+    name = canonical_activation(name)
+    return CUSTOM_ACTIVATIONS.get(name) or keras.activations.get(name)

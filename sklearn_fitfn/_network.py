@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from ._activations import canonical_activation
+from ._activations import activation_function, canonical_activation
 
 
 def build_mlp(n_inputs, n_outputs, hidden_layer_sizes, activations, dtype):
@@ -32,7 +32,7 @@ def build_mlp(n_inputs, n_outputs, hidden_layer_sizes, activations, dtype):
         layers.append(
             keras.layers.Dense(
                 units,
-                activation=canonical_activation(activation),
+                activation=activation_function(activation),
                 kernel_initializer="zeros",
                 dtype=dtype,
                 name=f"hidden_{index}",

@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATION_NAMES
 from ._network import build_mlp, glorot_weights, network_weights
 from ._optimizers import OPTIMIZERS
-from ._training import TrainingRecord, train_stochastic
+from ._training import TrainingRecord, train_lbfgs, train_stochastic
 
 _PREDICT_CHUNK_ROWS = 65536
 
@@ -64,9 +64,14 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         scikit-learn's names (``"identity"``, ``"logistic"``, ``"tanh"``,
         ``"relu"``) and Keras's (``"linear"``, ``"sigmoid"``, ``"elu"``,
         ``"selu"``, ``"gelu"``, ``"swish"``/``"silu"``, ``"softplus"``) are
-        both accepted. The output layer is always linear.
-    solver : {"adam", "sgd"}, default="adam"
-        Mini-batch optimizer, with scikit-learn's update rules.
+        both accepted, and ``"square"`` (z -> z²), whose single hidden
+        layer represents x² and x1·x2 exactly. The output layer is always
+        linear.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"adam"`` and ``"sgd"`` train on mini-batches with scikit-learn's
+        update rules; ``"lbfgs"`` minimises the full-batch loss with SciPy's
+        L-BFGS-B and TensorFlow's gradients. It suits small data, and with
+        ``"square"`` units it fits squares and products exactly.
     alpha : float, default=1e-4
         Strength of the L2 penalty on the kernels.
     batch_size : int or "auto", default="auto"
@@ -78,7 +83,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (iterations for ``"lbfgs"``).
     shuffle : bool, default=True
         Reshuffle the rows every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -86,7 +91,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         An int gives identical results across fits and processes. No global
         random state (Python, NumPy or TensorFlow) is read or changed.
     tol : float, default=1e-4
-        Improvement below which an epoch counts as no improvement.
+        Improvement below which an epoch counts as no improvement; for
+        ``"lbfgs"``, the gradient size at which it stops.
     verbose : bool or int, default=False
         Print the loss (and validation score) after every epoch.
     warm_start : bool, default=False
@@ -106,6 +112,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         Adam's numerical-stability term.
     n_iter_no_change : int, default=10
         Epochs without ``tol`` improvement before stopping.
+    max_fun : int, default=15000
+        Loss evaluations at most, for ``solver="lbfgs"``.
     dtype : {"float64", "float32"}, default="float64"
         Dtype of the weights and of the computation. float64 matches
         scikit-learn's precision; float32 halves memory.
@@ -131,7 +139,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     loss_ : float
         Training loss after the last epoch.
     loss_curve_ : list of float
-        Training loss after each epoch.
+        Training loss after each epoch (each iteration for ``"lbfgs"``).
     best_loss_ : float or None
         Lowest training loss seen; None with early stopping.
     validation_scores_ : list of float or None
@@ -164,7 +172,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATION_NAMES)), "array-like"],
-        "solver": [StrOptions(set(OPTIMIZERS))],
+        "solver": [StrOptions({"lbfgs", *OPTIMIZERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -187,6 +195,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             Interval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"squared_error"})],
         "dtype": [StrOptions({"float64", "float32"})],
     }
@@ -217,6 +226,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         dtype="float64",
     ):
         # Only stores the arguments, as scikit-learn requires; BaseWrapper's
@@ -244,6 +254,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dtype = dtype
 
     # -- scikit-learn plumbing that BaseWrapper overrides the SciKeras way ----
@@ -357,6 +368,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
 
         return factory
 
+    def _early_stopping(self):
+        return self.early_stopping and _solver_is_stochastic(self)
+
     def _split_validation(self, X, y, sample_weight, random_state):
         X, X_val, y, y_val, sample_weight, w_val = train_test_split(
             X, y, sample_weight,
@@ -380,7 +394,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
 
         if first_pass:
             weights = glorot_weights(random_state, layer_units, activations, self.dtype)
-            record = TrainingRecord.start(self.early_stopping)
+            record = TrainingRecord.start(self._early_stopping())
             optimizer_state = None
         else:
             weights = network_weights(self.model_)
@@ -395,6 +409,17 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
             # fit starts a new one from the current weights.
             optimizer_state = self._optimizer_state if incremental else None
+
+        if self.solver == "lbfgs":
+            # As MLPRegressor: L-BFGS ignores early_stopping and batching.
+            if record.best_loss is None:  # warm start after early stopping
+                record.best_loss = np.inf
+            weights = train_lbfgs(
+                weights, activations, X, y, sample_weight, record,
+                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
+                alpha=self.alpha, verbose=self.verbose,
+            )  # fmt: skip
+            return self._finish(layer_units, activations, weights, record, None, first_pass)
 
         validation = None
         if self.early_stopping:
@@ -413,14 +438,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             validation=validation, verbose=self.verbose, incremental=incremental,
         )  # fmt: skip
+        return self._finish(
+            layer_units, activations, weights, record, optimizer.state(), first_pass
+        )
+
+    def _finish(self, layer_units, activations, weights, record, optimizer_state, build):
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed."
             )
-
         return self._set_network(
-            layer_units, activations, weights, record, optimizer.state(), first_pass
+            layer_units, activations, weights, record, optimizer_state, build
         )
 
     def _set_network(self, layer_units, activations, weights, record, optimizer_state, build):
@@ -503,7 +532,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         weights = glorot_weights(
             check_random_state(self.random_state), layer_units, activations, self.dtype
         )
-        record = TrainingRecord.start(self.early_stopping)
+        record = TrainingRecord.start(self._early_stopping())
         return self._set_network(layer_units, activations, weights, record, None, True)
 
     # -- prediction ------------------------------------------------------------

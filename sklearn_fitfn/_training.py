@@ -284,3 +284,124 @@ def train_stochastic(
     if validation is not None and record.best_weights is not None:
         return [np.array(b) for b in record.best_weights], optimizer
     return [p.numpy() for p in params], optimizer
+
+
+_SCIPY_FTOL = 2.220446049250313e-09  # scipy.optimize's L-BFGS-B default
+
+
+def _flat_layout(weights):
+    """Shapes and positions of ``[kernel, bias, ...]`` in one vector, laid out as
+    scikit-learn's L-BFGS lays them out: every kernel, then every bias."""
+    order = list(range(0, len(weights), 2)) + list(range(1, len(weights), 2))
+    return order, [weights[i].shape for i in order]
+
+
+def _pack(weights, order):
+    return np.concatenate([np.ravel(weights[i]) for i in order]).astype(np.float64)
+
+
+def _unpack(vector, order, shapes, dtype):
+    weights = [None] * len(order)
+    start = 0
+    for index, shape in zip(order, shapes):
+        size = int(np.prod(shape))
+        weights[index] = vector[start : start + size].reshape(shape).astype(dtype)
+        start += size
+    return weights
+
+
+@tf.function(autograph=False)
+def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, activations):
+    """The full-batch loss of ``MLPRegressor`` and its gradient, for a flat vector."""
+    flat = tf.cast(flat, X.dtype)
+    pieces = tf.split(flat, [int(np.prod(shape)) for shape in shapes])
+    params = [None] * len(order)
+    for index, shape, piece in zip(order, shapes, pieces):
+        params[index] = tf.reshape(piece, shape)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        residual = y - forward(params, activations, X)
+        weight_sum = tf.reduce_sum(w)
+        squared = tf.reduce_mean(tf.square(residual), axis=1)
+        penalty = tf.add_n([tf.reduce_sum(tf.square(k)) for k in params[0::2]])
+        loss = (0.5 * tf.reduce_sum(w * squared) + 0.5 * alpha * penalty) / weight_sum
+    grads = tape.gradient(loss, params)
+    gradient = tf.concat([tf.reshape(grads[i], [-1]) for i in order], axis=0)
+    return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
+
+
+def train_lbfgs(weights, activations, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose):
+    """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
+
+    SciPy's L-BFGS-B drives the search; TensorFlow computes the loss and its
+    gradient on the Keras weights. The search runs in float64 whatever the
+    compute dtype.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        Starting ``[kernel, bias, ...]``; not modified.
+    activations : tuple of str
+    X, y, w : ndarray
+        Training inputs, 2-D targets and sample weights, in the compute dtype.
+    record : TrainingRecord
+        Receives the loss after every iteration, ``n_iter`` and ``loss``.
+    max_iter, max_fun : int
+        Iterations and loss evaluations at most.
+    tol : float
+        Stop when every gradient component is below ``tol`` (``gtol``).
+    alpha : float
+    verbose : bool or int
+        Print the loss after every iteration.
+
+    Returns
+    -------
+    list of ndarray
+        The trained weights.
+    """
+    import scipy.optimize
+
+    dtype = tf.as_dtype(X.dtype)
+    order, shapes = _flat_layout(weights)
+    static = {"order": tuple(order), "shapes": tuple(map(tuple, shapes)),
+              "activations": tuple(activations)}  # fmt: skip
+    tensors = [tf.constant(a, dtype) for a in (X, y, w)]
+    alpha_t = tf.constant(alpha, dtype)
+    _full_batch_loss_and_gradient.get_concrete_function(
+        tf.TensorSpec([None], tf.float64), tf.TensorSpec([None, X.shape[1]], dtype),
+        tf.TensorSpec([None, y.shape[1]], dtype), tf.TensorSpec([None], dtype),
+        tf.TensorSpec([], dtype), **static,
+    )  # fmt: skip
+
+    def loss_and_gradient(vector):
+        loss, gradient = _full_batch_loss_and_gradient(
+            tf.constant(vector), *tensors, alpha_t, **static
+        )
+        return float(loss), gradient.numpy()
+
+    curve = []
+
+    def after_iteration(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        if verbose:
+            print(f"Iteration {record.n_iter + len(curve)}, loss = {curve[-1]:.8f}")
+
+    result = scipy.optimize.minimize(
+        loss_and_gradient,
+        _pack(weights, order),
+        method="L-BFGS-B",
+        jac=True,
+        callback=after_iteration,
+        # SciPy's default ftol is an absolute floor on the improvement once
+        # the loss is below 1, too coarse for exact fits: a smaller tol lowers it.
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol,
+                 "ftol": min(_SCIPY_FTOL, tol)},  # fmt: skip
+    )
+    record.n_iter = min(int(result.nit), max_iter)
+    record.loss = float(result.fun)
+    record.loss_curve.extend(curve)
+    record.best_loss = min(record.best_loss, record.loss)
+    record.t += X.shape[0] * record.n_iter
+    if verbose and not result.success:
+        print(f"L-BFGS stopped: {result.message}")
+    return _unpack(result.x, order, shapes, X.dtype)

@@ -19,7 +19,7 @@ def test_both_vocabularies_resolve_to_keras_names(name, keras_name):
 
 def test_every_documented_name_is_accepted():
     documented = {"identity", "linear", "logistic", "sigmoid", "tanh", "relu", "elu",
-                  "selu", "gelu", "swish", "silu", "softplus"}  # fmt: skip
+                  "selu", "gelu", "swish", "silu", "softplus", "square"}  # fmt: skip
     assert documented <= ACTIVATION_NAMES
 
 
@@ -35,3 +35,4 @@ def test_activation_functions_compute_what_their_names_say():
     np.testing.assert_allclose(activation_function("relu")(z), [0.0, 0.0, 3.0])
     np.testing.assert_allclose(activation_function("logistic")(z), 1 / (1 + np.exp(-z)))
     np.testing.assert_allclose(activation_function("tanh")(z), np.tanh(z))
+    np.testing.assert_allclose(activation_function("square")(z), z**2)

@@ -189,6 +189,88 @@ def test_sample_weights_mean_repeated_rows_and_zero_means_absent(regression_data
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
 
 
+# -- L-BFGS and square units ----------------------------------------------------
+
+
+def test_signature_follows_mlpregressor_names_and_positions():
+    import inspect
+
+    ours = list(inspect.signature(MLPFunctionRegressor).parameters)
+    theirs = list(inspect.signature(MLPRegressor).parameters)
+    assert ours[: len(theirs)] == theirs
+    assert ours[len(theirs) :] == ["dtype"]
+
+
+@pytest.mark.parametrize("options", [dict(), dict(activation="tanh", alpha=0.1)])
+def test_lbfgs_reproduces_mlpregressor(regression_data, options):
+    X, y = regression_data
+    params = dict(hidden_layer_sizes=(16, 8), solver="lbfgs", max_iter=25, random_state=0)
+    ours = MLPFunctionRegressor(**params, **options).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPRegressor(**params, **options).fit(X, y)
+    # Same starting point, same SciPy search; only the gradients' round-off
+    # differs (TensorFlow against NumPy), which 25 iterations keep below 1e-8.
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=0, atol=1e-8)
+    assert ours.n_iter_ == reference.n_iter_ == 25
+    assert ours.loss_ == pytest.approx(reference.loss_, rel=1e-9)
+    assert len(ours.loss_curve_) == 25 and ours.loss_curve_[-1] == ours.loss_
+
+
+def test_lbfgs_honours_max_iter_max_fun_and_tol(regression_data):
+    X, y = regression_data
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    assert MLPFunctionRegressor(**params, max_iter=7).fit(X, y).n_iter_ == 7
+    few_calls = MLPFunctionRegressor(**params, max_iter=500, max_fun=10).fit(X, y)
+    assert few_calls.n_iter_ < 10
+    loose = MLPFunctionRegressor(**params, max_iter=500, tol=1e-1).fit(X, y)
+    tight = MLPFunctionRegressor(**params, max_iter=500, tol=1e-7).fit(X, y)
+    assert loose.n_iter_ < tight.n_iter_
+    assert tight.loss_ < loose.loss_
+
+
+def test_lbfgs_sample_weights_mean_repeated_rows(regression_data):
+    X, y = regression_data
+    X, y = X[:40], y[:40]
+    w = np.random.default_rng(2).integers(0, 3, size=40)
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=15, random_state=0)
+    weighted = MLPFunctionRegressor(**params).fit(X, y, sample_weight=w)
+    repeated = MLPFunctionRegressor(**params).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lbfgs_in_both_dtypes(regression_data, dtype):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=(16,), solver="lbfgs", max_iter=200, dtype=dtype, random_state=0
+    ).fit(X, y)
+    assert reg.predict(X).dtype == np.dtype(dtype)
+    assert reg.score(X, y) > 0.95
+
+
+def test_lbfgs_has_no_partial_fit_and_warm_starts_from_its_weights(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20,
+                               warm_start=True, random_state=0)  # fmt: skip
+    assert not hasattr(reg, "partial_fit")
+    first = reg.fit(X, y).loss_
+    second = reg.fit(X, y).loss_
+    assert second < first
+    assert len(reg.loss_curve_) == 40
+
+
+def test_square_units_train_pickle_and_reload(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 4), activation=["square", "relu"],
+                               solver="lbfgs", max_iter=30, random_state=0).fit(X, y)  # fmt: skip
+    hidden = reg.model_.get_layer("hidden_0")
+    z = X @ reg.coefs_[0] + reg.intercepts_[0]
+    np.testing.assert_allclose(hidden.activation(z), z**2, rtol=1e-12)
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
 # -- clone, params, persistence -------------------------------------------------
 
 
