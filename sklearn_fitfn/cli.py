@@ -7,12 +7,15 @@ from pathlib import Path
 
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
+from .experiments import format_rmse, run_experiment
 
 _TABLE_FORMATS = {
-    "cv_rmse_mean": "{:,.1f}".format,
-    "cv_rmse_std": "{:,.1f}".format,
+    "cv_rmse_mean": format_rmse,
+    "cv_rmse_std": format_rmse,
     "cv_r2_mean": "{:.6f}".format,
     "fit_seconds": "{:.2f}".format,
+    "test_rmse": format_rmse,
+    "extrapolation_rmse": format_rmse,
 }
 
 
@@ -32,6 +35,13 @@ def _activation(text):
             f"unknown activation {text!r}; choose from {', '.join(sorted(ACTIVATION_NAMES))}"
         )
     return text
+
+
+def _non_negative(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
+    return value
 
 
 def _positive(text):
@@ -65,13 +75,22 @@ def build_parser():
     parser.add_argument("--high", type=int, default=1000, help="largest input (default: 1000)")
     parser.add_argument("--cv", type=_positive, default=3, help="CV folds (default: 3)")
     parser.add_argument("--epochs", type=_positive, default=500,
-                        help="epochs per fit (default: 500)")
+                        help="epochs per fit, iterations with lbfgs (default: 500)")
     parser.add_argument("--activations", type=_activation, nargs="+",
                         default=["identity", "relu"],
                         help="activations to compare (default: identity relu)")
     parser.add_argument("--architectures", type=_architecture, nargs="+",
                         default=[(16,), (64, 64)],
                         help="hidden layer sizes, e.g. 16 64,64 (default: 16 64,64)")
+    parser.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam",
+                        help="solver of every candidate (default: adam)")
+    parser.add_argument("--alpha", type=_non_negative, default=1e-4,
+                        help="L2 penalty (default: 1e-4; exact fits need 0)")
+    parser.add_argument("--tol", type=_non_negative, default=1e-4,
+                        help="lbfgs stops at this gradient size (default: 1e-4; exact fits need 0)")
+    parser.add_argument("--extrapolate", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        help="also score every candidate on inputs from LOW..HIGH, "
+                             "outside the training range")
     parser.add_argument("--seed", type=int, default=0,
                         help="training data and model seed; test data use seed+1 (default: 0)")
     parser.add_argument("-o", "--output", type=Path, default=Path("fitfn-results"),
@@ -138,19 +157,20 @@ def main(argv=None):
         parser.error(f"--cv needs at least 2 folds; got {args.cv}")
     if args.n_samples < args.cv:
         parser.error(f"--n-samples {args.n_samples} is fewer than the {args.cv} CV folds")
+    if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
+        parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
     try:
         created = _check_writable(args.output)
     except OSError as error:
         parser.error(str(error))
-
-    from .experiments import run_experiment
 
     try:
         result = run_experiment(
             args.function,
             n_samples=args.n_samples, low=args.low, high=args.high, cv=args.cv,
             max_iter=args.epochs, activations=args.activations,
-            architectures=args.architectures, random_state=args.seed,
+            architectures=args.architectures, solver=args.solver, alpha=args.alpha,
+            tol=args.tol, extrapolate=args.extrapolate, random_state=args.seed,
             n_jobs=args.n_jobs, progress=not args.quiet,
         )  # fmt: skip
         files = _write_results(result, args.output)
@@ -160,8 +180,9 @@ def main(argv=None):
         raise
 
     if not args.quiet:
+        unit = "iterations" if args.solver == "lbfgs" else "epochs"
         print(f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
-              f"{args.epochs} epochs, {result.config['seconds']} s)")  # fmt: skip
+              f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)")  # fmt: skip
         print(result.table.to_string(index=False, formatters=_TABLE_FORMATS))
         floor = f"\nbest straight line on the training data: RMSE {result.linear_floor:,.1f}"
         if result.analytic_floor is not None:
@@ -169,6 +190,9 @@ def main(argv=None):
         print(floor)
         print("\nheld-out samples:")
         print(result.samples.to_string(index=False))
+        if result.extrapolation_samples is not None:
+            print("\nsamples from outside the training range ({}..{}):".format(*args.extrapolate))
+            print(result.extrapolation_samples.to_string(index=False))
         print()
     print(result.verdict())
     if not args.quiet:

@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -99,6 +100,11 @@ class _ReportingGridSearchCV(GridSearchCV):
                 self.report(index, len(candidates), candidate, results)
 
 
+def format_rmse(value):
+    """An error for people to read: ``75,198.1``, or ``2.3e-09`` when tiny."""
+    return f"{value:.1e}" if 0 < abs(value) < 0.05 else f"{value:,.1f}"
+
+
 def format_architecture(hidden_layer_sizes):
     """Write hidden layer sizes as people do: ``(64, 64)``, ``(16)``."""
     return "(" + ", ".join(map(str, hidden_layer_sizes)) + ")"
@@ -130,7 +136,9 @@ class ExperimentResult:
     function : str
     table : DataFrame
         One row per candidate, best first: activation, architecture, CV RMSE
-        mean and std (original units), R² mean, mean fit seconds.
+        mean and std (original units), R² mean, mean fit seconds; with
+        extrapolation also each candidate's held-out RMSE inside
+        (``test_rmse``) and outside (``extrapolation_rmse``) the training range.
     linear_floor : float
         RMSE of the best straight line on the training data.
     analytic_floor : float or None
@@ -145,6 +153,16 @@ class ExperimentResult:
     X_train, y_train, X_test, y_test : ndarray
     config : dict
         The settings of the run.
+    extrapolation_rmse : dict or None
+        RMSE of the best model of each activation outside the training range.
+    extrapolation_samples : DataFrame or None
+        A few rows from outside the training range, as ``samples``.
+    X_extrapolate, y_extrapolate : ndarray or None
+        The data from outside the training range.
+    exact : dict
+        For each activation, whether every held-out prediction rounds to the
+        true (integer) value: ``{"inside": {...}, "outside": {...}}``, the
+        second only with extrapolation.
     """
 
     function: str
@@ -160,6 +178,11 @@ class ExperimentResult:
     X_test: np.ndarray
     y_test: np.ndarray
     config: dict
+    extrapolation_rmse: dict | None = None
+    extrapolation_samples: pd.DataFrame | None = None
+    X_extrapolate: np.ndarray | None = None
+    y_extrapolate: np.ndarray | None = None
+    exact: dict = dataclasses.field(default_factory=dict)
 
     def verdict(self):
         """Plain sentences: each activation's error against the best straight line."""
@@ -168,23 +191,41 @@ class ExperimentResult:
         linear_target = self.linear_floor <= 1e-6 * np.std(self.y_train)
         lines = []
         for activation, rmse in self.test_rmse.items():
+            exact = self.exact.get("inside", {}).get(activation)
+            if exact:
+                line = (
+                    f"{activation}: exact, every held-out prediction rounds to the "
+                    f"true value (RMSE {format_rmse(rmse)})"
+                )
+            else:
+                line = f"{activation}: RMSE {format_rmse(rmse)}"
             if activation in LINEAR_NAMES:
                 judged = (
                     f"{formula} is linear, so a linear network fits it"
                     if linear_target
                     else f"a linear network cannot fit {formula}"
                 )
-                lines.append(
-                    f"{activation}: RMSE {rmse:,.1f}, the best straight line gets "
-                    f"{self.linear_floor:,.1f}: {judged}."
+                line += (
+                    f", the best straight line gets {format_rmse(self.linear_floor)}: "
+                    f"{judged}."
                 )
-            elif linear_target:
-                lines.append(f"{activation}: RMSE {rmse:,.1f}.")
+            elif linear_target or exact:
+                line += "."
             else:
-                lines.append(
-                    f"{activation}: RMSE {rmse:,.1f} "
-                    f"({100 * rmse / self.linear_floor:.1f}% of the best straight line's error)."
+                line += (
+                    f" ({100 * rmse / self.linear_floor:.1f}% of the best straight "
+                    "line's error)."
                 )
+            if self.extrapolation_rmse is not None:
+                outside = self.extrapolation_rmse[activation]
+                low, high = self.config["extrapolate"]
+                line += f" Outside the training range ({low}..{high}): "
+                if self.exact["outside"][activation]:
+                    line += f"exact too (RMSE {format_rmse(outside)})."
+                else:
+                    line += f"RMSE {format_rmse(outside)}"
+                    line += f", {outside / rmse:,.0f} times its error inside." if rmse > 0 else "."
+            lines.append(line)
         return "\n".join(lines)
 
     def summary(self):
@@ -195,8 +236,15 @@ class ExperimentResult:
             "linear_floor_rmse": self.linear_floor,
             "analytic_linear_floor_rmse": self.analytic_floor,
             "test_rmse": self.test_rmse,
+            "extrapolation_rmse": self.extrapolation_rmse,
+            "exact": self.exact,
             "ranking": self.table.to_dict(orient="records"),
             "samples": self.samples.to_dict(orient="records"),
+            "extrapolation_samples": (
+                None
+                if self.extrapolation_samples is None
+                else self.extrapolation_samples.to_dict(orient="records")
+            ),
             "verdict": self.verdict(),
         }
 
@@ -219,6 +267,33 @@ def _plain(value):
     return value
 
 
+def _rmse(model, X, y):
+    return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
+
+
+def _fit_on(estimator, params, X, y):
+    return clone(estimator).set_params(**params).fit(X, y)
+
+
+def _rounds_exactly(predictions, y):
+    """Per activation: y is integer-valued and every prediction rounds to it."""
+    integers = np.array_equal(y, np.round(y))
+    return {a: bool(integers and np.array_equal(np.round(p), y)) for a, p in predictions.items()}
+
+
+def _sample_table(X, y, predictions, n_rows, random_state):
+    """A few rows of X and y with each activation's prediction and error."""
+    shown = np.random.default_rng(random_state).choice(
+        len(X), size=min(n_rows, len(X)), replace=False
+    )
+    samples = pd.DataFrame(X[shown], columns=[f"x{i + 1}" for i in range(X.shape[1])])
+    samples["Expected"] = y[shown]
+    for activation, predicted in predictions.items():
+        samples[f"Predicted ({activation})"] = np.round(predicted[shown], 1)
+        samples[f"err ({activation})"] = np.round(predicted[shown] - y[shown], 1)
+    return samples
+
+
 def run_experiment(
     function="squares",
     *,
@@ -229,6 +304,10 @@ def run_experiment(
     max_iter=500,
     activations=("identity", "relu"),
     architectures=((16,), (64, 64)),
+    solver="adam",
+    alpha=1e-4,
+    tol=1e-4,
+    extrapolate=None,
     random_state=0,
     n_jobs=None,
     n_samples_shown=8,
@@ -251,9 +330,19 @@ def run_experiment(
     cv : int, default=3
         Number of cross-validation folds (shuffled, seeded).
     max_iter : int, default=500
-        Epochs per fit.
+        Epochs per fit (iterations with ``solver="lbfgs"``).
     activations : sequence of str, default=("identity", "relu")
     architectures : sequence of tuple of int, default=((16,), (64, 64))
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Solver of every candidate. With ``"adam"``, the canonical model.
+    alpha, tol : float, default=1e-4
+        L2 penalty and tolerance of every candidate (``tol`` only matters
+        for ``"lbfgs"``: Adam runs all ``max_iter`` epochs here). Exact fits
+        with square units need ``alpha=0`` and ``tol=0``.
+    extrapolate : (float, float), optional
+        A second input range, e.g. ``(1001, 2000)``. Every candidate is then
+        refitted on all training data and scored inside the training range
+        and on ``n_samples`` rows from this range (seed ``random_state + 2``).
     random_state : int, default=0
     n_jobs : int or None, default=None
         Parallel fits, as in GridSearchCV.
@@ -273,6 +362,8 @@ def run_experiment(
         raise ValueError(f"n_samples={n_samples} is fewer than the cv={cv} folds")
     if not activations or not architectures:
         raise ValueError("give at least one activation and one architecture")
+    if extrapolate is not None and not extrapolate[0] < extrapolate[1]:
+        raise ValueError(f"extrapolate must be (low, high) with low < high; got {extrapolate}")
     X_train, y_train = make_function_data(
         function, n_samples, low=low, high=high, random_state=random_state
     )
@@ -283,8 +374,11 @@ def run_experiment(
         _MLP + "activation": list(activations),
         _MLP + "hidden_layer_sizes": [tuple(a) for a in architectures],
     }
+    model = build_pipeline(
+        max_iter=max_iter, random_state=random_state, solver=solver, alpha=alpha, tol=tol
+    )
     search = _ReportingGridSearchCV(
-        build_pipeline(max_iter=max_iter, random_state=random_state),
+        model,
         grid,
         scoring=_SCORING,
         refit="rmse",
@@ -308,40 +402,64 @@ def run_experiment(
             "fit_seconds": results["mean_fit_time"],
         }
     )
-    table = table.sort_values("cv_rmse_mean", kind="stable").reset_index(drop=True)
 
-    models, test_rmse, predictions = {}, {}, {}
+    best_of = {}
     for activation in activations:
         scores = [
             (-results["mean_test_rmse"][i], i)
             for i, c in enumerate(candidates)
             if c[_MLP + "activation"] == activation
         ]
-        best = candidates[min(scores)[1]]
-        if best == search.best_params_:
-            model = search.best_estimator_
-        else:
-            model = clone(search.estimator).set_params(**best).fit(X_train, y_train)
-        models[activation] = model
-        predictions[activation] = model.predict(X_test)
-        test_rmse[activation] = float(np.sqrt(np.mean((predictions[activation] - y_test) ** 2)))
+        best_of[activation] = min(scores)[1]
+    # With extrapolation every candidate is refitted and scored; otherwise
+    # only the best of each activation.
+    to_fit = range(len(candidates)) if extrapolate is not None else best_of.values()
+    to_fit = [i for i in dict.fromkeys(to_fit) if candidates[i] != search.best_params_]
+    if progress is True and to_fit:
+        print(f"refitting {len(to_fit)} more candidate(s) on all training data",
+              file=sys.stderr, flush=True)  # fmt: skip
+    refitted = joblib.Parallel(n_jobs=n_jobs)(
+        joblib.delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train)
+        for i in to_fit
+    )
+    fitted = dict(zip(to_fit, refitted))
+    fitted[search.best_index_] = search.best_estimator_
 
-    shown = np.random.default_rng(random_state).choice(
-        len(X_test), size=min(n_samples_shown, len(X_test)), replace=False
-    )
-    samples = pd.DataFrame(
-        X_test[shown], columns=[f"x{i + 1}" for i in range(X_test.shape[1])]
-    )
-    samples["Expected"] = y_test[shown]
-    for activation in activations:
-        samples[f"Predicted ({activation})"] = np.round(predictions[activation][shown], 1)
-        samples[f"err ({activation})"] = np.round(
-            predictions[activation][shown] - y_test[shown], 1
+    X_out = y_out = None
+    if extrapolate is not None:
+        X_out, y_out = make_function_data(
+            function, n_samples, low=extrapolate[0], high=extrapolate[1],
+            random_state=random_state + 2,
+        )  # fmt: skip
+        table["test_rmse"] = [_rmse(fitted[i], X_test, y_test) for i in range(len(candidates))]
+        table["extrapolation_rmse"] = [
+            _rmse(fitted[i], X_out, y_out) for i in range(len(candidates))
+        ]
+    table = table.sort_values("cv_rmse_mean", kind="stable").reset_index(drop=True)
+
+    models = {activation: fitted[i] for activation, i in best_of.items()}
+    predictions = {a: m.predict(X_test) for a, m in models.items()}
+    test_rmse = {
+        a: float(np.sqrt(np.mean((p - y_test) ** 2))) for a, p in predictions.items()
+    }
+    samples = _sample_table(X_test, y_test, predictions, n_samples_shown, random_state)
+    exact = {"inside": _rounds_exactly(predictions, y_test)}
+    extrapolation_rmse = extrapolation_samples = None
+    if extrapolate is not None:
+        outside = {a: m.predict(X_out) for a, m in models.items()}
+        exact["outside"] = _rounds_exactly(outside, y_out)
+        extrapolation_rmse = {
+            a: float(np.sqrt(np.mean((p - y_out) ** 2))) for a, p in outside.items()
+        }
+        extrapolation_samples = _sample_table(
+            X_out, y_out, outside, n_samples_shown, random_state
         )
 
     config = dict(
         n_samples=n_samples, low=low, high=high, cv=cv, max_iter=max_iter,
         activations=list(activations), architectures=[list(a) for a in architectures],
+        solver=solver, alpha=alpha, tol=tol,
+        extrapolate=None if extrapolate is None else list(extrapolate),
         random_state=random_state, n_jobs=n_jobs,
         seconds=round(time.perf_counter() - started, 1),
     )  # fmt: skip
@@ -359,4 +477,9 @@ def run_experiment(
         X_test=X_test,
         y_test=y_test,
         config=config,
+        extrapolation_rmse=extrapolation_rmse,
+        extrapolation_samples=extrapolation_samples,
+        X_extrapolate=X_out,
+        y_extrapolate=y_out,
+        exact=exact,
     )

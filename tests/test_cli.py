@@ -32,6 +32,22 @@ def test_squares_end_to_end(tmp_path):
         assert matplotlib.image.imread(out / png).ndim == 3
 
 
+def test_extrapolation_with_square_units_and_lbfgs(tmp_path):
+    result = fitfn(
+        "squares", "-n", "300", "--epochs", "500", "--architectures", "4", "--cv", "2",
+        "--activations", "relu", "square", "--solver", "lbfgs", "--alpha", "0",
+        "--tol", "0", "--extrapolate", "1001", "2000", "-o", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "lbfgs, 500 iterations" in result.stdout
+    assert "samples from outside the training range (1001..2000)" in result.stdout
+    assert "square: exact" in result.stdout and "exact too" in result.stdout
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert {"test_rmse", "extrapolation_rmse"} <= set(rows[0])
+    relu = next(row for row in rows if row["activation"] == "relu")
+    assert float(relu["extrapolation_rmse"]) > float(relu["test_rmse"])
+
+
 def test_quiet_prints_only_the_verdict(tmp_path):
     result = fitfn("products", *SMALL, "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -49,6 +65,9 @@ def test_quiet_prints_only_the_verdict(tmp_path):
         (["squares", "--activations", "rellu"], "unknown activation 'rellu'"),
         (["squares", "--architectures", "8,0"], "positive integers"),
         (["squares", "-o", "blocker/out"], "cannot write to output folder"),
+        (["squares", "--extrapolate", "2000", "1001"], "needs LOW < HIGH"),
+        (["squares", "--alpha", "-1"], "must be a number >= 0"),
+        (["squares", "--solver", "newton"], "invalid choice: 'newton'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
@@ -62,5 +81,6 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
 def test_help_lists_the_options(tmp_path):
     result = fitfn("--help", cwd=tmp_path)
     for option in ["--n-samples", "--low", "--high", "--cv", "--epochs", "--activations",
-                   "--architectures", "--seed", "--output", "--n-jobs", "--quiet"]:  # fmt: skip
+                   "--architectures", "--solver", "--alpha", "--tol", "--extrapolate",
+                   "--seed", "--output", "--n-jobs", "--quiet"]:  # fmt: skip
         assert option in result.stdout

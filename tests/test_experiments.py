@@ -59,6 +59,47 @@ def test_result_contents(squares):
     assert payload["ranking"][0]["activation"] == "relu"
 
 
+EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
+
+
+@pytest.fixture(scope="module")
+def extrapolated():
+    return run_experiment(
+        "squares", n_samples=600, max_iter=1000, cv=3, activations=("relu", "square"),
+        architectures=[(4,), (16,)], extrapolate=(1001, 2000), progress=False, **EXACT,
+    )  # fmt: skip
+
+
+def test_extrapolation_scores_every_candidate_inside_and_outside(extrapolated):
+    table = extrapolated.table
+    assert len(table) == 4
+    assert table[["test_rmse", "extrapolation_rmse"]].notna().all().all()
+    X_out = extrapolated.X_extrapolate
+    assert X_out.min() >= 1001 and X_out.max() <= 2000
+    np.testing.assert_array_equal(extrapolated.y_extrapolate, X_out[:, 0] ** 2)
+    for _, row in table[table["activation"] == "relu"].iterrows():
+        assert row["extrapolation_rmse"] > 10 * row["test_rmse"]
+    assert extrapolated.extrapolation_rmse["relu"] > 10 * extrapolated.test_rmse["relu"]
+
+
+def test_square_units_stay_exact_outside_the_training_range(extrapolated):
+    square = extrapolated.table[extrapolated.table["activation"] == "square"]
+    assert (square["cv_rmse_mean"] < 1e-3).all()
+    assert (square["extrapolation_rmse"] < 1e-3).all()
+    assert extrapolated.exact == {
+        "inside": {"relu": False, "square": True},
+        "outside": {"relu": False, "square": True},
+    }
+    samples = extrapolated.extrapolation_samples
+    np.testing.assert_array_equal(samples["Predicted (square)"], samples["Expected"])
+    verdict = extrapolated.verdict().splitlines()
+    assert verdict[1].startswith("square: exact") and "exact too" in verdict[1]
+    assert "times its error inside" in verdict[0]
+    payload = json.loads(extrapolated.to_json())
+    assert payload["config"]["extrapolate"] == [1001, 2000]
+    assert payload["exact"]["outside"]["square"] is True
+
+
 def test_progress_reports_every_candidate():
     seen = []
     run_experiment("squares", n_samples=60, max_iter=2, architectures=[(4,), (8,)], cv=2,
@@ -73,6 +114,7 @@ def test_progress_reports_every_candidate():
         (dict(low=10, high=1), "low must be smaller"),
         (dict(n_samples=2, cv=3), "fewer than"),
         (dict(cv=1), "at least 2"),
+        (dict(extrapolate=(2000, 1001)), "low < high"),
     ],
 )
 def test_bad_experiment_settings(kwargs, message):
