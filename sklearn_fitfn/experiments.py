@@ -121,7 +121,7 @@ def _stderr_progress(index, total, candidate, results):
     seconds = results["mean_fit_time"][-1]
     print(
         f"[{index}/{total}] {activation:>9} {architecture:<14} "
-        f"CV RMSE {rmse:,.1f}  ({seconds:.1f} s per fit)",
+        f"CV RMSE {format_rmse(rmse)}  ({seconds:.1f} s per fit)",
         file=sys.stderr,
         flush=True,
     )

@@ -45,3 +45,13 @@ def test_relu_is_not_exact_and_grows_worse_outside_the_range():
     error_out = np.sqrt(np.mean((model.predict(outside.reshape(-1, 1)) - outside**2) ** 2))
     assert error_in > 1
     assert error_out > 10 * error_in
+
+
+@pytest.mark.parametrize("function", ["squares", "products"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_square_units_are_enough(function, seed):
+    X, y = make_function_data(function, 1000, random_state=0)
+    model = build_pipeline("square", (2,), random_state=seed, **EXACT).fit(X, y)
+    X_out, y_out = make_function_data(function, 1000, low=1001, high=2000, random_state=2)
+    np.testing.assert_array_equal(np.round(model.predict(X)), y)
+    np.testing.assert_array_equal(np.round(model.predict(X_out)), y_out)
