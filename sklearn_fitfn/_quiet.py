@@ -1,4 +1,5 @@
-"""Import TensorFlow and Keras without their start-up log lines.
+"""Import TensorFlow and Keras without their start-up log lines, with thread
+pools sized for small networks.
 
 TensorFlow prints C++ log lines (CUDA probing, oneDNN notices, the absl
 "before InitializeLog" warning) straight to file descriptor 2 while it is
@@ -7,6 +8,16 @@ is imported first by the package so that ``import sklearn_fitfn`` stays silent.
 A user who has set ``TF_CPP_MIN_LOG_LEVEL`` or ``TF_ENABLE_ONEDNN_OPTS`` keeps
 their setting, and a user who asked for TensorFlow's logs (a level below 3)
 sees them.
+
+TensorFlow's thread pools are fixed when it starts, from the environment. Each
+operation of a multilayer perceptron is small (a 100 x 64 by 64 x 64 product),
+and splitting one over several threads costs more than it saves: with one
+thread per operation (``TF_NUM_INTRAOP_THREADS=1``) every fit size in
+benchmarks/bench_fit.py ran faster (docs/performance.md). Independent operations still run
+in parallel on the inter-operation pool. In processes whose thread budget is
+set by ``OMP_NUM_THREADS``, as joblib's and Dask's worker processes set it so
+that parallel fits do not oversubscribe the cores, that pool follows it. A
+value the user has set for either variable is kept.
 """
 
 import os
@@ -20,6 +31,9 @@ def _import_tensorflow_quietly():
     # oneDNN's notice cannot be silenced by the log level; switching its
     # reordered kernels off also keeps round-off identical between runs.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", os.environ["OMP_NUM_THREADS"])
     if user_wants_logs or "tensorflow" in sys.modules:
         import keras  # noqa: F401
         import tensorflow  # noqa: F401

@@ -50,16 +50,35 @@ def forward(params, activations, X):
     return hidden
 
 
+def r2_score_from_sse(sse, total):
+    """R² averaged over outputs from the weighted residual and total sums of
+    squares, as ``sklearn.metrics.r2_score`` with weights (a constant target
+    scores 1 when predicted exactly, else 0)."""
+    has_spread = total > 0
+    ratio = sse / tf.where(has_spread, total, tf.ones_like(total))
+    exact = tf.cast(tf.equal(sse, 0), sse.dtype)
+    return tf.reduce_mean(tf.where(has_spread, 1 - ratio, exact))
+
+
+def total_sum_of_squares(y, w):
+    """Weighted sum of squares of each output of ``y`` about its weighted mean."""
+    mean = np.average(y, axis=0, weights=w)
+    return (w[:, None] * (y - mean) ** 2).sum(axis=0)
+
+
 @tf.function(autograph=False)
 def _run_epochs(
-    params, slots, hypers, alpha, X, y, w, orders, batch_size, X_val, y_val, w_val,
-    *, kind, nesterov, activations,
+    params, slots, hypers, alpha, X, y, w, orders, batch_size,
+    X_val, y_val, w_val, val_total, best_score,
+    *, kind, nesterov, activations, validate,
 ):  # fmt: skip
-    """Train one epoch per row of ``orders``; return their mean losses and the
-    validation SSE after the last one.
+    """Train one epoch per row of ``orders``.
 
     ``hypers[e]`` holds the optimizer's hyperparameters for epoch ``e`` (the
-    learning rate may change between epochs).
+    learning rate may change between epochs). Returns the epochs' mean
+    losses; with ``validate``, also each epoch's validation R², the best R²
+    seen (starting from ``best_score``) and the weights that reached it (the
+    starting weights when no epoch beat ``best_score``).
     """
     apply_update = OPTIMIZERS[kind].apply
     kernels = params[0::2]
@@ -67,7 +86,7 @@ def _run_epochs(
     n_batches = (n_rows + batch_size - 1) // batch_size
     total_weight = tf.reduce_sum(w)
 
-    def epoch(index, losses):
+    def epoch(index, losses, scores, best_score, best_params):
         order, hyper = orders[index], hypers[index]
 
         def step(batch, total):
@@ -90,16 +109,29 @@ def _run_epochs(
             step,
             (tf.constant(0), tf.zeros([], X.dtype)),
         )
-        return index + 1, losses.write(index, total / total_weight)
+        losses = losses.write(index, total / total_weight)
+        if validate:
+            residual = y_val - forward(params, activations, X_val)
+            sse = tf.reduce_sum(w_val[:, None] * tf.square(residual), axis=0)
+            score = r2_score_from_sse(sse, val_total)
+            scores = scores.write(index, score)
+            improved = score > best_score
+            best_params = [tf.where(improved, p, b) for p, b in zip(params, best_params)]
+            best_score = tf.where(improved, score, best_score)
+        return index + 1, losses, scores, best_score, best_params
 
-    _, losses = tf.while_loop(
-        lambda index, losses: index < n_epochs,
+    _, losses, scores, best_score, best_params = tf.while_loop(
+        lambda index, *_: index < n_epochs,
         epoch,
-        (tf.constant(0), tf.TensorArray(X.dtype, size=n_epochs)),
+        (
+            tf.constant(0),
+            tf.TensorArray(X.dtype, size=n_epochs, element_shape=[]),
+            tf.TensorArray(X.dtype, size=n_epochs if validate else 0, element_shape=[]),
+            best_score,
+            [tf.identity(p) for p in params] if validate else [],
+        ),
     )
-    val_residual = y_val - forward(params, activations, X_val)
-    val_sse = tf.reduce_sum(w_val[:, None] * tf.square(val_residual), axis=0)
-    return losses.stack(), val_sse
+    return losses.stack(), scores.stack(), best_score, best_params
 
 
 def _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static):
@@ -112,45 +144,36 @@ def _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, sta
         params, optimizer.slots, spec(None, len(optimizer.hyperparameters())), spec(),
         spec(None, n_features), spec(None, n_outputs), spec(None),
         tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
-        spec(None, n_features), spec(None, n_outputs), spec(None),
+        spec(None, n_features), spec(None, n_outputs), spec(None), spec(n_outputs), spec(),
         **static,
     )  # fmt: skip
-
-
-def weighted_r2(sse, y, w):
-    """R² averaged over outputs, as ``sklearn.metrics.r2_score`` with weights."""
-    mean = np.average(y, axis=0, weights=w)
-    total = (w[:, None] * (y - mean) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = np.where(total > 0, 1 - sse / total, np.where(sse == 0, 1.0, 0.0))
-    return float(np.mean(scores))
 
 
 # Rows of permutations sent in one call at most (int32, so 4 MB).
 _MAX_ORDER_ELEMENTS = 1_000_000
 
 
-def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, validation, incremental):
+def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental):
     """How many epochs can run in one compiled call without passing a stop.
 
-    On training loss, stopping needs ``n_iter_no_change + 1`` epochs without
-    improvement, so with ``count`` such epochs behind, no stop can come before
-    ``n_iter_no_change + 1 - count`` more: that many run together, and only
-    the last of them can trigger a stop. Validation scores (which keep the
-    best weights) and ``partial_fit`` go one epoch at a time.
+    Stopping needs ``n_iter_no_change + 1`` epochs without improvement (of the
+    training loss, or of the validation score), so with ``count`` such epochs
+    behind, no stop can come before ``n_iter_no_change + 1 - count`` more:
+    that many run together, and only the last of them can trigger a stop.
+    ``partial_fit`` runs one epoch.
     """
-    if validation is not None or incremental:
+    if incremental:
         return 1
     to_stop = n_iter_no_change + 1 - record.no_improvement_count
     limit = min(max_iter - record.n_iter, to_stop, _MAX_ORDER_ELEMENTS // n_samples)
     return max(1, int(limit))
 
 
-def _end_of_epoch(
-    record, loss, n_samples, val_sse, validation, params, optimizer, tol,
-    n_iter_no_change, verbose,
-):  # fmt: skip
-    """Book an epoch as MLPRegressor does; return True when training stops."""
+def _end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
+    """Book an epoch as MLPRegressor does; return True when training stops.
+
+    ``score`` is the epoch's validation R², or None without early stopping.
+    """
     record.n_iter += 1
     record.loss = loss
     record.t += n_samples
@@ -158,8 +181,7 @@ def _end_of_epoch(
     if verbose:
         print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
 
-    if validation is not None:
-        score = weighted_r2(val_sse.numpy(), validation[1], validation[2])
+    if score is not None:
         record.validation_scores.append(score)
         if verbose:
             print(f"Validation score: {score:f}")
@@ -167,9 +189,7 @@ def _end_of_epoch(
             record.no_improvement_count += 1
         else:
             record.no_improvement_count = 0
-        if score > record.best_validation_score:
-            record.best_validation_score = score
-            record.best_weights = [p.numpy() for p in params]
+        record.best_validation_score = max(record.best_validation_score, score)
     else:
         if loss > record.best_loss - tol:
             record.no_improvement_count += 1
@@ -178,7 +198,7 @@ def _end_of_epoch(
         record.best_loss = min(record.best_loss, loss)
 
     if record.no_improvement_count > n_iter_no_change:
-        watched = "Validation score" if validation is not None else "Training loss"
+        watched = "Validation score" if score is not None else "Training loss"
         message = (
             f"{watched} did not improve more than tol={tol:f} "
             f"for {n_iter_no_change} consecutive epochs."
@@ -237,6 +257,7 @@ def train_stochastic(
         "kind": optimizer.kind,
         "nesterov": getattr(optimizer, "nesterov", False),
         "activations": tuple(activations),
+        "validate": validation is not None,
     }
     n_features, n_outputs = X.shape[1], y.shape[1]
     _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static)
@@ -247,8 +268,9 @@ def train_stochastic(
         w_val = np.empty(0, X.dtype)
     else:
         X_val, y_val, w_val = validation
+    val_total = np.zeros(n_outputs) if validation is None else total_sum_of_squares(y_val, w_val)
     tensors = [tf.constant(a, dtype) for a in (X, y, w)]
-    val_tensors = [tf.constant(a, dtype) for a in (X_val, y_val, w_val)]
+    val_tensors = [tf.constant(a, dtype) for a in (X_val, y_val, w_val, val_total)]
     alpha_t = tf.constant(alpha, dtype)
     batch_t = tf.constant(batch_size, tf.int32)
 
@@ -257,9 +279,7 @@ def train_stochastic(
     record.n_iter = 0
     stopped = False
     while record.n_iter < max_iter and not stopped:
-        n_epochs = _epochs_per_call(
-            record, max_iter, n_iter_no_change, n_samples, validation, incremental
-        )
+        n_epochs = _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental)
         orders, hypers = [], []
         for ahead in range(1, n_epochs + 1):
             if shuffle:
@@ -267,17 +287,22 @@ def train_stochastic(
             orders.append(sample_idx)
             hypers.append(optimizer.hyperparameters())
             optimizer.iteration_ends(record.t + ahead * n_samples)
-        losses, val_sse = _run_epochs(
+        best_before = record.best_validation_score
+        losses, scores, best_score, best_params = _run_epochs(
             params, optimizer.slots, tf.constant(hypers, dtype), alpha_t, *tensors,
-            tf.constant(np.stack(orders)), batch_t, *val_tensors, **static,
+            tf.constant(np.stack(orders)), batch_t, *val_tensors,
+            tf.constant(-np.inf if best_before is None else best_before, dtype), **static,
         )  # fmt: skip
-        for loss in losses.numpy():
+        scores = scores.numpy() if validation is not None else [None] * len(losses)
+        for loss, score in zip(losses.numpy(), scores):
             stopped = _end_of_epoch(
-                record, float(loss), n_samples, val_sse, validation, params,
+                record, float(loss), n_samples, None if score is None else float(score),
                 optimizer, tol, n_iter_no_change, verbose,
             )  # fmt: skip
             if stopped:  # only ever on a block's last epoch (see _epochs_per_call)
                 break
+        if validation is not None and float(best_score) > best_before:
+            record.best_weights = [b.numpy() for b in best_params]
         if incremental:
             break
 

@@ -1,3 +1,4 @@
+import os
 import pickle
 import random
 import subprocess
@@ -38,6 +39,9 @@ SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_stat
         dict(solver="sgd", learning_rate="adaptive", nesterovs_momentum=False,
              n_iter_no_change=2, tol=10.0),
         dict(early_stopping=True, activation="tanh"),
+        dict(early_stopping=True, n_iter_no_change=2, tol=0.05, validation_fraction=0.2),
+        dict(solver="sgd", learning_rate="adaptive", early_stopping=True,
+             n_iter_no_change=2, tol=0.05),
         dict(activation="logistic", alpha=0.1),
         dict(tol=10.0, n_iter_no_change=3),
     ],
@@ -53,7 +57,7 @@ def test_training_reproduces_mlpregressor_step_for_step(regression_data, options
     assert ours.n_iter_ == reference.n_iter_
     assert ours.t_ == reference.t_
     if options.get("early_stopping"):
-        np.testing.assert_allclose(ours.validation_scores_, reference.validation_scores_)
+        np.testing.assert_allclose(ours.validation_scores_, reference.validation_scores_, rtol=1e-10)
         assert ours.best_validation_score_ == pytest.approx(reference.best_validation_score_)
         assert ours.best_loss_ is None
     else:
@@ -497,3 +501,26 @@ def test_importing_the_package_prints_nothing():
     )
     assert result.returncode == 0
     assert (result.stdout, result.stderr) == ("", "")
+
+
+_THREADS = (
+    "import os, sklearn_fitfn; "
+    "print(os.environ['TF_NUM_INTRAOP_THREADS'], os.environ.get('TF_NUM_INTEROP_THREADS'))"
+)
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, "1 None"),  # one thread per operation; the inter-op pool as TensorFlow sizes it
+        ({"OMP_NUM_THREADS": "1"}, "1 1"),  # a joblib or Dask worker's budget
+        ({"TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "3"}, "4 3"),  # the user's
+    ],
+)
+def test_tensorflow_thread_pools(env, expected):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"}}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", _THREADS], capture_output=True, text=True, env={**clean, **env}
+    )
+    assert result.stdout.split("\n")[0] == expected, result.stderr
