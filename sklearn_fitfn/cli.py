@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
+from .distributed import MISSING_EXTRA
 from .experiments import format_rmse, run_experiment
 
 _TABLE_FORMATS = {
@@ -96,7 +97,13 @@ def build_parser():
     parser.add_argument("-o", "--output", type=Path, default=Path("fitfn-results"),
                         help="folder for results and figures (default: ./fitfn-results)")
     parser.add_argument("--n-jobs", type=int, default=None,
-                        help="parallel fits, as in GridSearchCV (default: 1)")
+                        help="parallel fits on this machine, in threads (default: 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the fits on a Dask cluster: a scheduler address such as "
+                             "tcp://HOST:8786, or 'local' for a cluster on this machine "
+                             "(needs the dask extra)")
+    parser.add_argument("--n-workers", type=_positive, metavar="N",
+                        help="worker processes of --scheduler local (default: one per core)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the verdict: no progress, no tables")
     return parser  # fmt: skip
@@ -159,6 +166,13 @@ def main(argv=None):
         parser.error(f"--n-samples {args.n_samples} is fewer than the {args.cv} CV folds")
     if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
         parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
+    if args.n_workers is not None and args.scheduler != "local":
+        parser.error("--n-workers goes with --scheduler local")
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            parser.error(MISSING_EXTRA)
     try:
         created = _check_writable(args.output)
     except OSError as error:
@@ -171,12 +185,15 @@ def main(argv=None):
             max_iter=args.epochs, activations=args.activations,
             architectures=args.architectures, solver=args.solver, alpha=args.alpha,
             tol=args.tol, extrapolate=args.extrapolate, random_state=args.seed,
-            n_jobs=args.n_jobs, progress=not args.quiet,
+            n_jobs=args.n_jobs, scheduler=args.scheduler, n_workers=args.n_workers,
+            progress=not args.quiet,
         )  # fmt: skip
         files = _write_results(result, args.output)
-    except BaseException:
+    except BaseException as error:
         if created and not any(args.output.iterdir()):
             args.output.rmdir()
+        if args.scheduler is not None and isinstance(error, (OSError, TimeoutError)):
+            parser.error(f"Dask scheduler {args.scheduler}: {error}")
         raise
 
     if not args.quiet:

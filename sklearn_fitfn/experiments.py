@@ -1,5 +1,6 @@
 """The linear-versus-nonlinear grid search, its summary and the best-straight-line floor."""
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -18,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from ._activations import LINEAR_NAMES
 from ._regressor import MLPFunctionRegressor
 from .datasets import FUNCTIONS, make_function_data
+from .distributed import candidates_per_round, dask_backend, parallel_slots
 
 _MLP = "regressor__mlpfunctionregressor__"
 _SCORING = {"rmse": "neg_root_mean_squared_error", "r2": "r2"}
@@ -88,16 +90,23 @@ def analytic_linear_floor(function, low, high):
 
 
 class _ReportingGridSearchCV(GridSearchCV):
-    """GridSearchCV that evaluates one candidate at a time and reports each."""
+    """GridSearchCV that evaluates candidates a round at a time and reports each.
+
+    A round holds ``candidates_per_round`` candidates, so that its fits (one
+    per candidate and fold) keep every parallel worker busy.
+    """
 
     report = None
+    candidates_per_round = 1
 
     def _run_search(self, evaluate_candidates):
         candidates = list(ParameterGrid(self.param_grid))
-        for index, candidate in enumerate(candidates, 1):
-            results = evaluate_candidates([candidate])
+        step = self.candidates_per_round
+        for start in range(0, len(candidates), step):
+            results = evaluate_candidates(candidates[start : start + step])
             if self.report is not None:
-                self.report(index, len(candidates), candidate, results)
+                for index in range(start, min(start + step, len(candidates))):
+                    self.report(index + 1, len(candidates), candidates[index], results)
 
 
 def format_rmse(value):
@@ -117,8 +126,8 @@ def _describe(candidate):
 
 def _stderr_progress(index, total, candidate, results):
     activation, architecture = _describe(candidate)
-    rmse = -results["mean_test_rmse"][-1]
-    seconds = results["mean_fit_time"][-1]
+    rmse = -results["mean_test_rmse"][index - 1]
+    seconds = results["mean_fit_time"][index - 1]
     print(
         f"[{index}/{total}] {activation:>9} {architecture:<14} "
         f"CV RMSE {format_rmse(rmse)}  ({seconds:.1f} s per fit)",
@@ -267,6 +276,19 @@ def _plain(value):
     return value
 
 
+def _best_of_each(activations, cv_results):
+    """Index of the best candidate (lowest CV RMSE) of each activation."""
+    best = {}
+    for activation in activations:
+        scores = [
+            (-cv_results["mean_test_rmse"][i], i)
+            for i, c in enumerate(cv_results["params"])
+            if c[_MLP + "activation"] == activation
+        ]
+        best[activation] = min(scores)[1]
+    return best
+
+
 def _rmse(model, X, y):
     return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
 
@@ -310,6 +332,8 @@ def run_experiment(
     extrapolate=None,
     random_state=0,
     n_jobs=None,
+    scheduler=None,
+    n_workers=None,
     n_samples_shown=8,
     progress=True,
 ):
@@ -345,12 +369,23 @@ def run_experiment(
         and on ``n_samples`` rows from this range (seed ``random_state + 2``).
     random_state : int, default=0
     n_jobs : int or None, default=None
-        Parallel fits, as in GridSearchCV.
+        Parallel fits on this machine, as in GridSearchCV. They run in
+        threads, unless a ``joblib.parallel_config(backend=...)`` around the
+        call says otherwise.
+    scheduler : str or distributed.Client, optional
+        Run the fits on a Dask cluster instead: ``"local"`` (a
+        ``LocalCluster`` started for the run and shut down after), a scheduler
+        address such as ``"tcp://host:8786"``, or a ``Client``. Needs the
+        ``dask`` extra; ``n_jobs`` is then ignored. See
+        :func:`sklearn_fitfn.distributed.dask_backend`.
+    n_workers : int, optional
+        Worker processes of ``scheduler="local"``.
     n_samples_shown : int, default=8
         Rows in the Expected / Predicted table.
     progress : bool or callable, default=True
         Print a line per finished candidate on stderr, or call
-        ``progress(index, total, candidate, cv_results)``.
+        ``progress(index, total, candidate, cv_results)``, where
+        ``cv_results`` holds every candidate up to ``index`` (1-based).
 
     Returns
     -------
@@ -377,21 +412,50 @@ def run_experiment(
     model = build_pipeline(
         max_iter=max_iter, random_state=random_state, solver=solver, alpha=alpha, tol=tol
     )
-    search = _ReportingGridSearchCV(
-        model,
-        grid,
-        scoring=_SCORING,
-        refit="rmse",
-        cv=KFold(cv, shuffle=True, random_state=random_state),
-        n_jobs=n_jobs,
-    )
-    if progress:
-        search.report = _stderr_progress if progress is True else progress
+    if n_workers is not None and scheduler != "local":
+        raise ValueError("n_workers applies to scheduler='local' only")
     started = time.perf_counter()
-    search.fit(X_train, y_train)
+    # On one machine, parallel fits run in threads unless the caller chose a
+    # joblib backend: TensorFlow releases the GIL while it trains, and a thread
+    # needs no second copy of TensorFlow (a process worker spends about 4 s
+    # importing it before its first fit).
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            stack.enter_context(joblib.parallel_config(prefer="threads"))
+            client = None
+        else:
+            client = stack.enter_context(dask_backend(scheduler, n_workers=n_workers))
+        fit_jobs = n_jobs if client is None else -1  # -1: every worker of the cluster
+        if progress is True and client is not None:
+            print(f"running the fits on the Dask cluster at {client.scheduler.address} "
+                  f"({len(client.nthreads())} workers)", file=sys.stderr, flush=True)  # fmt: skip
+        search = _ReportingGridSearchCV(
+            model,
+            grid,
+            scoring=_SCORING,
+            refit="rmse",
+            cv=KFold(cv, shuffle=True, random_state=random_state),
+            n_jobs=fit_jobs,
+        )
+        search.candidates_per_round = candidates_per_round(parallel_slots(client, n_jobs), cv)
+        if progress:
+            search.report = _stderr_progress if progress is True else progress
+        search.fit(X_train, y_train)
+        candidates = search.cv_results_["params"]
+        best_of = _best_of_each(activations, search.cv_results_)
+        # With extrapolation every candidate is refitted and scored; otherwise
+        # only the best of each activation.
+        to_fit = range(len(candidates)) if extrapolate is not None else best_of.values()
+        to_fit = [i for i in dict.fromkeys(to_fit) if i != search.best_index_]
+        if progress is True and to_fit:
+            print(f"refitting {len(to_fit)} more candidate(s) on all training data",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        refitted = joblib.Parallel(n_jobs=fit_jobs)(
+            joblib.delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train)
+            for i in to_fit
+        )
 
     results = search.cv_results_
-    candidates = results["params"]
     table = pd.DataFrame(
         {
             "activation": [_describe(c)[0] for c in candidates],
@@ -401,26 +465,6 @@ def run_experiment(
             "cv_r2_mean": results["mean_test_r2"],
             "fit_seconds": results["mean_fit_time"],
         }
-    )
-
-    best_of = {}
-    for activation in activations:
-        scores = [
-            (-results["mean_test_rmse"][i], i)
-            for i, c in enumerate(candidates)
-            if c[_MLP + "activation"] == activation
-        ]
-        best_of[activation] = min(scores)[1]
-    # With extrapolation every candidate is refitted and scored; otherwise
-    # only the best of each activation.
-    to_fit = range(len(candidates)) if extrapolate is not None else best_of.values()
-    to_fit = [i for i in dict.fromkeys(to_fit) if candidates[i] != search.best_params_]
-    if progress is True and to_fit:
-        print(f"refitting {len(to_fit)} more candidate(s) on all training data",
-              file=sys.stderr, flush=True)  # fmt: skip
-    refitted = joblib.Parallel(n_jobs=n_jobs)(
-        joblib.delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train)
-        for i in to_fit
     )
     fitted = dict(zip(to_fit, refitted))
     fitted[search.best_index_] = search.best_estimator_
@@ -461,6 +505,7 @@ def run_experiment(
         solver=solver, alpha=alpha, tol=tol,
         extrapolate=None if extrapolate is None else list(extrapolate),
         random_state=random_state, n_jobs=n_jobs,
+        scheduler=None if scheduler is None else str(scheduler), n_workers=n_workers,
         seconds=round(time.perf_counter() - started, 1),
     )  # fmt: skip
     return ExperimentResult(

@@ -65,7 +65,7 @@ def test_fitfn_commands_run(command, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     for line in result.stderr.splitlines():  # progress lines only: no warnings or logs
-        assert re.match(r"\[\d+/\d+\] |refitting \d+ more", line), line
+        assert re.match(r"\[\d+/\d+\] |refitting \d+ more|running the fits on", line), line
 
 
 def test_figure_script_quick(tmp_path, capsys):

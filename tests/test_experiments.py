@@ -1,6 +1,8 @@
+import contextlib
 import json
 import math
 
+import joblib
 import numpy as np
 import pytest
 
@@ -122,10 +124,14 @@ def test_bad_experiment_settings(kwargs, message):
         run_experiment(**{"function": "squares", "progress": False, **kwargs})
 
 
-def test_process_workers_give_the_same_grid_as_one_process():
-    settings = dict(n_samples=120, max_iter=20, architectures=[(8,)], cv=2, progress=False)
+@pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "process workers"])
+def test_parallel_fits_give_the_same_grid_as_one_process(backend):
+    settings = dict(n_samples=120, max_iter=20, architectures=[(8,), (4, 4)], cv=2,
+                    progress=False)  # fmt: skip
     serial = run_experiment("squares", n_jobs=1, **settings)
-    parallel = run_experiment("squares", n_jobs=2, **settings)
+    chosen = contextlib.nullcontext() if backend is None else joblib.parallel_config(backend)
+    with chosen:
+        parallel = run_experiment("squares", n_jobs=2, **settings)
     np.testing.assert_allclose(parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"],
                                rtol=1e-9)  # fmt: skip
     assert parallel.test_rmse == pytest.approx(serial.test_rmse, rel=1e-9)

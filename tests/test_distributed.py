@@ -1,0 +1,207 @@
+"""Grid searches on a Dask cluster: same results as in-process, robust to a lost worker.
+
+The cluster is a LocalCluster of 2 worker processes with 1 thread each,
+started here. In-process and on the workers, every fit runs the same float64
+arithmetic from the same seeds; what may differ is the order of additions
+inside TensorFlow's kernels when they split work over a different number of
+threads, which moves results at the level of float64 round-off (1e-16
+relative per operation, compounding over a few thousand steps). A relative
+tolerance of 1e-9 on the CV scores is far above that and far below any real
+difference between candidates (they differ by more than 1e-2 relative).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from sklearn_fitfn import MLPFunctionRegressor  # noqa: E402
+from sklearn_fitfn.datasets import make_squares  # noqa: E402
+from sklearn_fitfn.distributed import (  # noqa: E402
+    MISSING_EXTRA,
+    candidates_per_round,
+    dask_backend,
+)
+from sklearn_fitfn.experiments import run_experiment  # noqa: E402
+
+GRID = dict(
+    n_samples=300, max_iter=150, cv=3, activations=("identity", "relu"),
+    architectures=[(8,), (16, 16)], progress=False,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    with distributed.Client(cluster) as connected:
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    return run_experiment("squares", extrapolate=(1001, 2000), **GRID)
+
+
+def assert_same_results(result, reference):
+    assert result.search.best_params_ == reference.search.best_params_
+    for key in ["mean_test_rmse", "mean_test_r2", "split0_test_rmse", "split2_test_rmse"]:
+        np.testing.assert_allclose(
+            result.search.cv_results_[key], reference.search.cv_results_[key], rtol=1e-9
+        )
+    for column in ["cv_rmse_mean", "test_rmse", "extrapolation_rmse"]:
+        np.testing.assert_allclose(result.table[column], reference.table[column], rtol=1e-9)
+
+
+def test_grid_on_the_cluster_matches_in_process(client, in_process):
+    with distributed.get_task_stream(client) as tasks:
+        result = run_experiment("squares", extrapolate=(1001, 2000), scheduler=client, **GRID)
+    # 4 candidates x 3 folds, then 3 refits (the best one is refitted by GridSearchCV here).
+    assert len(tasks.data) >= 12 + 3
+    assert_same_results(result, in_process)
+    # The refitted models came back from the workers and still predict.
+    X, y = make_squares(50, random_state=5)
+    for activation, model in result.models.items():
+        np.testing.assert_allclose(
+            model.predict(X), in_process.models[activation].predict(X), rtol=1e-9
+        )
+
+
+def test_estimators_travel_to_workers_and_back(client):
+    X, y = make_squares(200, random_state=0)
+    X = (X - 500.0) / 300.0
+    y = y / 1e6
+    params = dict(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+
+    def fit_there(X, y):
+        return MLPFunctionRegressor(**params).fit(X, y)
+
+    here = MLPFunctionRegressor(**params).fit(X, y)
+    there = client.submit(fit_there, X, y, pure=False).result()
+    np.testing.assert_allclose(there.predict(X), here.predict(X), rtol=1e-9)
+    predicted_there = client.submit(lambda m, X: m.predict(X), here, X).result()
+    np.testing.assert_allclose(predicted_there, here.predict(X), rtol=1e-9)
+    assert there.loss_curve_ == pytest.approx(here.loss_curve_, rel=1e-9)
+
+
+def test_a_worker_lost_mid_grid_is_retried_and_the_grid_completes(client, in_process):
+    pids = client.run(os.getpid)
+    victim = sorted(pids.values())[0]
+    killed = []
+
+    def kill_after_first_round(index, total, candidate, results):
+        if index == 1 and not killed:
+            # Kill one worker while the next round's fits are running on it.
+            timer = threading.Timer(0.3, lambda: (os.kill(victim, signal.SIGKILL),
+                                                  killed.append(victim)))  # fmt: skip
+            timer.start()
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = run_experiment(
+                "squares", extrapolate=(1001, 2000), scheduler=client,
+                **{**GRID, "progress": kill_after_first_round},
+            )  # fmt: skip
+        except BaseException as error:  # reported below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the grid did not finish within 300 s"
+    assert killed == [victim]
+    assert "error" not in outcome, outcome.get("error")
+    assert_same_results(outcome["result"], in_process)
+    client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
+    assert victim not in client.run(os.getpid).values()
+
+
+def test_a_cluster_without_workers_fails_clearly_and_soon():
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as empty:
+        started = time.perf_counter()
+        with pytest.raises(TimeoutError):
+            with dask_backend(empty.scheduler_address, timeout=2):
+                pass
+        assert time.perf_counter() - started < 30
+
+
+def test_local_clusters_fail_tasks_that_find_no_worker():
+    with dask_backend("local", n_workers=1) as client:
+        timeout = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.no_workers_timeout)
+    assert timeout == 60
+
+
+def test_candidates_fill_whole_rounds():
+    assert candidates_per_round(1, 3) == 1
+    assert candidates_per_round(2, 3) == 2  # 6 fits: 3 full rounds of 2
+    assert candidates_per_round(6, 3) == 2
+    assert candidates_per_round(8, 5) == 8
+
+
+def test_bad_scheduler_arguments():
+    with pytest.raises(TypeError, match="scheduler must be 'local'"):
+        with dask_backend(8786):
+            pass
+    with pytest.raises(ValueError, match="n_workers applies to scheduler='local' only"):
+        run_experiment("squares", scheduler="tcp://127.0.0.1:8786", n_workers=2, **GRID)
+
+
+def fitfn(*args, env=None, prelude=""):
+    code = f"import sys\n{prelude}\nfrom sklearn_fitfn.cli import main\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_fitfn_runs_on_a_local_cluster(tmp_path):
+    result = fitfn(
+        "squares", "-n", "300", "--epochs", "150", "--architectures", "8", "16,16",
+        "--scheduler", "local", "--n-workers", "2", "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "a linear network cannot fit x²" in result.stdout
+    assert (tmp_path / "out" / "results.csv").exists()
+
+
+def test_missing_dask_extra_is_one_line(tmp_path):
+    result = fitfn(
+        "squares", "--scheduler", "local", "-o", str(tmp_path / "out"),
+        prelude="sys.modules['distributed'] = None",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"fitfn: error: {MISSING_EXTRA}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_dask_extra_in_python(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match="the 'dask' extra"):
+        run_experiment("squares", scheduler="local", **GRID)
+
+
+def test_unreachable_scheduler_is_a_one_line_error(tmp_path):
+    result = fitfn(
+        "squares", "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path / "out"),
+        env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "fitfn: error: Dask scheduler tcp://127.0.0.1:9:"
+    )
+    assert not (tmp_path / "out").exists()
