@@ -192,7 +192,7 @@ def main(argv=None):
     except BaseException as error:
         if created and not any(args.output.iterdir()):
             args.output.rmdir()
-        if args.scheduler is not None and isinstance(error, (OSError, TimeoutError)):
+        if args.scheduler is not None and isinstance(error, (OSError, TimeoutError, RuntimeError)):
             parser.error(f"Dask scheduler {args.scheduler}: {error}")
         raise
 

