@@ -38,18 +38,20 @@ def _data(n):
             x_scaler.transform(X_test), y_test, y_scaler)  # fmt: skip
 
 
-def _make(name, sizes, epochs, random_state=0):
+def _make(name, sizes, epochs, random_state=0, early_stopping=False):
     if name == "MLPFunctionRegressor":
         from sklearn_fitfn import MLPFunctionRegressor
 
         return MLPFunctionRegressor(hidden_layer_sizes=tuple(sizes), batch_size=100,
                                     max_iter=epochs, n_iter_no_change=epochs, tol=0,
+                                    early_stopping=early_stopping,
                                     random_state=random_state)  # fmt: skip
     if name == "MLPRegressor":
         from sklearn.neural_network import MLPRegressor
 
         return MLPRegressor(hidden_layer_sizes=tuple(sizes), solver="adam", batch_size=100,
                             max_iter=epochs, n_iter_no_change=epochs, tol=0,
+                            early_stopping=early_stopping,
                             random_state=random_state)  # fmt: skip
     import keras
     from scikeras.wrappers import KerasRegressor
@@ -81,14 +83,25 @@ def worker(task):
         check_estimator(cls())
         return {"seconds": time.perf_counter() - started}
     if task["kind"] == "grid":
+        import contextlib
+
+        import joblib
+
         from sklearn_fitfn.experiments import run_experiment
 
-        started = time.perf_counter()
-        run_experiment("squares", n_jobs=task["n_jobs"], progress=False)
-        return {"seconds": time.perf_counter() - started}
+        parallel = dict(task["parallel"])
+        backend, warm = parallel.pop("backend", None), parallel.pop("warm", False)
+        chosen = joblib.parallel_config(backend) if backend else contextlib.nullcontext()
+        with chosen:
+            for _ in range(2 if warm else 1):  # warm: time the second of two runs
+                started = time.perf_counter()
+                run_experiment("squares", **task["grid"], **parallel, progress=False)
+                seconds = time.perf_counter() - started
+        return {"seconds": seconds}
 
     X, y, X_test, y_test, y_scaler = _data(task["n"])
-    estimator = _make(task["name"], task["sizes"], task["epochs"])
+    estimator = _make(task["name"], task["sizes"], task["epochs"],
+                      early_stopping=task.get("early_stopping", False))  # fmt: skip
     started = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - started
@@ -151,6 +164,21 @@ def main():
     log()
     log(f"MLPFunctionRegressor is {scikeras / ours:.1f}x faster than plain SciKeras.")
 
+    # 1b. Early stopping on a 10% validation split, still running all 500 epochs.
+    early = {name: [] for name in ESTIMATORS[:2]}
+    for _ in range(repeats):
+        for name in early:
+            early[name].append(measure({"kind": "fit", "name": name, **CANONICAL,
+                                        "early_stopping": True}))  # fmt: skip
+    log()
+    log("## Early stopping: the canonical fit with a 10% validation split, all 500 epochs")
+    log()
+    log("| estimator | fit s (median) | ratio to the same fit without validation |")
+    log("|---|---|---|")
+    for name in early:
+        seconds = _median(early[name], "seconds")
+        log(f"| {name} | {seconds:.2f} | {seconds / _median(runs[name], 'seconds'):.2f}x |")
+
     # 2. Scaling: the same number of rows processed (500,000) at every size.
     sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
     log()
@@ -175,15 +203,38 @@ def main():
     log()
     log("## check_estimator and the demo grid search")
     log()
-    log("| what | seconds (median) |")
+    log("| what | seconds (median), wall clock |")
     log("|---|---|")
     for name in ["MLPFunctionRegressor", "MLPRegressor"]:
         timed = [measure({"kind": "check_estimator", "name": name}) for _ in range(extra)]
         log(f"| check_estimator({name}()) | {_median(timed, 'seconds'):.1f} |")
-    for n_jobs in (1, 2):
-        timed = [measure({"kind": "grid", "n_jobs": n_jobs}) for _ in range(extra)]
-        log(f"| run_experiment('squares'), n_jobs={n_jobs} (4 candidates x 3 folds + refits) | "
-            f"{_median(timed, 'seconds'):.1f} |")  # fmt: skip
+    grids = {
+        "demo grid (4 candidates x 3 folds + refits)": {},
+        "larger grid (9 candidates x 3 folds + refits)": {
+            "activations": ["identity", "tanh", "relu"],
+            "architectures": [[16], [64, 64], [128, 128]],
+        },
+    }
+    ways = {
+        "n_jobs=1": {"n_jobs": 1},
+        "n_jobs=2, threads (run_experiment's choice)": {"n_jobs": 2},
+        "n_jobs=2, joblib process workers, first run": {"n_jobs": 2, "backend": "loky"},
+        "n_jobs=2, joblib process workers, second run": {"n_jobs": 2, "backend": "loky",
+                                                         "warm": True},
+        "Dask LocalCluster, 2 workers x 1 thread, started for the run": {
+            "scheduler": "local", "n_workers": 2},
+    }  # fmt: skip
+    for grid_name, grid in grids.items():
+        timed = {way: [] for way in ways}
+        for _ in range(extra):
+            for way, parallel in ways.items():
+                task = {"kind": "grid", "grid": grid, "parallel": parallel}
+                timed[way].append(measure(task))
+        reference = _median(timed["n_jobs=1"], "seconds")
+        for way in ways:
+            seconds = _median(timed[way], "seconds")
+            log(f"| run_experiment('squares'), {grid_name}, {way} | {seconds:.1f} "
+                f"({reference / seconds:.2f}x the speed of n_jobs=1) |")  # fmt: skip
 
     import sklearn
 

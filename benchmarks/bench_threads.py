@@ -1,0 +1,76 @@
+"""TensorFlow thread pools against fit time: the figures behind the package's choice.
+
+Each fit runs in a fresh process (TensorFlow fixes its pools at start-up), the
+settings alternate within each repeat, and MLPRegressor runs alongside as the
+reference. Prints a Markdown table of medians.
+
+    python benchmarks/bench_threads.py              # 3 repeats, about 6 minutes
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+from bench_fit import _data, _make
+
+SETTINGS = {
+    "TensorFlow's default pools": {"TF_NUM_INTRAOP_THREADS": "0"},
+    "1 thread per op (the package's default)": {},
+    "1 thread per op, 1 inter-op thread": {"TF_NUM_INTEROP_THREADS": "1"},
+}
+WORKLOADS = [(1000, [64, 64], 500), (10000, [256, 256, 256], 20), (100000, [64, 64], 5)]
+
+
+def worker(task):
+    import time
+
+    X, y, *_ = _data(task["n"])
+    estimator = _make(task["name"], task["sizes"], task["epochs"])
+    started = time.perf_counter()
+    estimator.fit(X, y)
+    return time.perf_counter() - started
+
+
+def measure(task, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(task)],
+        capture_output=True, text=True, check=True, env={**clean, **env},
+    ).stdout  # fmt: skip
+    return float(output.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.worker:
+        import warnings
+
+        warnings.simplefilter("ignore")
+        print(worker(json.loads(args.worker)))
+        return
+    runs = {}
+    for _ in range(args.repeats):
+        for n, sizes, epochs in WORKLOADS:
+            task = {"n": n, "sizes": sizes, "epochs": epochs}
+            for setting, env in SETTINGS.items():
+                seconds = measure({**task, "name": "MLPFunctionRegressor"}, env)
+                runs.setdefault((n, setting), []).append(seconds)
+            runs.setdefault((n, "MLPRegressor"), []).append(
+                measure({**task, "name": "MLPRegressor"}, {})
+            )
+    columns = [*SETTINGS, "MLPRegressor"]
+    print("| rows, hidden layers, epochs | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for n, sizes, epochs in WORKLOADS:
+        cells = [f"{statistics.median(runs[(n, c)]):.2f} s" for c in columns]
+        print(f"| {n:,}, {tuple(sizes)}, {epochs} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
