@@ -48,9 +48,9 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
 
     Inside the block, ``GridSearchCV(..., n_jobs=-1)`` and any
     ``joblib.Parallel`` run their tasks on the cluster's workers. A task whose
-    worker dies is given to another worker; when Dask cannot recover (the
-    data a task needed died with its worker, or a task kept killing its
-    workers) the block ends with a ``RuntimeError`` that says so.
+    worker dies is given to another worker; when Dask gives up instead (the
+    data a task needed died with its worker, or ``KilledWorker``) the block
+    ends with a ``RuntimeError`` that says so.
 
     Parameters
     ----------
