@@ -289,8 +289,8 @@ def _best_of_each(activations, cv_results):
     return best
 
 
-def _rmse(model, X, y):
-    return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
+def _rmse(predicted, y):
+    return float(np.sqrt(np.mean((predicted - y) ** 2)))
 
 
 def _fit_on(estimator, params, X, y):
@@ -475,26 +475,24 @@ def run_experiment(
             function, n_samples, low=extrapolate[0], high=extrapolate[1],
             random_state=random_state + 2,
         )  # fmt: skip
-        table["test_rmse"] = [_rmse(fitted[i], X_test, y_test) for i in range(len(candidates))]
+        table["test_rmse"] = [
+            _rmse(fitted[i].predict(X_test), y_test) for i in range(len(candidates))
+        ]
         table["extrapolation_rmse"] = [
-            _rmse(fitted[i], X_out, y_out) for i in range(len(candidates))
+            _rmse(fitted[i].predict(X_out), y_out) for i in range(len(candidates))
         ]
     table = table.sort_values("cv_rmse_mean", kind="stable").reset_index(drop=True)
 
     models = {activation: fitted[i] for activation, i in best_of.items()}
     predictions = {a: m.predict(X_test) for a, m in models.items()}
-    test_rmse = {
-        a: float(np.sqrt(np.mean((p - y_test) ** 2))) for a, p in predictions.items()
-    }
+    test_rmse = {a: _rmse(p, y_test) for a, p in predictions.items()}
     samples = _sample_table(X_test, y_test, predictions, n_samples_shown, random_state)
     exact = {"inside": _rounds_exactly(predictions, y_test)}
     extrapolation_rmse = extrapolation_samples = None
     if extrapolate is not None:
         outside = {a: m.predict(X_out) for a, m in models.items()}
         exact["outside"] = _rounds_exactly(outside, y_out)
-        extrapolation_rmse = {
-            a: float(np.sqrt(np.mean((p - y_out) ** 2))) for a, p in outside.items()
-        }
+        extrapolation_rmse = {a: _rmse(p, y_out) for a, p in outside.items()}
         extrapolation_samples = _sample_table(
             X_out, y_out, outside, n_samples_shown, random_state
         )
