@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
-from .distributed import MISSING_EXTRA
+from .distributed import import_distributed
 from .experiments import format_rmse, run_experiment
 
 _TABLE_FORMATS = {
@@ -170,9 +170,9 @@ def main(argv=None):
         parser.error("--n-workers goes with --scheduler local")
     if args.scheduler is not None:
         try:
-            import distributed  # noqa: F401
-        except ImportError:
-            parser.error(MISSING_EXTRA)
+            import_distributed()
+        except ImportError as error:
+            parser.error(str(error))
     try:
         created = _check_writable(args.output)
     except OSError as error:

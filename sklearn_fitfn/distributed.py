@@ -22,7 +22,8 @@ MISSING_EXTRA = (
 NO_WORKERS_TIMEOUT = "60s"
 
 
-def _import_distributed():
+def import_distributed():
+    """Import and return ``distributed``, or raise ImportError naming the extra."""
     try:
         import distributed
     except ImportError as error:
@@ -79,7 +80,7 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
     RuntimeError
         If the cluster lost work it could not redo.
     """
-    distributed = _import_distributed()
+    distributed = import_distributed()
     if timeout is None:
         import dask
         from dask.utils import parse_timedelta
