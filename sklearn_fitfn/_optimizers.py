@@ -63,10 +63,13 @@ class Adam(_Optimizer):
             * tf.sqrt(1 - tf.pow(beta_2, step))
             / (1 - tf.pow(beta_1, step))
         )
+        keep_1, keep_2 = 1 - beta_1, 1 - beta_2
         for param, grad, m, v in zip(params, grads, first, second):
-            m.assign(beta_1 * m + (1 - beta_1) * grad)
-            v.assign(beta_2 * v + (1 - beta_2) * tf.square(grad))
-            param.assign_sub(learning_rate * m / (tf.sqrt(v) + epsilon))
+            m_new = beta_1 * m + keep_1 * grad
+            v_new = beta_2 * v + keep_2 * tf.square(grad)
+            m.assign(m_new)
+            v.assign(v_new)
+            param.assign_sub(learning_rate * m_new / (tf.sqrt(v_new) + epsilon))
 
 
 class SGD(_Optimizer):
@@ -118,11 +121,12 @@ class SGD(_Optimizer):
     def apply(params, grads, slots, hyper, nesterov):
         learning_rate, momentum = tf.unstack(hyper)
         for param, grad, velocity in zip(params, grads, slots):
-            velocity.assign(momentum * velocity - learning_rate * grad)
+            updated = momentum * velocity - learning_rate * grad
+            velocity.assign(updated)
             if nesterov:
-                param.assign_add(momentum * velocity - learning_rate * grad)
+                param.assign_add(momentum * updated - learning_rate * grad)
             else:
-                param.assign_add(velocity)
+                param.assign_add(updated)
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
