@@ -15,6 +15,7 @@ import tensorflow as tf
 from sklearn.utils import shuffle as shuffle_indices
 
 from ._activations import activation_function
+from ._executor import executor, runs_inline
 from ._optimizers import OPTIMIZERS
 
 
@@ -131,7 +132,7 @@ def total_sum_of_squares(y, w):
 def _run_epochs(
     params, slots, hypers, alpha, X, y, w, orders, batch_size,
     X_val, y_val, w_val, val_total, best_score,
-    *, kind, nesterov, activations, validate,
+    *, kind, nesterov, activations, validate, inline,
 ):  # fmt: skip
     """Train one epoch per row of ``orders``.
 
@@ -139,7 +140,9 @@ def _run_epochs(
     learning rate may change between epochs). Returns the epochs' mean
     losses; with ``validate``, also each epoch's validation R², the best R²
     seen (starting from ``best_score``) and the weights that reached it (the
-    starting weights when no epoch beat ``best_score``).
+    starting weights when no epoch beat ``best_score``). ``inline`` is not
+    used here: it keeps graphs traced for the two executors apart (see
+    :mod:`._executor`).
     """
     apply_update = OPTIMIZERS[kind].apply
     n_epochs, n_rows = tf.shape(orders)[0], tf.shape(orders)[1]
@@ -313,9 +316,11 @@ def train_stochastic(
         "nesterov": getattr(optimizer, "nesterov", False),
         "activations": tuple(activations),
         "validate": validation is not None,
+        "inline": runs_inline([X.shape[1], *(b.shape[0] for b in weights[1::2])], batch_size),
     }
     n_features, n_outputs = X.shape[1], y.shape[1]
-    _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static)
+    with executor(static["inline"]):
+        _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static)
 
     if validation is None:
         X_val = np.empty((0, n_features), X.dtype)
@@ -343,11 +348,13 @@ def train_stochastic(
             hypers.append(optimizer.hyperparameters())
             optimizer.iteration_ends(record.t + ahead * n_samples)
         best_before = record.best_validation_score
-        losses, scores, best_score, best_params = _run_epochs(
-            params, optimizer.slots, tf.constant(hypers, dtype), alpha_t, *tensors,
-            tf.constant(np.stack(orders)), batch_t, *val_tensors,
-            tf.constant(-np.inf if best_before is None else best_before, dtype), **static,
-        )  # fmt: skip
+        with executor(static["inline"]):
+            losses, scores, best_score, best_params = _run_epochs(
+                params, optimizer.slots, tf.constant(hypers, dtype), alpha_t, *tensors,
+                tf.constant(np.stack(orders)), batch_t, *val_tensors,
+                tf.constant(-np.inf if best_before is None else best_before, dtype),
+                **static,
+            )  # fmt: skip
         scores = scores.numpy() if validation is not None else [None] * len(losses)
         for loss, score in zip(losses.numpy(), scores):
             stopped = _end_of_epoch(
