@@ -1,10 +1,11 @@
-"""TensorFlow thread pools against fit time: the figures behind the package's choice.
+"""TensorFlow's thread pools and executors against fit time: the figures behind
+the package's choices.
 
 Each fit runs in a fresh process (TensorFlow fixes its pools at start-up), the
 settings alternate within each repeat, and MLPRegressor runs alongside as the
 reference. Prints a Markdown table of medians.
 
-    python benchmarks/bench_threads.py              # 3 repeats, about 6 minutes
+    python benchmarks/bench_threads.py              # 3 repeats, about 10 minutes
 """
 
 import argparse
@@ -16,17 +17,30 @@ import sys
 
 from bench_fit import _data, _make
 
+# name: (environment, executor of the compiled epochs). "pool" is TensorFlow's
+# default executor, "inline" its single-threaded one, "auto" the package's rule.
 SETTINGS = {
-    "TensorFlow's default pools": {"TF_NUM_INTRAOP_THREADS": "0"},
-    "1 thread per op (the package's default)": {},
-    "1 thread per op, 1 inter-op thread": {"TF_NUM_INTEROP_THREADS": "1"},
+    "default pools, pool executor": ({"TF_NUM_INTRAOP_THREADS": "0"}, "pool"),
+    "1 thread per op, pool executor": ({}, "pool"),
+    "1 thread per op, 1 inter-op thread, pool executor": ({"TF_NUM_INTEROP_THREADS": "1"}, "pool"),
+    "1 thread per op, single-threaded executor": ({}, "inline"),
+    "the package's defaults": ({}, "auto"),
 }
-WORKLOADS = [(1000, [64, 64], 500), (10000, [256, 256, 256], 20), (100000, [64, 64], 5)]
+WORKLOADS = [
+    (1000, [64, 64], 500),
+    (1000, [128, 128], 200),
+    (10000, [256, 256, 256], 20),
+    (100000, [64, 64], 5),
+]
 
 
 def worker(task):
     import time
 
+    from sklearn_fitfn import _executor
+
+    if task["executor"] != "auto":
+        _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if task["executor"] == "inline" else 0
     X, y, *_ = _data(task["n"])
     estimator = _make(task["name"], task["sizes"], task["epochs"])
     started = time.perf_counter()
@@ -58,17 +72,16 @@ def main():
     for _ in range(args.repeats):
         for n, sizes, epochs in WORKLOADS:
             task = {"n": n, "sizes": sizes, "epochs": epochs}
-            for setting, env in SETTINGS.items():
-                seconds = measure({**task, "name": "MLPFunctionRegressor"}, env)
-                runs.setdefault((n, setting), []).append(seconds)
-            runs.setdefault((n, "MLPRegressor"), []).append(
-                measure({**task, "name": "MLPRegressor"}, {})
-            )
+            for setting, (env, executor) in SETTINGS.items():
+                ours = {**task, "name": "MLPFunctionRegressor", "executor": executor}
+                runs.setdefault((n, tuple(sizes), setting), []).append(measure(ours, env))
+            reference = {**task, "name": "MLPRegressor", "executor": "auto"}
+            runs.setdefault((n, tuple(sizes), "MLPRegressor"), []).append(measure(reference, {}))
     columns = [*SETTINGS, "MLPRegressor"]
     print("| rows, hidden layers, epochs | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for n, sizes, epochs in WORKLOADS:
-        cells = [f"{statistics.median(runs[(n, c)]):.2f} s" for c in columns]
+        cells = [f"{statistics.median(runs[(n, tuple(sizes), c)]):.2f} s" for c in columns]
         print(f"| {n:,}, {tuple(sizes)}, {epochs} | " + " | ".join(cells) + " |")
 
 
