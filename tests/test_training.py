@@ -72,3 +72,11 @@ def test_both_executors_train_identically(monkeypatch):
     np.testing.assert_array_equal(inline.loss_curve_, pooled.loss_curve_)
     np.testing.assert_array_equal(inline.validation_scores_, pooled.validation_scores_)
     np.testing.assert_array_equal(inline.predict(X), pooled.predict(X))
+
+
+def test_default_executor_where_a_gpu_is_seen_or_the_switch_is_missing(monkeypatch):
+    monkeypatch.setattr(_executor, "_cpu_only", lambda: False)
+    assert not runs_inline([1, 64, 64, 1], 100)
+    monkeypatch.undo()
+    monkeypatch.setattr(_executor, "function_executor_type", None)
+    assert not runs_inline([1, 64, 64, 1], 100)
