@@ -4,9 +4,9 @@ A mini-batch step of a small network is about two hundred operations of a
 few microseconds each. TensorFlow's default executor hands every one of them
 to its inter-operation thread pool, and that hand-over costs as much as the
 arithmetic. Its single-threaded executor runs them one after another in the
-calling thread instead: the canonical fit's steps take about a fifth less
-time (docs/performance.md), and parallel fits in Python threads stop sharing
-one pool. A wide network is the other way round: its independent matrix
+calling thread instead: the canonical fit took a third less time
+(docs/performance.md), and parallel fits in Python threads stop sharing one
+pool. A wide network is the other way round: its independent matrix
 products gain from running side by side, so it keeps the default executor.
 
 The single-threaded executor cannot run loops lowered to low-level control

@@ -57,9 +57,9 @@ def loss_and_gradients(params, activations, X, y, w, alpha):
     The loss is ``(½ Σᵢ wᵢ meanⱼ rᵢⱼ² + ½ alpha Σ ‖kernel‖²) / Σᵢ wᵢ`` with
     ``r`` the residuals. The layers' gradients are written out as
     scikit-learn writes them; only each activation's derivative comes from
-    TensorFlow's autodiff. A step then holds about half the operations of a
-    ``GradientTape`` over the whole network, which matters because a step of
-    a small network costs per operation, not per multiply.
+    TensorFlow's autodiff. A step then holds about two thirds of the
+    operations of a ``GradientTape`` over the whole network, which matters
+    because a step of a small network costs per operation, not per multiply.
 
     Parameters
     ----------
