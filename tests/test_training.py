@@ -7,6 +7,8 @@ from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._training import (
     TrainingRecord,
     _run_epochs,
+    forward,
+    loss_and_gradients,
     r2_score_from_sse,
     total_sum_of_squares,
 )
@@ -48,3 +50,28 @@ def test_one_compiled_epoch_serves_every_sample_count():
         MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(X[:n], X[:n, 0])
     assert _run_epochs.experimental_get_tracing_count() == traces
 
+
+
+@pytest.mark.parametrize(
+    "activations",
+    [("relu", "tanh"), ("elu", "selu"), ("gelu", "silu"), ("softplus", "logistic"),
+     ("square", "identity")],
+)  # fmt: skip
+def test_backpropagation_equals_autodiff_of_the_loss(activations):
+    """The written-out gradient of every activation, with sample weights,
+    several outputs and the L2 penalty, equals TensorFlow's own."""
+    rng = np.random.default_rng(0)
+    shapes = [(3, 5), (5,), (5, 4), (4,), (4, 2), (2,)]
+    params = [tf.constant(rng.normal(size=s)) for s in shapes]
+    X, y = tf.constant(rng.normal(size=(20, 3))), tf.constant(rng.normal(size=(20, 2)))
+    w, alpha = tf.constant(rng.uniform(0.5, 2.0, size=20)), tf.constant(0.3, tf.float64)
+    loss, grads = loss_and_gradients(params, activations, X, y, w, alpha)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        residual = forward(params, activations, X) - y
+        penalty = sum(tf.reduce_sum(k**2) for k in params[0::2])
+        expected = (0.5 * tf.reduce_sum(w * tf.reduce_mean(residual**2, axis=1))
+                    + 0.5 * alpha * penalty) / tf.reduce_sum(w)  # fmt: skip
+    np.testing.assert_allclose(loss.numpy(), expected.numpy(), rtol=1e-12)
+    for ours, reference in zip(grads, tape.gradient(expected, params)):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-10, atol=1e-14)
