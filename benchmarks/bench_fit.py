@@ -99,6 +99,11 @@ def worker(task):
                 seconds = time.perf_counter() - started
         return {"seconds": seconds}
 
+    if task.get("executor", "auto") != "auto":  # bench_threads.py: force one executor
+        from sklearn_fitfn import _executor
+
+        inline = task["executor"] == "inline"
+        _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if inline else 0
     X, y, X_test, y_test, y_scaler = _data(task["n"])
     estimator = _make(task["name"], task["sizes"], task["epochs"],
                       early_stopping=task.get("early_stopping", False))  # fmt: skip
@@ -119,10 +124,16 @@ def worker(task):
     return measured
 
 
-def measure(task):
+def measure(task, tf_threads=None):
+    """Run ``task`` in a fresh process; ``tf_threads`` replaces every
+    ``TF_NUM_*`` variable of the environment with the ones it gives."""
+    env = None
+    if tf_threads is not None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
+        env.update(tf_threads)
     output = subprocess.run(
         [sys.executable, __file__, "--worker", json.dumps(task)],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     ).stdout  # fmt: skip
     return json.loads(output.strip().splitlines()[-1])
 

@@ -9,13 +9,9 @@ reference. Prints a Markdown table of medians.
 """
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 
-from bench_fit import _data, _make
+from bench_fit import measure
 
 # name: (environment, executor of the compiled epochs). "pool" is TensorFlow's
 # default executor, "inline" its single-threaded one, "auto" the package's rule.
@@ -34,49 +30,23 @@ WORKLOADS = [
 ]
 
 
-def worker(task):
-    import time
-
-    from sklearn_fitfn import _executor
-
-    if task["executor"] != "auto":
-        _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if task["executor"] == "inline" else 0
-    X, y, *_ = _data(task["n"])
-    estimator = _make(task["name"], task["sizes"], task["epochs"])
-    started = time.perf_counter()
-    estimator.fit(X, y)
-    return time.perf_counter() - started
-
-
-def measure(task, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
-    output = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(task)],
-        capture_output=True, text=True, check=True, env={**clean, **env},
-    ).stdout  # fmt: skip
-    return float(output.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.worker:
-        import warnings
-
-        warnings.simplefilter("ignore")
-        print(worker(json.loads(args.worker)))
-        return
     runs = {}
     for _ in range(args.repeats):
         for n, sizes, epochs in WORKLOADS:
-            task = {"n": n, "sizes": sizes, "epochs": epochs}
+            task = {"kind": "fit", "n": n, "sizes": sizes, "epochs": epochs}
             for setting, (env, executor) in SETTINGS.items():
                 ours = {**task, "name": "MLPFunctionRegressor", "executor": executor}
-                runs.setdefault((n, tuple(sizes), setting), []).append(measure(ours, env))
+                runs.setdefault((n, tuple(sizes), setting), []).append(
+                    measure(ours, tf_threads=env)["seconds"]
+                )
             reference = {**task, "name": "MLPRegressor", "executor": "auto"}
-            runs.setdefault((n, tuple(sizes), "MLPRegressor"), []).append(measure(reference, {}))
+            runs.setdefault((n, tuple(sizes), "MLPRegressor"), []).append(
+                measure(reference, tf_threads={})["seconds"]
+            )
     columns = [*SETTINGS, "MLPRegressor"]
     print("| rows, hidden layers, epochs | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
