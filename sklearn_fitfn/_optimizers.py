@@ -11,11 +11,48 @@ import numpy as np
 import tensorflow as tf
 
 
-class _Optimizer:
-    """State, hyperparameters and learning-rate schedule shared by both solvers."""
+class LearningRateSchedule:
+    """scikit-learn's learning-rate schedules, stepped once per epoch.
 
-    def __init__(self, params, learning_rate_init, state=None):
+    ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` divides it
+    by ``(t + 1) ** power_t`` with ``t`` the samples seen; ``"adaptive"``
+    divides it by 5 each time ``n_iter_no_change`` epochs go by without
+    improvement, and stops training once it falls to 1e-6. The compiled
+    engine and the Keras path both step their optimizer through one of these.
+    """
+
+    def __init__(self, learning_rate_init, schedule="constant", power_t=0.5):
+        self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = float(learning_rate_init)
+        self.schedule = schedule
+        self.power_t = power_t
+
+    def iteration_ends(self, time_step):
+        """Update the learning rate after an epoch; ``time_step`` counts samples seen."""
+        if self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, message, verbose):
+        """Decide whether training stops after ``n_iter_no_change`` flat epochs."""
+        if self.schedule != "adaptive":
+            if verbose:
+                print(message + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(message + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(message + f" Setting learning rate to {self.learning_rate:f}")
+        return False
+
+
+class _Optimizer:
+    """State and learning-rate schedule shared by both solvers."""
+
+    def __init__(self, params, schedule, state=None):
+        self.schedule = schedule
         shapes = [p.shape for p in params]
         dtype = params[0].dtype
         if state is None:
@@ -27,13 +64,12 @@ class _Optimizer:
         return [slot.numpy() for slot in self.slots]
 
     def iteration_ends(self, time_step):
-        """Update the learning rate after an epoch; ``time_step`` counts samples seen."""
+        """Step the learning-rate schedule after an epoch."""
+        self.schedule.iteration_ends(time_step)
 
     def trigger_stopping(self, message, verbose):
         """Decide whether training stops after ``n_iter_no_change`` flat epochs."""
-        if verbose:
-            print(message + " Stopping.")
-        return True
+        return self.schedule.trigger_stopping(message, verbose)
 
 
 class Adam(_Optimizer):
@@ -43,14 +79,14 @@ class Adam(_Optimizer):
 
     def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon, state=None):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        super().__init__(params, learning_rate_init, state)
+        super().__init__(params, LearningRateSchedule(learning_rate_init), state)
 
     @staticmethod
     def _slot_shapes(shapes):
         return [*shapes, *shapes, ()]  # first moments, second moments, step count
 
     def hyperparameters(self):
-        return [self.learning_rate, self.beta_1, self.beta_2, self.epsilon]
+        return [self.schedule.learning_rate, self.beta_1, self.beta_2, self.epsilon]
 
     @staticmethod
     def apply(params, grads, slots, hyper, nesterov):
@@ -87,35 +123,17 @@ class SGD(_Optimizer):
         power_t,
         state=None,
     ):
-        self.learning_rate_init = float(learning_rate_init)
-        self.lr_schedule = learning_rate
         self.momentum = momentum
         self.nesterov = bool(nesterovs_momentum)
-        self.power_t = power_t
-        super().__init__(params, learning_rate_init, state)
+        schedule = LearningRateSchedule(learning_rate_init, learning_rate, power_t)
+        super().__init__(params, schedule, state)
 
     @staticmethod
     def _slot_shapes(shapes):
         return list(shapes)  # velocities
 
     def hyperparameters(self):
-        return [self.learning_rate, self.momentum]
-
-    def iteration_ends(self, time_step):
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, message, verbose):
-        if self.lr_schedule != "adaptive":
-            return super().trigger_stopping(message, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(message + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(message + f" Setting learning rate to {self.learning_rate:f}")
-        return False
+        return [self.schedule.learning_rate, self.momentum]
 
     @staticmethod
     def apply(params, grads, slots, hyper, nesterov):

@@ -3,18 +3,13 @@
 import copy
 from numbers import Integral, Real
 
+import keras
 import numpy as np
 import tensorflow as tf
-from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-    Options,
-    StrOptions,
-)
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -23,40 +18,51 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._activations import ACTIVATION_NAMES
-from ._network import build_mlp, glorot_weights, network_weights
+from ._keras_fit import (
+    check_callbacks,
+    resolve_loss,
+    resolve_optimizer,
+    train_keras,
+    uses_keras_fit,
+)
 from ._optimizers import OPTIMIZERS
+from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import TrainingRecord, train_lbfgs, train_stochastic
 
 _PREDICT_CHUNK_ROWS = 65536
 
-# SciKeras 0.13 still defines the pre-1.6 ``_more_tags`` on BaseWrapper, which
-# scikit-learn >= 1.6 rejects unless the class also declares
-# ``__sklearn_tags__``. Declaring the method BaseWrapper already inherits
-# changes nothing at run time and makes its tags the current kind.
-if "__sklearn_tags__" not in vars(BaseWrapper):
-    BaseWrapper.__sklearn_tags__ = BaseEstimator.__sklearn_tags__
-
 
 def _solver_is_stochastic(estimator):
-    return estimator.solver in {"adam", "sgd"}
+    return estimator.solver != "lbfgs"
 
 
-class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
+class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     """Multilayer perceptron regressor built on Keras, with scikit-learn's API.
 
     A drop-in for :class:`sklearn.neural_network.MLPRegressor` whose network is
     a Keras model (``model_``). The architecture and the activation are plain
     hyperparameters, so a grid search can compare a linear network with a relu
-    one on the same data. Training runs in compiled TensorFlow epochs and
-    follows ``MLPRegressor``'s rules step by step: its initialisation, update
-    rules, batching, stopping criteria and loss curve.
+    one on the same data.
+
+    Two ways to train, chosen by the parameters:
+
+    - MLPRegressor's solvers (``"adam"``, ``"sgd"``, ``"lbfgs"``) with
+      ``loss="squared_error"`` and no callbacks run on a compiled engine that
+      follows ``MLPRegressor``'s rules step by step (initialisation, update
+      rules, batching, stopping criteria, loss curve), only faster.
+    - A Keras optimizer, a Keras loss or Keras callbacks train with Keras's
+      own ``fit``, through SciKeras's Keras lifecycle, on the same network
+      with the same starting weights, validation split and stopping rule;
+      ``history_`` records Keras's per-epoch metrics.
 
     Parameters
     ----------
-    loss : {"squared_error"}, default="squared_error"
-        Half the mean squared error plus the L2 penalty, as in MLPRegressor
-        (whose signature, positional order included, this one follows).
+    loss : str or keras.losses.Loss, default="squared_error"
+        ``"squared_error"``: half the mean squared error plus the L2 penalty,
+        as in MLPRegressor (whose signature, positional order included, this
+        one follows). Any other name of a Keras loss (``"huber"``,
+        ``"mean_absolute_error"``, ``"log_cosh"``, ...) or a
+        ``keras.losses.Loss`` instance trains with Keras's ``fit``.
     hidden_layer_sizes : array-like of int, default=(100,)
         Units of each hidden layer. ``()`` gives a linear model.
     activation : str or sequence of str, default="relu"
@@ -67,11 +73,15 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         both accepted, and ``"square"`` (z -> z²), whose single hidden
         layer represents x² and x1·x2 exactly. The output layer is always
         linear.
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+    solver : str or keras.optimizers.Optimizer, default="adam"
         ``"adam"`` and ``"sgd"`` train on mini-batches with scikit-learn's
         update rules; ``"lbfgs"`` minimises the full-batch loss with SciPy's
         L-BFGS-B and TensorFlow's gradients. It suits small data, and with
-        ``"square"`` units it fits squares and products exactly.
+        ``"square"`` units it fits squares and products exactly. Any other
+        name of a Keras optimizer (``"rmsprop"``, ``"adamw"``, ``"nadam"``,
+        ``"adagrad"``, ...), a Keras optimizer class (built with
+        ``learning_rate=learning_rate_init``) or an optimizer instance (copied
+        for each fit) trains with Keras's ``fit``.
     alpha : float, default=1e-4
         Strength of the L2 penalty on the kernels.
     batch_size : int or "auto", default="auto"
@@ -79,7 +89,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
         Learning-rate schedule for ``solver="sgd"``.
     learning_rate_init : float, default=1e-3
-        Initial step size.
+        Initial step size; also the learning rate of a Keras optimizer given
+        by name or class.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
@@ -117,11 +128,24 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     dtype : {"float64", "float32"}, default="float64"
         Dtype of the weights and of the computation. float64 matches
         scikit-learn's precision; float32 halves memory.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks (``EarlyStopping``, ``ReduceLROnPlateau``,
+        ``CSVLogger``, ``TensorBoard``, ...). Given, training runs with
+        Keras's ``fit``. Each fit trains with fresh copies of them, so no
+        callback state passes from one fit to the next; the instances passed
+        are never trained with. With ``early_stopping=True`` Keras also sees
+        the validation split, so ``"val_loss"`` can be monitored.
 
     Attributes
     ----------
-    model_ : keras.Sequential
-        The fitted Keras network (Dense layers, linear output).
+    model_ : keras.Model
+        The fitted Keras network, made of Keras's own layers (Dense layers, a
+        ``Multiply`` for square units, a linear output). Compiled when it was
+        trained with Keras's ``fit``. It saves with ``model_.save`` and loads
+        with ``keras.models.load_model`` without this package.
+    history_ : dict of str to list
+        After training with Keras's ``fit`` only: SciKeras's record of
+        Keras's per-epoch metrics, such as ``"loss"`` and ``"val_loss"``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -171,8 +195,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATION_NAMES)), "array-like"],
-        "solver": [StrOptions({"lbfgs", *OPTIMIZERS})],
+        "activation": [str, "array-like"],
+        "solver": [str, keras.optimizers.Optimizer, type],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -196,8 +220,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "loss": [StrOptions({"squared_error"})],
-        "dtype": [StrOptions({"float64", "float32"})],
+        "loss": [str, keras.losses.Loss],
+        "dtype": [StrOptions(set(DTYPES))],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -228,9 +253,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         n_iter_no_change=10,
         max_fun=15000,
         dtype="float64",
+        callbacks=None,
     ):
-        # Only stores the arguments, as scikit-learn requires; BaseWrapper's
-        # own __init__ would add SciKeras's Keras-fit parameters.
+        # Only stores the arguments, as scikit-learn requires.
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -256,19 +281,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
-
-    # -- scikit-learn plumbing that BaseWrapper overrides the SciKeras way ----
-
-    @classmethod
-    def _get_param_names(cls):
-        return BaseEstimator._get_param_names.__func__(cls)
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator (scikit-learn semantics)."""
-        return BaseEstimator.set_params(self, **params)
-
-    def __repr__(self, N_CHAR_MAX=700):
-        return BaseEstimator.__repr__(self, N_CHAR_MAX)
+        self.callbacks = callbacks
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -280,38 +293,6 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     def current_epoch(self):
         """Epochs trained in total since the weights were initialised."""
         return len(getattr(self, "_record", TrainingRecord.start(False)).loss_curve)
-
-    # -- hyperparameters resolved into an architecture ------------------------
-
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        for size in sizes:
-            if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
-                raise InvalidParameterError(
-                    "The 'hidden_layer_sizes' parameter of "
-                    f"{type(self).__name__} must contain positive integers only; "
-                    f"got {self.hidden_layer_sizes!r}."
-                )
-        return tuple(int(size) for size in sizes)
-
-    def _hidden_activations(self, n_hidden):
-        if isinstance(self.activation, str):
-            return (self.activation,) * n_hidden
-        names = tuple(self.activation)
-        unknown = [name for name in names if name not in ACTIVATION_NAMES]
-        if unknown or len(names) != n_hidden:
-            problem = (
-                f"unknown names {unknown!r}; known: {sorted(ACTIVATION_NAMES)}"
-                if unknown
-                else f"{len(names)} names for {n_hidden} hidden layers"
-            )
-            raise InvalidParameterError(
-                f"The 'activation' parameter of {type(self).__name__} must be one "
-                f"activation name or one per hidden layer; got {self.activation!r}: "
-                f"{problem}."
-            )
-        return names
 
     # -- fitting ---------------------------------------------------------------
 
@@ -339,15 +320,17 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         return X.astype(dtype, copy=False), y, sample_weight
 
     def _prepare(self, X, y, sample_weight, reset):
-        """Resolve the architecture and validate the data.
+        """Validate the data and resolve the network.
 
-        Returns X, 2-D y and sample weights in the compute dtype, the layer
-        widths from input to output, and the hidden activations.
+        Returns X, 2-D y and sample weights in the compute dtype, and the
+        network's :class:`NetworkSpec`.
         """
-        sizes = self._hidden_layer_sizes()
-        activations = self._hidden_activations(len(sizes))
         X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
-        return X, y, sample_weight, [X.shape[1], *sizes, y.shape[1]], activations
+        spec = NetworkSpec.from_params(
+            self.hidden_layer_sizes, self.activation, self.dtype, X.shape[1], y.shape[1],
+            owner=type(self).__name__,
+        )  # fmt: skip
+        return X, y, sample_weight, spec
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -384,27 +367,24 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         return X, y, sample_weight, (X_val, y_val, w_val)
 
     def _fit(self, X, y, sample_weight, incremental):
+        keras_fit = uses_keras_fit(self.solver, self.loss, self.callbacks)
+        if keras_fit:  # the Keras settings are checked before any data
+            resolve_optimizer(self)
+            resolve_loss(self)
+            check_callbacks(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
-        X, y, sample_weight, layer_units, activations = self._prepare(
-            X, y, sample_weight, first_pass
-        )
+        X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
         random_state = check_random_state(self.random_state)
 
         if first_pass:
-            weights = glorot_weights(random_state, layer_units, activations, self.dtype)
+            weights = spec.initial_weights(random_state)
             record = TrainingRecord.start(self._early_stopping())
             optimizer_state = None
         else:
-            weights = network_weights(self.model_)
-            fitted_units = [weights[0].shape[0]] + [b.shape[0] for b in weights[1::2]]
-            if fitted_units != layer_units or weights[0].dtype != np.dtype(self.dtype):
-                raise ValueError(
-                    f"Cannot continue training a network of layer sizes {fitted_units} "
-                    f"and dtype {weights[0].dtype} with layer sizes {layer_units} and "
-                    f"dtype {self.dtype}; set warm_start=False to start afresh."
-                )
+            spec.check_model(self.model_)
+            weights = dense_weights(self.model_)
             record = copy.deepcopy(self._record)
             # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
             # fit starts a new one from the current weights.
@@ -415,11 +395,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
             if record.best_loss is None:  # warm start after early stopping
                 record.best_loss = np.inf
             weights = train_lbfgs(
-                weights, activations, X, y, sample_weight, record,
+                weights, spec, X, y, sample_weight, record,
                 max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
                 alpha=self.alpha, verbose=self.verbose,
             )  # fmt: skip
-            return self._finish(layer_units, activations, weights, record, None, first_pass)
+            return self._finish(spec, weights, record, None, reuse=not first_pass)
 
         validation = None
         if self.early_stopping:
@@ -430,36 +410,73 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         keep = sample_weight > 0
         X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
 
+        if keras_fit:
+            return self._fit_keras(spec, weights, X, y, sample_weight, record,
+                                   incremental, random_state, validation)  # fmt: skip
+
         weights, optimizer = train_stochastic(
-            weights, self._make_optimizer(optimizer_state), activations,
+            weights, self._make_optimizer(optimizer_state), spec,
             X, y, sample_weight, record,
             batch_size=self._batch_size(X.shape[0]), max_iter=self.max_iter,
             shuffle=self.shuffle, random_state=random_state, alpha=self.alpha,
             tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             validation=validation, verbose=self.verbose, incremental=incremental,
         )  # fmt: skip
-        return self._finish(
-            layer_units, activations, weights, record, optimizer.state(), first_pass
-        )
+        return self._finish(spec, weights, record, optimizer.state(), reuse=not first_pass)
 
-    def _finish(self, layer_units, activations, weights, record, optimizer_state, build):
+    def _fit_keras(self, spec, weights, X, y, sample_weight, record, incremental,
+                   random_state, validation):  # fmt: skip
+        """Train with Keras's ``fit``; partial_fit continues the compiled model."""
+        model = getattr(self, "model_", None)
+        resumes = incremental and model is not None and model.compiled
+        if not resumes:
+            model = spec.keras_model(weights)
+        # A partial_fit trains self.model_ itself: keep what it held, so that
+        # a failed call leaves it as it was.
+        saved = [v.numpy() for v in model.variables + model.optimizer.variables] if resumes else None
+        try:
+            history = train_keras(model, X, y, sample_weight, record, estimator=self,
+                                  incremental=incremental, random_state=random_state,
+                                  validation=validation)  # fmt: skip
+            self._check_finite(dense_weights(model))
+        except BaseException:
+            if saved is not None:
+                for variable, value in zip(model.variables + model.optimizer.variables, saved):
+                    variable.assign(value)
+            raise
+        if resumes and hasattr(self, "history_"):
+            history = {k: self.history_.get(k, []) + v for k, v in history.items()}
+        self._set_network(spec, model, record, None)
+        self.history_ = history
+        return self
+
+    @staticmethod
+    def _check_finite(weights):
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
                 "contain large values and need to be preprocessed."
             )
-        return self._set_network(
-            layer_units, activations, weights, record, optimizer_state, build
-        )
 
-    def _set_network(self, layer_units, activations, weights, record, optimizer_state, build):
-        if build:
-            self.model_ = build_mlp(
-                layer_units[0], layer_units[-1], layer_units[1:-1], activations, self.dtype
-            )
-        self.model_.set_weights(weights)
-        self.n_outputs_ = layer_units[-1]
-        self.n_layers_ = len(layer_units)
+    def _finish(self, spec, weights, record, optimizer_state, reuse):
+        """Install the compiled engine's weights: into the fitted model when
+        training continued it (and Keras's fit has not compiled it), else
+        into a new one."""
+        self._check_finite(weights)
+        model = getattr(self, "model_", None) if reuse else None
+        if model is not None and not model.compiled:
+            model.set_weights(weights)
+        else:
+            model = spec.keras_model(weights)
+        self._set_network(spec, model, record, optimizer_state)
+        self.__dict__.pop("history_", None)  # Keras's record, of an earlier fit
+        return self
+
+    def _set_network(self, spec, model, record, optimizer_state):
+        self.model_ = model
+        self._spec = spec
+        self.n_outputs_ = spec.n_outputs
+        self.n_layers_ = len(spec.layer_units)
         self.out_activation_ = "identity"
         self._record = record
         self._optimizer_state = optimizer_state
@@ -500,8 +517,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     def partial_fit(self, X, y, sample_weight=None):
         """Train one more epoch on (X, y), starting from the current weights.
 
-        The first call initialises the network. Adam's or SGD's state carries
-        over between calls.
+        The first call initialises the network. The optimizer's state (Adam's
+        or SGD's moments, or the Keras optimizer's) carries over between calls.
 
         Parameters
         ----------
@@ -528,12 +545,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         -------
         self : MLPFunctionRegressor
         """
-        X, y, _, layer_units, activations = self._prepare(X, y, None, reset=True)
-        weights = glorot_weights(
-            check_random_state(self.random_state), layer_units, activations, self.dtype
-        )
+        X, y, _, spec = self._prepare(X, y, None, reset=True)
+        weights = spec.initial_weights(check_random_state(self.random_state))
         record = TrainingRecord.start(self._early_stopping())
-        return self._set_network(layer_units, activations, weights, record, None, True)
+        self.__dict__.pop("history_", None)
+        return self._set_network(spec, spec.keras_model(weights), record, None)
 
     # -- prediction ------------------------------------------------------------
 
@@ -551,7 +567,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        X = X.astype(self.model_.layers[0].kernel.dtype, copy=False)
+        X = X.astype(self._spec.dtype, copy=False)
         chunks = [
             self.model_(tf.constant(X[start : start + _PREDICT_CHUNK_ROWS]), training=False)
             for start in range(0, X.shape[0], _PREDICT_CHUNK_ROWS)
@@ -564,12 +580,12 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     @property
     def coefs_(self):
         """Copies of the kernels, input to output."""
-        return network_weights(self.model_)[0::2]
+        return dense_weights(self.model_)[0::2]
 
     @property
     def intercepts_(self):
         """Copies of the biases, input to output."""
-        return network_weights(self.model_)[1::2]
+        return dense_weights(self.model_)[1::2]
 
     loss_curve_ = property(lambda self: self._record.loss_curve, doc="Loss per epoch.")
     loss_ = property(lambda self: self._record.loss, doc="Loss after the last epoch.")
@@ -582,4 +598,3 @@ class MLPFunctionRegressor(RegressorMixin, BaseWrapper):
     )
     n_iter_ = property(lambda self: self._record.n_iter, doc="Epochs in the last call.")
     t_ = property(lambda self: self._record.t, doc="Training samples seen in total.")
-

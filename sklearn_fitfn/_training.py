@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils import shuffle as shuffle_indices
 
-from ._activations import activation_function
 from ._executor import executor, runs_inline
 from ._optimizers import OPTIMIZERS
 
@@ -32,6 +31,7 @@ class TrainingRecord:
     n_iter: int = 0
     t: int = 0
     loss: float | None = None
+    keras_penalty: float | None = None  # the L2 strength traced into a Keras train step
 
     @classmethod
     def start(cls, early_stopping):
@@ -39,77 +39,6 @@ class TrainingRecord:
         if early_stopping:
             return cls([], None, [], -np.inf)
         return cls([], np.inf, None, None)
-
-
-def forward(params, activations, X):
-    """Compute the network's output from its flat ``[kernel, bias, ...]`` weights."""
-    hidden = X
-    for layer in range(len(params) // 2):
-        hidden = tf.nn.bias_add(tf.matmul(hidden, params[2 * layer]), params[2 * layer + 1])
-        if layer < len(activations):
-            hidden = activation_function(activations[layer])(hidden)
-    return hidden
-
-
-def loss_and_gradients(params, activations, X, y, w, alpha):
-    """MLPRegressor's loss on ``(X, y, w)`` and its gradient, by backpropagation.
-
-    The loss is ``(½ Σᵢ wᵢ meanⱼ rᵢⱼ² + ½ alpha Σ ‖kernel‖²) / Σᵢ wᵢ`` with
-    ``r`` the residuals. The layers' gradients are written out as
-    scikit-learn writes them; only each activation's derivative comes from
-    TensorFlow's autodiff. A step then holds about two thirds of the
-    operations of a ``GradientTape`` over the whole network, which matters
-    because a step of a small network costs per operation, not per multiply.
-
-    Parameters
-    ----------
-    params : list of Tensor
-        ``[kernel, bias, ...]``, input to output.
-    activations : tuple of str
-        Hidden-layer activations.
-    X, y, w : Tensor
-        Inputs, 2-D targets and sample weights.
-    alpha : Tensor
-        L2 penalty.
-
-    Returns
-    -------
-    loss : Tensor
-    gradients : list of Tensor
-        One per entry of ``params``.
-    """
-    kernels, biases = params[0::2], params[1::2]
-    layer_inputs, activated = [], []
-    hidden = X
-    for layer, (kernel, bias) in enumerate(zip(kernels, biases)):
-        layer_inputs.append(hidden)
-        hidden = tf.nn.bias_add(tf.matmul(hidden, kernel), bias)
-        if layer < len(activations):
-            with tf.GradientTape() as tape:
-                tape.watch(hidden)
-                before = hidden
-                hidden = activation_function(activations[layer])(before)
-            activated.append((tape, before, hidden))
-    residual = hidden - y
-    weight_sum = tf.reduce_sum(w)
-    penalty = tf.add_n([tf.reduce_sum(tf.square(kernel)) for kernel in kernels])
-    squared = tf.reduce_mean(tf.square(residual), axis=1)
-    loss = (0.5 * tf.reduce_sum(w * squared) + 0.5 * alpha * penalty) / weight_sum
-
-    n_outputs = tf.cast(tf.shape(y)[1], X.dtype)
-    delta = residual * tf.expand_dims(w / (n_outputs * weight_sum), 1)
-    decay = alpha / weight_sum
-    gradients = [None] * len(params)
-    for layer in reversed(range(len(kernels))):
-        gradients[2 * layer] = (
-            tf.matmul(layer_inputs[layer], delta, transpose_a=True) + decay * kernels[layer]
-        )
-        gradients[2 * layer + 1] = tf.reduce_sum(delta, axis=0)
-        if layer > 0:
-            tape, before, after = activated[layer - 1]
-            upstream = tf.matmul(delta, kernels[layer], transpose_b=True)
-            delta = tape.gradient(after, before, output_gradients=upstream)
-    return loss, gradients
 
 
 def r2_score_from_sse(sse, total):
@@ -132,7 +61,7 @@ def total_sum_of_squares(y, w):
 def _run_epochs(
     params, slots, hypers, alpha, X, y, w, orders, batch_size,
     X_val, y_val, w_val, val_total, best_score,
-    *, kind, nesterov, activations, validate, inline,
+    *, kind, nesterov, spec, validate, inline,
 ):  # fmt: skip
     """Train one epoch per row of ``orders``.
 
@@ -155,8 +84,8 @@ def _run_epochs(
         def step(batch, total):
             idx = order[batch * batch_size : (batch + 1) * batch_size]
             w_batch = tf.gather(w, idx)
-            loss, grads = loss_and_gradients(
-                [p.read_value() for p in params], activations,
+            loss, grads = spec.loss_and_gradients(
+                [p.read_value() for p in params],
                 tf.gather(X, idx), tf.gather(y, idx), w_batch, alpha,
             )  # fmt: skip
             apply_update(params, grads, slots, hyper, nesterov)
@@ -169,7 +98,7 @@ def _run_epochs(
         )
         losses = losses.write(index, total / total_weight)
         if validate:
-            residual = y_val - forward(params, activations, X_val)
+            residual = y_val - spec.forward(params, X_val)
             sse = tf.reduce_sum(w_val[:, None] * tf.square(residual), axis=0)
             score = r2_score_from_sse(sse, val_total)
             scores = scores.write(index, score)
@@ -268,7 +197,7 @@ def _end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_chan
 
 
 def train_stochastic(
-    weights, optimizer_factory, activations, X, y, w, record, *,
+    weights, optimizer_factory, spec, X, y, w, record, *,
     batch_size, max_iter, shuffle, random_state, alpha, tol, n_iter_no_change,
     validation, verbose, incremental,
 ):  # fmt: skip
@@ -281,8 +210,8 @@ def train_stochastic(
     optimizer_factory : callable
         Called with the TensorFlow parameters, returns an optimizer from
         :mod:`._optimizers`.
-    activations : tuple of str
-        Hidden-layer activations.
+    spec : NetworkSpec
+        The network.
     X, y, w : ndarray
         Training inputs, 2-D targets and sample weights, in the compute dtype.
     record : TrainingRecord
@@ -314,9 +243,9 @@ def train_stochastic(
     static = {
         "kind": optimizer.kind,
         "nesterov": getattr(optimizer, "nesterov", False),
-        "activations": tuple(activations),
+        "spec": spec,
         "validate": validation is not None,
-        "inline": runs_inline([X.shape[1], *(b.shape[0] for b in weights[1::2])], batch_size),
+        "inline": runs_inline(spec.layer_units, batch_size),
     }
     n_features, n_outputs = X.shape[1], y.shape[1]
     with executor(static["inline"]):
@@ -398,19 +327,19 @@ def _unpack(vector, order, shapes, dtype):
 
 
 @tf.function(autograph=False)
-def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, activations):
+def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, spec):
     """The full-batch loss of ``MLPRegressor`` and its gradient, for a flat vector."""
     flat = tf.cast(flat, X.dtype)
     pieces = tf.split(flat, [int(np.prod(shape)) for shape in shapes])
     params = [None] * len(order)
     for index, shape, piece in zip(order, shapes, pieces):
         params[index] = tf.reshape(piece, shape)
-    loss, grads = loss_and_gradients(params, activations, X, y, w, alpha)
+    loss, grads = spec.loss_and_gradients(params, X, y, w, alpha)
     gradient = tf.concat([tf.reshape(grads[i], [-1]) for i in order], axis=0)
     return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
 
 
-def train_lbfgs(weights, activations, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose):
+def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose):
     """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
 
     SciPy's L-BFGS-B drives the search; TensorFlow computes the loss and its
@@ -421,7 +350,7 @@ def train_lbfgs(weights, activations, X, y, w, record, *, max_iter, max_fun, tol
     ----------
     weights : list of ndarray
         Starting ``[kernel, bias, ...]``; not modified.
-    activations : tuple of str
+    spec : NetworkSpec
     X, y, w : ndarray
         Training inputs, 2-D targets and sample weights, in the compute dtype.
     record : TrainingRecord
@@ -443,8 +372,7 @@ def train_lbfgs(weights, activations, X, y, w, record, *, max_iter, max_fun, tol
 
     dtype = tf.as_dtype(X.dtype)
     order, shapes = _flat_layout(weights)
-    static = {"order": tuple(order), "shapes": tuple(map(tuple, shapes)),
-              "activations": tuple(activations)}  # fmt: skip
+    static = {"order": tuple(order), "shapes": tuple(map(tuple, shapes)), "spec": spec}
     tensors = [tf.constant(a, dtype) for a in (X, y, w)]
     alpha_t = tf.constant(alpha, dtype)
     _full_batch_loss_and_gradient.get_concrete_function(

@@ -23,6 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._spec import dense_layers
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_state=0)
 
@@ -145,7 +146,7 @@ def test_float32_computation(regression_data):
     X, y = regression_data
     reg = MLPFunctionRegressor(**SMALL, dtype="float32").fit(X, y)
     assert reg.predict(X).dtype == np.float32
-    assert reg.model_.layers[0].kernel.dtype == "float32"
+    assert dense_layers(reg.model_)[0].kernel.dtype == "float32"
     reference = MLPFunctionRegressor(**SMALL).fit(X, y)
     np.testing.assert_allclose(reg.predict(X), reference.predict(X), atol=1e-3)
 
@@ -172,7 +173,7 @@ def test_per_layer_activations_and_linear_model(regression_data):
     X, y = regression_data
     reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), activation=["tanh", "gelu"],
                                max_iter=5, random_state=0).fit(X, y)  # fmt: skip
-    names = [layer.activation.__name__ for layer in reg.model_.layers]
+    names = [layer.activation.__name__ for layer in dense_layers(reg.model_)]
     assert names == ["tanh", "gelu", "linear"]
     linear = MLPFunctionRegressor(hidden_layer_sizes=(), max_iter=300,
                                   learning_rate_init=0.05, random_state=0).fit(X, y)  # fmt: skip
@@ -202,7 +203,7 @@ def test_signature_follows_mlpregressor_names_and_positions():
     ours = list(inspect.signature(MLPFunctionRegressor).parameters)
     theirs = list(inspect.signature(MLPRegressor).parameters)
     assert ours[: len(theirs)] == theirs
-    assert ours[len(theirs) :] == ["dtype"]
+    assert ours[len(theirs) :] == ["dtype", "callbacks"]
 
 
 @pytest.mark.parametrize("options", [dict(), dict(activation="tanh", alpha=0.1)])
@@ -268,9 +269,8 @@ def test_square_units_train_pickle_and_reload(regression_data):
     X, y = regression_data
     reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 4), activation=["square", "relu"],
                                solver="lbfgs", max_iter=30, random_state=0).fit(X, y)  # fmt: skip
-    hidden = reg.model_.get_layer("hidden_0")
     z = X @ reg.coefs_[0] + reg.intercepts_[0]
-    np.testing.assert_allclose(hidden.activation(z), z**2, rtol=1e-12)
+    np.testing.assert_allclose(reg.model_.get_layer("square_0")([z, z]), z**2, rtol=1e-12)
     restored = pickle.loads(pickle.dumps(reg))
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
 
@@ -333,6 +333,7 @@ def test_same_seed_same_predictions_in_one_process(regression_data):
 _SUBPROCESS_FIT = """
 import numpy as np
 from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._spec import dense_layers
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
 reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=7).fit(X, y)
@@ -456,7 +457,12 @@ def test_predict_errors(regression_data):
         (dict(hidden_layer_sizes=-1), "hidden_layer_sizes"),
         (dict(validation_fraction=0.0), "validation_fraction"),
         (dict(validation_fraction=1.0), "validation_fraction"),
-        (dict(solver="rmsprop"), "solver"),
+        (dict(solver="rmsprob"), "solver"),
+        (dict(solver=3), "solver"),
+        (dict(loss="nope"), "loss"),
+        (dict(loss="poisson"), "loss"),
+        (dict(callbacks=[3]), "callbacks"),
+        (dict(callbacks="EarlyStopping"), "callbacks"),
         (dict(batch_size=0), "batch_size"),
         (dict(dtype="float16"), "dtype"),
     ],

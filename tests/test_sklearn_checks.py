@@ -1,10 +1,17 @@
-"""scikit-learn's estimator checks, every one of them, on every public estimator."""
+"""scikit-learn's estimator checks, every one of them, on every public estimator:
+the compiled engine's solvers, and Keras's own fit (a Keras optimizer)."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_fitfn import MLPFunctionRegressor
 
 
-@parametrize_with_checks([MLPFunctionRegressor(), MLPFunctionRegressor(solver="lbfgs")])
+@parametrize_with_checks(
+    [
+        MLPFunctionRegressor(),
+        MLPFunctionRegressor(solver="lbfgs"),
+        MLPFunctionRegressor(solver="rmsprop", max_iter=20),
+    ]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -4,11 +4,10 @@ import tensorflow as tf
 from sklearn.metrics import r2_score
 
 from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._spec import NetworkSpec
 from sklearn_fitfn._training import (
     TrainingRecord,
     _run_epochs,
-    forward,
-    loss_and_gradients,
     r2_score_from_sse,
     total_sum_of_squares,
 )
@@ -65,10 +64,11 @@ def test_backpropagation_equals_autodiff_of_the_loss(activations):
     params = [tf.constant(rng.normal(size=s)) for s in shapes]
     X, y = tf.constant(rng.normal(size=(20, 3))), tf.constant(rng.normal(size=(20, 2)))
     w, alpha = tf.constant(rng.uniform(0.5, 2.0, size=20)), tf.constant(0.3, tf.float64)
-    loss, grads = loss_and_gradients(params, activations, X, y, w, alpha)
+    network = NetworkSpec.from_params((5, 4), activations, "float64", 3, 2)
+    loss, grads = network.loss_and_gradients(params, X, y, w, alpha)
     with tf.GradientTape() as tape:
         tape.watch(params)
-        residual = forward(params, activations, X) - y
+        residual = network.forward(params, X) - y
         penalty = sum(tf.reduce_sum(k**2) for k in params[0::2])
         expected = (0.5 * tf.reduce_sum(w * tf.reduce_mean(residual**2, axis=1))
                     + 0.5 * alpha * penalty) / tf.reduce_sum(w)  # fmt: skip

@@ -1,0 +1,332 @@
+"""Keras's own training, run through SciKeras's Keras lifecycle.
+
+When ``solver`` names (or is) a Keras optimizer, ``loss`` a Keras loss, or
+``callbacks`` are given, the network from :mod:`._spec` trains with Keras
+``fit``, and SciKeras does what it was made for: its ``KerasRegressor``
+resolves the optimizer and the loss from names, classes or instances with
+routed parameters (``_get_compile_kwargs``), compiles the model, validates
+and prepares the callbacks (``_initialize_callbacks``), runs ``fit`` and
+records ``history_`` (``_fit_keras_model``).
+
+What stays MLPRegressor's, so that a grid over solvers compares like with
+like: the starting weights, the validation split, the loss (for
+``"squared_error"``, Keras's mean squared error weighted by ½, plus the L2
+penalty ½·alpha·‖W‖² per batch weight), the sample weights (rescaled to mean
+1, so that a weight of k counts as k repeated rows), and the bookkeeping and
+stopping rule after every epoch (:class:`MLPRegressorRules`).
+
+Randomness comes only from the estimator's ``random_state``: the batches of
+epoch ``e`` are a stateless shuffle keyed by ``(seed, e)``. SciKeras's own
+``random_state`` handling, which sets Python's, NumPy's and TensorFlow's
+global seeds and TensorFlow's op determinism, is never used. SciKeras is
+imported only when this path runs: importing it changes some of Keras's
+classes (their pickling), which a user of the compiled engine never asked for.
+"""
+
+import copy
+import inspect
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.utils._param_validation import InvalidParameterError
+
+from ._optimizers import LearningRateSchedule
+from ._spec import dense_layers
+from ._training import _end_of_epoch, r2_score_from_sse, total_sum_of_squares
+
+#: Solvers of the compiled engine (MLPRegressor's).
+ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
+
+#: MLPRegressor's losses that the Keras path maps to a Keras loss and weight.
+_MLP_LOSSES = {"squared_error": ("mean_squared_error", 0.5)}
+
+#: Keras loss names kept for MLPRegressor's own meaning of them.
+_RESERVED_LOSSES = {"poisson"}
+
+
+def uses_keras_fit(solver, loss, callbacks):
+    """Whether these settings train with Keras's ``fit`` rather than the compiled engine."""
+    return not (
+        isinstance(solver, str)
+        and solver in ENGINE_SOLVERS
+        and isinstance(loss, str)
+        and loss == "squared_error"
+        and not callbacks
+    )
+
+
+def _invalid(owner, name, requirement, value):
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {requirement}; got {value!r}."
+    )
+
+
+def resolve_optimizer(estimator):
+    """The optimizer for SciKeras's compile arguments, and its routed parameters.
+
+    MLPRegressor's ``"adam"`` and ``"sgd"`` become Keras's Adam and SGD with
+    the estimator's hyperparameters; another name (``"rmsprop"``,
+    ``"adamw"``, ...) or a class is built by SciKeras with
+    ``learning_rate=learning_rate_init``; an instance is copied from its
+    config, so that no fit trains the user's object.
+
+    Returns
+    -------
+    optimizer : str, type or keras.optimizers.Optimizer
+    routed : dict
+        ``optimizer__*`` parameters for SciKeras.
+    """
+    solver, owner = estimator.solver, type(estimator).__name__
+    if isinstance(solver, keras.optimizers.Optimizer):
+        return type(solver).from_config(solver.get_config()), {}
+    rate = float(estimator.learning_rate_init)
+    if solver == "adam":
+        return keras.optimizers.Adam, {
+            "learning_rate": rate, "beta_1": estimator.beta_1,
+            "beta_2": estimator.beta_2, "epsilon": estimator.epsilon,
+        }  # fmt: skip
+    if solver == "sgd":
+        return keras.optimizers.SGD, {
+            "learning_rate": rate, "momentum": estimator.momentum,
+            "nesterov": bool(estimator.nesterovs_momentum),
+        }  # fmt: skip
+    if solver == "lbfgs":
+        raise ValueError(
+            "solver='lbfgs' trains on the compiled engine, with loss='squared_error' "
+            "and no callbacks; to use a Keras loss or callbacks, choose a Keras "
+            "optimizer such as solver='adam' or 'rmsprop'."
+        )
+    if inspect.isclass(solver) and issubclass(solver, keras.optimizers.Optimizer):
+        return solver, {"learning_rate": rate}
+    requirement = (
+        "'adam', 'sgd', 'lbfgs', the name of a Keras optimizer (such as 'rmsprop', "
+        "'adamw', 'nadam', 'adagrad'), or a keras.optimizers.Optimizer"
+    )
+    if not isinstance(solver, str):
+        raise _invalid(owner, "solver", requirement, solver)
+    try:
+        keras.optimizers.get(solver)
+    except ValueError:
+        raise _invalid(owner, "solver", requirement, solver) from None
+    return solver, {"learning_rate": rate}
+
+
+def resolve_loss(estimator):
+    """The loss for SciKeras's compile arguments, and its weight (or None)."""
+    loss, owner = estimator.loss, type(estimator).__name__
+    if isinstance(loss, keras.losses.Loss):
+        return loss, None
+    if loss in _MLP_LOSSES:
+        return _MLP_LOSSES[loss]
+    requirement = (
+        "'squared_error', the name of a Keras regression loss (such as 'huber', "
+        "'mean_absolute_error', 'log_cosh') or a keras.losses.Loss"
+    )
+    if not isinstance(loss, str) or loss in _RESERVED_LOSSES:
+        raise _invalid(owner, "loss", requirement, loss)
+    try:
+        keras.losses.get(loss)
+    except ValueError:
+        raise _invalid(owner, "loss", requirement, loss) from None
+    return loss, None
+
+
+def check_callbacks(estimator):
+    """Fresh copies of the estimator's callbacks, so that no state passes between fits."""
+    callbacks = estimator.callbacks
+    if callbacks is None:
+        return []
+    if not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise _invalid(type(estimator).__name__, "callbacks",
+                       "a list of keras.callbacks.Callback instances", callbacks)  # fmt: skip
+    return copy.deepcopy(list(callbacks))
+
+
+class MLPRegressorRules(keras.callbacks.Callback):
+    """MLPRegressor's bookkeeping and stopping rule after every Keras epoch.
+
+    Records the loss curve (and, with a validation set, the validation R² and
+    the best weights) in the estimator's training record, steps
+    ``solver="sgd"``'s learning-rate schedule, and stops training after
+    ``n_iter_no_change`` epochs without a ``tol`` improvement, exactly as the
+    compiled engine does (both call :func:`._training._end_of_epoch`).
+
+    Parameters
+    ----------
+    record : TrainingRecord
+    n_samples : int
+        Training rows, added to ``record.t`` every epoch.
+    schedule : LearningRateSchedule or None
+        Applied to the Keras optimizer's learning rate, for ``solver="sgd"``.
+    tol, n_iter_no_change, verbose
+        As the estimator's.
+    validation : tuple of ndarray or None
+        ``(X_val, y_val, w_val)``.
+    """
+
+    def __init__(self, record, n_samples, schedule, tol, n_iter_no_change, verbose, validation):
+        super().__init__()
+        self.record, self.n_samples = record, n_samples
+        self.tol, self.n_iter_no_change, self.verbose = tol, n_iter_no_change, verbose
+        # Any other optimizer keeps its own learning rate: stopping is all
+        # that a constant schedule decides.
+        self.schedule = schedule or LearningRateSchedule(0.0)
+        self.sets_learning_rate = schedule is not None and schedule.schedule != "constant"
+        self.validation = None
+        if validation is not None:
+            X_val, y_val, w_val = validation
+            self.validation = tuple(tf.constant(a) for a in validation)
+            self.validation_total = tf.constant(total_sum_of_squares(y_val, w_val))
+
+    def _validation_score(self):
+        X_val, y_val, w_val = self.validation
+        residual = y_val - self.model(X_val, training=False)
+        sse = tf.reduce_sum(w_val[:, None] * tf.square(residual), axis=0)
+        return float(r2_score_from_sse(sse, self.validation_total))
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = None
+        if self.validation is not None:
+            score = self._validation_score()
+            if score > self.record.best_validation_score:
+                self.record.best_weights = self.model.get_weights()
+        self.schedule.iteration_ends(self.record.t + self.n_samples)
+        stopped = _end_of_epoch(
+            self.record, float(logs["loss"]), self.n_samples, score, self.schedule,
+            self.tol, self.n_iter_no_change, self.verbose,
+        )  # fmt: skip
+        if self.sets_learning_rate:
+            self.model.optimizer.learning_rate = self.schedule.learning_rate
+        if stopped:
+            self.model.stop_training = True
+
+
+def _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, shuffle):
+    """Batches of ``n_epochs`` epochs, each a stateless shuffle keyed by ``(seed, epoch)``."""
+    n = int(X.shape[0])
+    tensors = tuple(tf.constant(a) for a in (X, y, w))
+
+    def epoch(index):
+        order = tf.range(n)
+        if shuffle:
+            key = tf.stack([tf.constant(seed, tf.int64), index])
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(rows):
+        return tuple(tf.gather(t, rows) for t in tensors)
+
+    epochs = tf.data.Dataset.range(first_epoch, first_epoch + n_epochs)
+    return epochs.flat_map(epoch).map(gather)
+
+
+class _Penalty:
+    """Keras's L2 penalty, in the dtype of Keras's compiled loss.
+
+    Keras adds a layer's penalties to its compiled loss, which it computes in
+    ``keras.config.floatx()``: a float64 network's penalty is cast to match
+    (the cast leaves the float64 gradient exact).
+    """
+
+    def __init__(self, strength):
+        self.l2 = keras.regularizers.L2(strength)
+
+    def __call__(self, kernel):
+        return keras.ops.cast(self.l2(kernel), keras.config.floatx())
+
+
+def _attach_penalty(model, strength):
+    """Put the L2 penalty on every kernel for this fit (not in the saved config)."""
+    for layer in dense_layers(model):
+        layer.kernel.regularizer = _Penalty(strength) if strength else None
+
+
+def train_keras(model, X, y, w, record, *, estimator, incremental, random_state, validation):
+    """Train ``model`` with Keras ``fit`` through SciKeras.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The network, compiled already when ``incremental`` continues a
+        ``partial_fit`` (its optimizer state carries on), uncompiled otherwise.
+    X, y, w : ndarray
+        Training rows (zero weights removed), 2-D targets and weights.
+    record : TrainingRecord
+        Updated in place, as the compiled engine updates it.
+    estimator : MLPFunctionRegressor
+        Its hyperparameters.
+    incremental : bool
+        One epoch, continuing the optimizer: ``partial_fit``.
+    random_state : numpy.random.RandomState
+        Seeds the batches' shuffling.
+    validation : tuple of ndarray or None
+        ``(X_val, y_val, w_val)`` for early stopping.
+
+    Returns
+    -------
+    history : dict
+        SciKeras's ``history_``: a list of per-epoch values for each metric.
+    """
+    from scikeras.wrappers import KerasRegressor
+
+    optimizer, optimizer_params = resolve_optimizer(estimator)
+    loss, loss_weight = resolve_loss(estimator)
+    callbacks = check_callbacks(estimator)
+
+    n_samples = X.shape[0]
+    batch_size = (
+        min(200, n_samples) if estimator.batch_size == "auto"
+        else int(np.clip(estimator.batch_size, 1, n_samples))
+    )  # fmt: skip
+    n_epochs = 1 if incremental else estimator.max_iter
+    # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
+    # weights: weights of mean 1 make the two agree, and the penalty per
+    # batch becomes ½·alpha over the batch's expected weight.
+    penalty = 0.5 * estimator.alpha * n_samples / (w.sum() * batch_size)
+    w = w * (n_samples / w.sum())
+    schedule = None
+    if estimator.solver == "sgd":
+        schedule = LearningRateSchedule(
+            estimator.learning_rate_init, estimator.learning_rate, estimator.power_t
+        )
+    rules = MLPRegressorRules(
+        record, n_samples, schedule, estimator.tol, estimator.n_iter_no_change,
+        estimator.verbose, validation,
+    )  # fmt: skip
+
+    wrapper = KerasRegressor(
+        model=model, optimizer=optimizer, loss=loss, callbacks=[rules, *callbacks],
+        epochs=n_epochs, batch_size=None, verbose=0, shuffle=False, random_state=None,
+        **{f"optimizer__{k}": v for k, v in optimizer_params.items()},
+        **({"compile__loss_weights": loss_weight} if loss_weight is not None else {}),
+    )  # fmt: skip
+    wrapper._initialize(X, y)
+    if model.compiled and record.keras_penalty != penalty:
+        model.make_train_function(force=True)  # the penalty is traced into it
+    _attach_penalty(model, penalty)
+    record.keras_penalty = penalty
+    wrapper._ensure_compiled_model()
+
+    first_epoch = len(record.loss_curve)
+    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    data = _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, estimator.shuffle)
+    fit_options = {"steps_per_epoch": math.ceil(n_samples / batch_size)}
+    if validation is not None:
+        fit_options["validation_data"] = tf.data.Dataset.from_tensor_slices(
+            validation
+        ).batch(batch_size)
+    record.n_iter = 0
+    try:
+        # Keras counts epochs on from earlier partial fits, as SciKeras's
+        # partial_fit does.
+        wrapper._fit_keras_model(
+            data, None, sample_weight=None, warm_start=incremental, epochs=n_epochs,
+            initial_epoch=first_epoch if incremental else 0, **fit_options,
+        )  # fmt: skip
+    finally:
+        _attach_penalty(model, 0.0)
+    if validation is not None and record.best_weights is not None:
+        model.set_weights(record.best_weights)  # as MLPRegressor: the best epoch's
+    return dict(wrapper.history_)
