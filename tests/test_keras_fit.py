@@ -1,0 +1,358 @@
+"""Keras's own training through SciKeras: optimizers, losses, callbacks,
+history_, and every promise of the estimator on that path."""
+
+import os
+import random
+import subprocess
+import sys
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from tensorflow.python.framework import config as tf_config
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._keras_fit import uses_keras_fit
+
+SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, batch_size=50, random_state=0)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Stops training after its third epoch, counted from its creation."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        if self.epochs >= 3:
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize(
+    "solver, loss, callbacks, keras_fit",
+    [
+        ("adam", "squared_error", None, False),
+        ("sgd", "squared_error", [], False),
+        ("lbfgs", "squared_error", None, False),
+        ("rmsprop", "squared_error", None, True),
+        ("adam", "huber", None, True),
+        ("adam", "squared_error", [keras.callbacks.Callback()], True),
+        (keras.optimizers.Adam(), "squared_error", None, True),
+    ],
+)
+def test_which_settings_train_with_keras_fit(solver, loss, callbacks, keras_fit):
+    assert uses_keras_fit(solver, loss, callbacks) is keras_fit
+
+
+@pytest.mark.parametrize(
+    "solver, expected_class, rate",
+    [
+        ("rmsprop", keras.optimizers.RMSprop, 0.01),
+        ("adamw", keras.optimizers.AdamW, 0.01),
+        (keras.optimizers.Nadam, keras.optimizers.Nadam, 0.01),
+        (keras.optimizers.Adagrad(learning_rate=0.05), keras.optimizers.Adagrad, 0.05),
+    ],
+)
+def test_keras_optimizers_by_name_class_or_instance(regression_data, solver, expected_class, rate):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, solver=solver, learning_rate_init=0.01).fit(X, y)
+    optimizer = reg.model_.optimizer
+    assert type(optimizer) is expected_class
+    assert float(optimizer.learning_rate) == pytest.approx(rate, rel=1e-6)
+    assert int(optimizer.iterations) == 10 * 5  # 10 epochs of 5 batches
+    assert reg.n_iter_ == len(reg.loss_curve_) == len(reg.history_["loss"]) == 10
+    np.testing.assert_allclose(reg.loss_curve_, reg.history_["loss"])
+    assert reg.loss_ == reg.loss_curve_[-1] < reg.loss_curve_[0]
+    if isinstance(solver, keras.optimizers.Optimizer):
+        assert not solver.built, "the user's optimizer must not be trained"
+
+
+@pytest.mark.parametrize(
+    "loss", ["huber", "mean_absolute_error", "log_cosh", keras.losses.Huber(delta=0.5)]
+)
+def test_keras_losses(regression_data, loss):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, loss=loss, learning_rate_init=0.01).fit(X, y)
+    assert reg.history_["loss"][-1] < reg.history_["loss"][0]
+    assert reg.score(X, y) > 0.3
+
+
+def test_keras_fit_minimises_mlpregressors_own_objective(regression_data):
+    """Same start, full batches, no shuffling: Keras's Adam on the Keras path
+    follows the compiled engine (MLPRegressor's rules), penalty and sample
+    weights included, to float32's precision of Keras's reported loss."""
+    X, y = regression_data
+    w = np.random.default_rng(3).uniform(0.5, 3.0, size=len(y))
+    params = dict(hidden_layer_sizes=(16, 8), max_iter=20, batch_size=len(y), shuffle=False,
+                  alpha=0.1, learning_rate_init=0.01, random_state=0)  # fmt: skip
+    engine = MLPFunctionRegressor(**params).fit(X, y, sample_weight=w)
+    via_keras = MLPFunctionRegressor(**params, callbacks=[keras.callbacks.Callback()])
+    via_keras.fit(X, y, sample_weight=w)
+    assert "history_" in vars(via_keras) and "history_" not in vars(engine)
+    np.testing.assert_allclose(via_keras.loss_curve_, engine.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(via_keras.predict(X), engine.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_keras_early_stopping_on_val_loss_and_the_users_callback_untouched(regression_data):
+    X, y = regression_data
+    # min_delta so large that no epoch improves: stops after 1 + patience epochs.
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=1e9)
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 50}, solver="rmsprop",
+                               early_stopping=True, n_iter_no_change=np.inf,
+                               callbacks=[stopper]).fit(X, y)  # fmt: skip
+    assert reg.n_iter_ == 3 == len(reg.history_["val_loss"]) == len(reg.validation_scores_)
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    assert stopper.model is None and stopper.stopped_epoch == 0
+
+
+def test_reduce_lr_on_plateau_and_csv_logger(regression_data, tmp_path):
+    X, y = regression_data
+    log = tmp_path / "training.csv"
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e9),
+        keras.callbacks.CSVLogger(str(log)),
+    ]
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 5}, solver="rmsprop",
+                               learning_rate_init=0.01, callbacks=callbacks).fit(X, y)  # fmt: skip
+    # The first epoch sets the plateau's reference; each later one halves the rate.
+    assert float(reg.model_.optimizer.learning_rate) == pytest.approx(0.01 * 0.5**4, rel=1e-6)
+    rows = log.read_text().strip().splitlines()
+    assert rows[0].startswith("epoch") and len(rows) == 1 + 5
+
+
+def test_callback_state_never_leaks_between_fits_clones_or_grid_candidates(regression_data):
+    X, y = regression_data
+    counter = EpochCounter()
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 20}, solver="rmsprop", callbacks=[counter])
+    assert reg.fit(X, y).n_iter_ == 3
+    assert reg.fit(X, y).n_iter_ == 3, "a second fit must start from a fresh callback"
+    assert clone(reg).fit(X, y).n_iter_ == 3
+    assert counter.epochs == 0
+
+    grid = GridSearchCV(
+        MLPFunctionRegressor(**{**SMALL, "max_iter": 20}),
+        {"solver": ["adam", "rmsprop"], "learning_rate_init": [1e-3, 1e-2],
+         "callbacks": [None, [EpochCounter()]]},
+        cv=2,
+    )  # fmt: skip
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 8
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    best = grid.best_estimator_
+    assert best.n_iter_ == (3 if best.callbacks else 20)
+
+
+def test_mlpregressor_stopping_rule_and_sgd_schedule_on_keras_path(regression_data):
+    X, y = regression_data
+    # tol so large that only the first epoch counts as an improvement:
+    # MLPRegressor stops once the count exceeds n_iter_no_change, after 4 epochs.
+    params = dict(**{**SMALL, "max_iter": 50}, tol=1e9, n_iter_no_change=2)
+    reg = MLPFunctionRegressor(**params, solver="rmsprop").fit(X, y)
+    assert reg.n_iter_ == 4 == MLPFunctionRegressor(**params).fit(X, y).n_iter_
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 2}, solver="sgd",
+                               learning_rate="invscaling", learning_rate_init=0.1,
+                               callbacks=[keras.callbacks.Callback()]).fit(X, y)  # fmt: skip
+    expected = 0.1 / (2 * len(y) + 1) ** 0.5  # scikit-learn's invscaling after 2 epochs
+    assert float(reg.model_.optimizer.learning_rate) == pytest.approx(expected, rel=1e-6)
+
+
+def test_partial_fit_continues_the_keras_optimizer_and_warm_start_restarts_it(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, solver="rmsprop")
+    for _ in range(3):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 1 and len(reg.loss_curve_) == 3 == len(reg.history_["loss"])
+    assert int(reg.model_.optimizer.iterations) == 3 * 5 and reg.t_ == 3 * len(X)
+
+    warm = MLPFunctionRegressor(**SMALL, solver="rmsprop", warm_start=True).fit(X, y)
+    first = warm.loss_
+    warm.fit(X, y)
+    assert len(warm.loss_curve_) == 20 and warm.loss_ < first
+    assert int(warm.model_.optimizer.iterations) == 10 * 5  # a new optimizer, as MLPRegressor
+
+
+def test_pickle_clone_and_partial_fit_after_a_round_trip(regression_data):
+    import pickle
+
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    assert restored.history_ == reg.history_
+    restored.partial_fit(X, y)
+    reg.partial_fit(X, y)
+    np.testing.assert_allclose(restored.predict(X), reg.predict(X), rtol=1e-12)
+    assert clone(reg).get_params() == reg.get_params()
+
+
+def test_same_seed_same_predictions_and_no_global_state_touched(regression_data):
+    X, y = regression_data
+    determinism = tf_config.is_op_determinism_enabled()
+    np.random.seed(123)
+    random.seed(123)
+    tf.random.set_seed(123)
+    expected = (np.random.random(), random.random(), float(tf.random.uniform([])))
+    np.random.seed(123)
+    random.seed(123)
+    tf.random.set_seed(123)
+    a = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y).predict(X)
+    observed = (np.random.random(), random.random(), float(tf.random.uniform([])))
+    assert observed == expected
+    assert tf_config.is_op_determinism_enabled() == determinism
+    b = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    c = MLPFunctionRegressor(**{**SMALL, "random_state": 1}, solver="rmsprop").fit(X, y)
+    assert not np.allclose(a, c.predict(X))
+
+
+_SUBPROCESS_FIT = """
+import numpy as np
+from sklearn_fitfn import MLPFunctionRegressor
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
+reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=5, solver="rmsprop",
+                           early_stopping=True, random_state=7).fit(X, y)
+print(repr(reg.predict(X[:5]).tolist()))
+"""
+
+
+def test_same_seed_same_predictions_in_two_processes_and_quiet():
+    outputs = [
+        subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT], capture_output=True,
+                       text=True, check=True)  # fmt: skip
+        for _ in range(2)
+    ]
+    assert outputs[0].stdout == outputs[1].stdout != ""
+    assert outputs[0].stderr == "", "training with Keras's fit must print nothing"
+
+
+def test_quiet_by_default_and_verbose_prints_mlpregressors_lines(regression_data, capfd):
+    X, y = regression_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+        reg.predict(X)
+        reg.model_.predict(X, verbose=0)
+    assert capfd.readouterr() == ("", "")
+    MLPFunctionRegressor(**{**SMALL, "max_iter": 2}, solver="rmsprop", verbose=1).fit(X, y)
+    lines = capfd.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2"]
+
+
+_LOAD_WITHOUT_PACKAGE = """
+import sys
+import keras, numpy as np
+X = np.load(sys.argv[1])
+for path in sys.argv[2:]:
+    model = keras.models.load_model(path)
+    print(repr(model(X).numpy().ravel().tolist()))
+keras.config.set_floatx("float64")
+print(repr(model.predict(X, verbose=0).ravel().tolist()))
+assert "sklearn_fitfn" not in sys.modules
+"""
+
+
+def test_saved_models_load_in_a_fresh_process_without_the_package(regression_data, tmp_path):
+    X, y = regression_data
+    relu = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+    square = MLPFunctionRegressor(hidden_layer_sizes=(4,), activation="square",
+                                  solver="lbfgs", max_iter=30, random_state=0).fit(X, y)  # fmt: skip
+    relu.model_.save(tmp_path / "relu.keras")
+    square.model_.save(tmp_path / "square.keras")
+    np.save(tmp_path / "X.npy", X)
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_WITHOUT_PACKAGE, str(tmp_path / "X.npy"),
+         str(tmp_path / "relu.keras"), str(tmp_path / "square.keras")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    relu_out, square_out, square_predict = (eval(line) for line in result.stdout.splitlines())
+    np.testing.assert_allclose(relu_out, relu.predict(X), rtol=1e-12)
+    np.testing.assert_allclose(square_out, square.predict(X), rtol=1e-12)
+    np.testing.assert_allclose(square_predict, square.predict(X), rtol=1e-12)
+
+
+def test_model_predict_is_the_estimators_prediction(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    direct = reg.model_(X).numpy().ravel()
+    np.testing.assert_array_equal(direct, reg.predict(X))
+    batched = tf.data.Dataset.from_tensor_slices(X).batch(32)
+    np.testing.assert_allclose(reg.model_.predict(batched, verbose=0).ravel(), reg.predict(X),
+                               rtol=1e-12, atol=1e-12)  # fmt: skip
+    # Keras casts NumPy float arrays to keras.config.floatx() (float32 by
+    # default) before the model: the float64 network then sees rounded inputs.
+    rounded = reg.model_.predict(X, verbose=0).ravel()
+    assert rounded.dtype == np.float64
+    np.testing.assert_allclose(rounded, reg.predict(X), rtol=1e-5, atol=1e-6)
+
+
+_CLASSES = """
+import sys, json
+import keras, scikeras, sklearn.base, tensorflow as tf
+from scikeras.wrappers import BaseWrapper, KerasRegressor
+classes = [BaseWrapper, KerasRegressor, keras.Model, keras.Sequential, keras.layers.Layer,
+           keras.layers.Dense, keras.optimizers.Optimizer, keras.losses.Loss,
+           keras.metrics.Metric, keras.callbacks.Callback, sklearn.base.BaseEstimator,
+           sklearn.base.RegressorMixin, tf.Module, tf.Variable]
+def snapshot():
+    # Python creates an empty __annotations__ on a class when it is first read.
+    return {c.__qualname__: {k: repr(v) for k, v in vars(c).items() if k != "__annotations__"}
+            for c in classes}
+before = snapshot()
+registered = set(keras.saving.get_custom_objects())
+import numpy as np
+import sklearn_fitfn
+X = np.random.default_rng(0).normal(size=(60, 2)); y = X[:, 0]
+for solver in ["adam", "rmsprop"]:
+    sklearn_fitfn.MLPFunctionRegressor(hidden_layer_sizes=(4,), max_iter=2, solver=solver).fit(X, y)
+print(json.dumps([before == snapshot(), registered == set(keras.saving.get_custom_objects())]))
+"""
+
+
+def test_importing_and_using_the_package_changes_no_class_of_another_library():
+    result = subprocess.run([sys.executable, "-c", _CLASSES], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[true, true]"
+
+
+def test_importing_the_package_does_not_import_scikeras():
+    """SciKeras changes Keras's pickling when imported; only Keras's fit needs it."""
+    code = "import sys, sklearn_fitfn; print('scikeras' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+_PLAIN_SCIKERAS = """
+import sys
+if sys.argv[1] == "with":
+    import sklearn_fitfn
+import keras, numpy as np
+from scikeras.wrappers import KerasRegressor
+def build():
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(1)])
+X = np.random.default_rng(0).normal(size=(100, 2)).astype("float32"); y = X[:, 0] ** 2
+reg = KerasRegressor(build, loss="mse", epochs=3, verbose=0, random_state=0).fit(X, y)
+tags = "__sklearn_tags__" in vars(KerasRegressor.__mro__[1])
+print(repr([reg.predict(X[:3]).tolist(), tags]))
+"""
+
+
+def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
+    # The TensorFlow settings the package still makes at import, made for both.
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "TF_NUM_INTRAOP_THREADS": "1"}
+    runs = [
+        subprocess.run([sys.executable, "-c", _PLAIN_SCIKERAS, which], capture_output=True,
+                       text=True, env=env)  # fmt: skip
+        for which in ("with", "without")
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr + runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout != ""
