@@ -6,6 +6,9 @@ medians and ratios against scikit-learn's MLPRegressor from the same run.
 
     python benchmarks/bench_fit.py            # writes benchmarks/RESULTS.md
     python benchmarks/bench_fit.py --quick    # 1 repeat, smaller scaling table
+    python benchmarks/bench_fit.py --sections canonical check
+                                              # re-measure those sections only,
+                                              # keeping the others in RESULTS.md
 """
 
 import argparse
@@ -22,7 +25,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 CANONICAL = dict(n=1000, sizes=[64, 64], epochs=500)
-ESTIMATORS = ["MLPFunctionRegressor", "MLPRegressor", "scikeras KerasRegressor"]
+ESTIMATORS = ["MLPFunctionRegressor", "MLPRegressor"]
+#: The same network and training through Keras's own fit: this package's
+#: Keras path, plain SciKeras and Keras's own scikit-learn wrapper.
+KERAS_FITS = [
+    "MLPFunctionRegressor, solver='rmsprop' (Keras fit via SciKeras)",
+    "MLPFunctionRegressor, solver='rmsprop', dtype='float32'",
+    "scikeras KerasRegressor, RMSprop",
+    "keras.wrappers.SKLearnRegressor, RMSprop",
+    "scikeras KerasRegressor, Adam",
+]
+SECTIONS = ("canonical", "early_stopping", "scaling", "check", "grids")
 
 
 def _data(n):
@@ -39,13 +52,16 @@ def _data(n):
 
 
 def _make(name, sizes, epochs, random_state=0, early_stopping=False):
-    if name == "MLPFunctionRegressor":
+    if name.startswith("MLPFunctionRegressor"):
         from sklearn_fitfn import MLPFunctionRegressor
 
+        keras_fit = {"solver": "rmsprop"} if "rmsprop" in name else {}
+        if "float32" in name:
+            keras_fit["dtype"] = "float32"
         return MLPFunctionRegressor(hidden_layer_sizes=tuple(sizes), batch_size=100,
                                     max_iter=epochs, n_iter_no_change=epochs, tol=0,
                                     early_stopping=early_stopping,
-                                    random_state=random_state)  # fmt: skip
+                                    random_state=random_state, **keras_fit)  # fmt: skip
     if name == "MLPRegressor":
         from sklearn.neural_network import MLPRegressor
 
@@ -54,13 +70,21 @@ def _make(name, sizes, epochs, random_state=0, early_stopping=False):
                             early_stopping=early_stopping,
                             random_state=random_state)  # fmt: skip
     import keras
-    from scikeras.wrappers import KerasRegressor
 
-    def network():
+    optimizer = keras.optimizers.Adam if name.endswith("Adam") else keras.optimizers.RMSprop
+
+    def network(X=None, y=None):
         layers = [keras.Input((1,))] + [keras.layers.Dense(u, "relu") for u in sizes]
         model = keras.Sequential(layers + [keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        model.compile(optimizer=optimizer(1e-3), loss="mse")
         return model
+
+    if name.startswith("keras.wrappers"):
+        keras.utils.set_random_seed(random_state)
+        return keras.wrappers.SKLearnRegressor(
+            network, fit_kwargs={"batch_size": 100, "epochs": epochs, "verbose": 0}
+        )
+    from scikeras.wrappers import KerasRegressor
 
     return KerasRegressor(network, batch_size=100, epochs=epochs, verbose=0,
                           random_state=random_state)  # fmt: skip
@@ -75,12 +99,16 @@ def worker(task):
     if task["kind"] == "check_estimator":
         from sklearn.utils.estimator_checks import check_estimator
 
-        if task["name"] == "MLPFunctionRegressor":
-            from sklearn_fitfn import MLPFunctionRegressor as cls
+        if task["name"] == "MLPRegressor":
+            from sklearn.neural_network import MLPRegressor
+
+            estimator = MLPRegressor()
         else:
-            from sklearn.neural_network import MLPRegressor as cls
+            from sklearn_fitfn import MLPFunctionRegressor
+
+            estimator = MLPFunctionRegressor(**task.get("params", {}))
         started = time.perf_counter()
-        check_estimator(cls())
+        check_estimator(estimator)
         return {"seconds": time.perf_counter() - started}
     if task["kind"] == "grid":
         import contextlib
@@ -142,65 +170,65 @@ def _median(runs, key):
     return statistics.median(run[key] for run in runs)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="1 repeat, smaller scaling table")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of the canonical fit")
-    parser.add_argument("--extra-repeats", type=int, default=1,
-                        help="repeats of the scaling, check_estimator and grid rows")
-    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
-        return
-    repeats = 1 if args.quick else args.repeats
-    extra = 1 if args.quick else args.extra_repeats
-    lines = []
-
-    def log(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    # 1. The canonical fit, three estimators alternating.
-    runs = {name: [] for name in ESTIMATORS}
+def canonical_section(repeats, log):
+    """The canonical fit: the compiled engine, MLPRegressor and Keras's own fit."""
+    names = ESTIMATORS + KERAS_FITS
+    runs = {name: [] for name in names}
     for _ in range(repeats):
-        for name in ESTIMATORS:
+        for name in names:
             runs[name].append(measure({"kind": "fit", "name": name, **CANONICAL}))
     reference = _median(runs["MLPRegressor"], "seconds")
     log("## Canonical fit: squares, 1,000 rows, (64, 64) relu, Adam 1e-3, batch 100, 500 epochs")
     log()
-    log(f"Median of {repeats} alternating repeats, each fit in a fresh process.")
+    log(f"Median of {repeats} alternating repeats, each fit in a fresh process. The rows "
+        "below the line train the same network with Keras's own `fit` (RMSprop at 1e-3 "
+        "unless named): this package's Keras path, plain SciKeras, and Keras's own "
+        "scikit-learn wrapper; plain Keras computes in float32.")  # fmt: skip
     log()
     log("| estimator | fit s (median) | ratio to MLPRegressor | held-out RMSE | peak RSS MB |")
     log("|---|---|---|---|---|")
-    for name in ESTIMATORS:
+    for name in names:
+        if name == KERAS_FITS[0]:
+            log("| *Keras's own fit* | | | | |")
         seconds = _median(runs[name], "seconds")
         log(f"| {name} | {seconds:.2f} | {seconds / reference:.2f}x | "
             f"{_median(runs[name], 'rmse'):,.0f} | {_median(runs[name], 'peak_rss_mb'):,.0f} |")  # fmt: skip
     ours = _median(runs["MLPFunctionRegressor"], "seconds")
-    scikeras = _median(runs["scikeras KerasRegressor"], "seconds")
+    keras_path = _median(runs[KERAS_FITS[0]], "seconds")
+    keras_path_32 = _median(runs[KERAS_FITS[1]], "seconds")
+    scikeras = _median(runs["scikeras KerasRegressor, RMSprop"], "seconds")
+    scikeras_adam = _median(runs["scikeras KerasRegressor, Adam"], "seconds")
     log()
-    log(f"MLPFunctionRegressor is {scikeras / ours:.1f}x faster than plain SciKeras.")
+    log(f"The compiled engine (Adam) is {scikeras_adam / ours:.1f}x faster than plain "
+        f"SciKeras with Adam. With RMSprop, the Keras path takes {keras_path / scikeras:.2f}x "
+        f"(float64) and {keras_path_32 / scikeras:.2f}x (float32) the time of plain SciKeras.")  # fmt: skip
+    return runs
 
-    # 1b. Early stopping on a 10% validation split, still running all 500 epochs.
-    early = {name: [] for name in ESTIMATORS[:2]}
+
+def early_stopping_section(repeats, canonical, log):
+    """Early stopping on a 10% validation split, still running all 500 epochs."""
+    early = {name: [] for name in ESTIMATORS}
     for _ in range(repeats):
         for name in early:
             early[name].append(measure({"kind": "fit", "name": name, **CANONICAL,
                                         "early_stopping": True}))  # fmt: skip
-    log()
     log("## Early stopping: the canonical fit with a 10% validation split, all 500 epochs")
     log()
     log("| estimator | fit s (median) | ratio to the same fit without validation |")
     log("|---|---|---|")
     for name in early:
         seconds = _median(early[name], "seconds")
-        log(f"| {name} | {seconds:.2f} | {seconds / _median(runs[name], 'seconds'):.2f}x |")
+        if canonical is None:
+            without = _median([measure({"kind": "fit", "name": name, **CANONICAL})
+                               for _ in range(repeats)], "seconds")  # fmt: skip
+        else:
+            without = _median(canonical[name], "seconds")
+        log(f"| {name} | {seconds:.2f} | {seconds / without:.2f}x |")
 
-    # 2. Scaling: the same number of rows processed (500,000) at every size.
-    sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
-    log()
+
+def scaling_section(extra, quick, log):
+    """The same number of rows processed (500,000) at every size."""
+    sizes = [1000, 10000] if quick else [1000, 10000, 100000]
     log("## Scaling: equal work (epochs x rows = 500,000), batch 100")
     log()
     log(f"Median of {extra} alternating repeat(s).")
@@ -217,25 +245,41 @@ def main():
         for n in sizes:
             epochs = max(1, 500_000 // n)
             task = {"kind": "fit", "n": n, "sizes": width, "epochs": epochs, "second_fit": True}
-            pair = {name: [] for name in ESTIMATORS[:2]}
+            pair = {name: [] for name in ESTIMATORS}
             for _ in range(extra):
                 for name in pair:
                     pair[name].append(measure({**task, "name": name}))
             cells = []
             for key in ("seconds", "second_seconds"):
-                ours, reference = (_median(pair[name], key) for name in ESTIMATORS[:2])
+                ours, reference = (_median(pair[name], key) for name in ESTIMATORS)
                 cells += [f"{ours:.2f}", f"{reference:.2f}", f"{ours / reference:.2f}x"]
             log(f"| {n:,} | {epochs} | {tuple(width)} | " + " | ".join(cells) + " |")
 
-    # 3. check_estimator and the demo grid.
-    log()
-    log("## check_estimator and the demo grid search")
+
+def check_section(extra, log):
+    """scikit-learn's check_estimator on each training path."""
+    log("## check_estimator")
     log()
     log("| what | seconds (median), wall clock |")
     log("|---|---|")
-    for name in ["MLPFunctionRegressor", "MLPRegressor"]:
-        timed = [measure({"kind": "check_estimator", "name": name}) for _ in range(extra)]
-        log(f"| check_estimator({name}()) | {_median(timed, 'seconds'):.1f} |")
+    estimators = {
+        "MLPFunctionRegressor()": ("MLPFunctionRegressor", {}),
+        "MLPFunctionRegressor(solver='rmsprop', max_iter=20), Keras fit": (
+            "MLPFunctionRegressor", {"solver": "rmsprop", "max_iter": 20}),
+        "MLPRegressor()": ("MLPRegressor", {}),
+    }  # fmt: skip
+    for label, (name, params) in estimators.items():
+        timed = [measure({"kind": "check_estimator", "name": name, "params": params})
+                 for _ in range(extra)]  # fmt: skip
+        log(f"| check_estimator({label}) | {_median(timed, 'seconds'):.1f} |")
+
+
+def grids_section(extra, log):
+    """The demo grid search, serial and in parallel."""
+    log("## The demo grid search")
+    log()
+    log("| what | seconds (median), wall clock |")
+    log("|---|---|")
     grids = {
         "demo grid (4 candidates x 3 folds + refits)": {},
         "larger grid (9 candidates x 3 folds + refits)": {
@@ -264,6 +308,61 @@ def main():
             log(f"| run_experiment('squares'), {grid_name}, {way} | {seconds:.1f} "
                 f"({reference / seconds:.2f}x the speed of n_jobs=1) |")  # fmt: skip
 
+
+def _split_sections(text):
+    """RESULTS.md as (heading, lines) pairs; the header before the first '## ' has heading None."""
+    sections, heading, lines = [], None, []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            sections.append((heading, lines))
+            heading, lines = line, []
+        lines.append(line)
+    sections.append((heading, lines))
+    return sections
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1 repeat, smaller scaling table")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the canonical fit")
+    parser.add_argument("--extra-repeats", type=int, default=1,
+                        help="repeats of the scaling, check_estimator and grid rows")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="measure only these; the others stay as RESULTS.md has them")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    repeats = 1 if args.quick else args.repeats
+    extra = 1 if args.quick else args.extra_repeats
+    measured = {}
+
+    def run(function, *arguments):
+        lines = []
+
+        def log(text=""):
+            print(text, flush=True)
+            lines.append(text)
+
+        result = function(*arguments, log)
+        log()
+        measured[lines[0]] = lines
+        return result
+
+    canonical = None
+    if "canonical" in args.sections:
+        canonical = run(canonical_section, repeats)
+    if "early_stopping" in args.sections:
+        run(early_stopping_section, repeats, canonical)
+    if "scaling" in args.sections:
+        run(scaling_section, extra, args.quick)
+    if "check" in args.sections:
+        run(check_section, extra)
+    if "grids" in args.sections:
+        run(grids_section, extra)
+
     import sklearn
 
     import sklearn_fitfn  # noqa: F401  (imports TensorFlow quietly)
@@ -279,7 +378,20 @@ def main():
         "MLPFunctionRegressor (float64). Fit time excludes imports; peak RSS includes them.",
         "",
     ]  # fmt: skip
-    args.output.write_text("\n".join(header + lines) + "\n")
+    if set(args.sections) != set(SECTIONS) and args.output.exists():
+        # Keep the sections not measured now, and say when each was measured.
+        kept = _split_sections(args.output.read_text())
+        body = []
+        for heading, lines in kept[1:]:
+            body += measured.pop(heading, None) or lines
+        for lines in measured.values():
+            body += lines
+        header[2] = (f"Sections re-measured on {time.strftime('%Y-%m-%d')} with "
+                     f"`--sections {' '.join(args.sections)}`; the others as measured before. "
+                     + header[2].split(": ", 1)[1])  # fmt: skip
+    else:
+        body = [line for lines in measured.values() for line in lines]
+    args.output.write_text("\n".join(header + body).rstrip() + "\n")
     print(f"\nwrote {args.output}")
 
 

@@ -26,6 +26,7 @@ classes (their pickling), which a user of the compiled engine never asked for.
 import copy
 import inspect
 import math
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -144,6 +145,28 @@ def check_callbacks(estimator):
     return copy.deepcopy(list(callbacks))
 
 
+class KerasSettings(NamedTuple):
+    """What one fit through Keras's ``fit`` compiles and calls back."""
+
+    optimizer: object
+    optimizer_params: dict
+    loss: object
+    loss_weight: float | None
+    callbacks: list
+
+    @classmethod
+    def of(cls, estimator):
+        """Resolve and validate the estimator's Keras settings, before any data is read.
+
+        Raises
+        ------
+        InvalidParameterError
+            Naming ``solver``, ``loss`` or ``callbacks``.
+        """
+        return cls(*resolve_optimizer(estimator), *resolve_loss(estimator),
+                   check_callbacks(estimator))  # fmt: skip
+
+
 class MLPRegressorRules(keras.callbacks.Callback):
     """MLPRegressor's bookkeeping and stopping rule after every Keras epoch.
 
@@ -243,7 +266,8 @@ def _attach_penalty(model, strength):
         layer.kernel.regularizer = _Penalty(strength) if strength else None
 
 
-def train_keras(model, X, y, w, record, *, estimator, incremental, random_state, validation):
+def train_keras(model, X, y, w, record, *, settings, estimator, incremental, random_state,
+                validation):  # fmt: skip
     """Train ``model`` with Keras ``fit`` through SciKeras.
 
     Parameters
@@ -255,8 +279,10 @@ def train_keras(model, X, y, w, record, *, estimator, incremental, random_state,
         Training rows (zero weights removed), 2-D targets and weights.
     record : TrainingRecord
         Updated in place, as the compiled engine updates it.
+    settings : KerasSettings
+        The optimizer, loss and callbacks, resolved from ``estimator``.
     estimator : MLPFunctionRegressor
-        Its hyperparameters.
+        Its other hyperparameters.
     incremental : bool
         One epoch, continuing the optimizer: ``partial_fit``.
     random_state : numpy.random.RandomState
@@ -271,15 +297,8 @@ def train_keras(model, X, y, w, record, *, estimator, incremental, random_state,
     """
     from scikeras.wrappers import KerasRegressor
 
-    optimizer, optimizer_params = resolve_optimizer(estimator)
-    loss, loss_weight = resolve_loss(estimator)
-    callbacks = check_callbacks(estimator)
-
     n_samples = X.shape[0]
-    batch_size = (
-        min(200, n_samples) if estimator.batch_size == "auto"
-        else int(np.clip(estimator.batch_size, 1, n_samples))
-    )  # fmt: skip
+    batch_size = estimator._batch_size(n_samples)
     n_epochs = 1 if incremental else estimator.max_iter
     # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
     # weights: weights of mean 1 make the two agree, and the penalty per
@@ -296,11 +315,12 @@ def train_keras(model, X, y, w, record, *, estimator, incremental, random_state,
         estimator.verbose, validation,
     )  # fmt: skip
 
+    weighting = {} if settings.loss_weight is None else {"compile__loss_weights": settings.loss_weight}
     wrapper = KerasRegressor(
-        model=model, optimizer=optimizer, loss=loss, callbacks=[rules, *callbacks],
-        epochs=n_epochs, batch_size=None, verbose=0, shuffle=False, random_state=None,
-        **{f"optimizer__{k}": v for k, v in optimizer_params.items()},
-        **({"compile__loss_weights": loss_weight} if loss_weight is not None else {}),
+        model=model, optimizer=settings.optimizer, loss=settings.loss,
+        callbacks=[rules, *settings.callbacks], epochs=n_epochs, batch_size=None, verbose=0,
+        shuffle=False, random_state=None,
+        **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()}, **weighting,
     )  # fmt: skip
     wrapper._initialize(X, y)
     if model.compiled and record.keras_penalty != penalty:

@@ -18,13 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._keras_fit import (
-    check_callbacks,
-    resolve_loss,
-    resolve_optimizer,
-    train_keras,
-    uses_keras_fit,
-)
+from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
 from ._optimizers import OPTIMIZERS
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import TrainingRecord, train_lbfgs, train_stochastic
@@ -367,11 +361,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         return X, y, sample_weight, (X_val, y_val, w_val)
 
     def _fit(self, X, y, sample_weight, incremental):
-        keras_fit = uses_keras_fit(self.solver, self.loss, self.callbacks)
-        if keras_fit:  # the Keras settings are checked before any data
-            resolve_optimizer(self)
-            resolve_loss(self)
-            check_callbacks(self)
+        keras_settings = None
+        if uses_keras_fit(self.solver, self.loss, self.callbacks):
+            keras_settings = KerasSettings.of(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
@@ -410,8 +402,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         keep = sample_weight > 0
         X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
 
-        if keras_fit:
-            return self._fit_keras(spec, weights, X, y, sample_weight, record,
+        if keras_settings is not None:
+            return self._fit_keras(keras_settings, spec, weights, X, y, sample_weight, record,
                                    incremental, random_state, validation)  # fmt: skip
 
         weights, optimizer = train_stochastic(
@@ -424,7 +416,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         )  # fmt: skip
         return self._finish(spec, weights, record, optimizer.state(), reuse=not first_pass)
 
-    def _fit_keras(self, spec, weights, X, y, sample_weight, record, incremental,
+    def _fit_keras(self, settings, spec, weights, X, y, sample_weight, record, incremental,
                    random_state, validation):  # fmt: skip
         """Train with Keras's ``fit``; partial_fit continues the compiled model."""
         model = getattr(self, "model_", None)
@@ -435,9 +427,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         # a failed call leaves it as it was.
         saved = [v.numpy() for v in model.variables + model.optimizer.variables] if resumes else None
         try:
-            history = train_keras(model, X, y, sample_weight, record, estimator=self,
-                                  incremental=incremental, random_state=random_state,
-                                  validation=validation)  # fmt: skip
+            history = train_keras(model, X, y, sample_weight, record, settings=settings,
+                                  estimator=self, incremental=incremental,
+                                  random_state=random_state, validation=validation)  # fmt: skip
             self._check_finite(dense_weights(model))
         except BaseException:
             if saved is not None:
