@@ -303,7 +303,7 @@ def train_keras(model, X, y, w, record, *, settings, estimator, incremental, ran
     # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
     # weights: weights of mean 1 make the two agree, and the penalty per
     # batch becomes ½·alpha over the batch's expected weight.
-    penalty = 0.5 * estimator.alpha * n_samples / (w.sum() * batch_size)
+    penalty = float(0.5 * estimator.alpha * n_samples / (w.sum() * batch_size))
     w = w * (n_samples / w.sum())
     schedule = None
     if estimator.solver == "sgd":
