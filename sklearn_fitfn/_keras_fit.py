@@ -35,7 +35,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ._optimizers import LearningRateSchedule
 from ._spec import dense_layers
-from ._training import _end_of_epoch, r2_score_from_sse, total_sum_of_squares
+from ._training import end_of_epoch, r2_score_from_sse, total_sum_of_squares
 
 #: Solvers of the compiled engine (MLPRegressor's).
 ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
@@ -174,7 +174,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
     the best weights) in the estimator's training record, steps
     ``solver="sgd"``'s learning-rate schedule, and stops training after
     ``n_iter_no_change`` epochs without a ``tol`` improvement, exactly as the
-    compiled engine does (both call :func:`._training._end_of_epoch`).
+    compiled engine does (both call :func:`._training.end_of_epoch`).
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
             if score > self.record.best_validation_score:
                 self.record.best_weights = self.model.get_weights()
         self.schedule.iteration_ends(self.record.t + self.n_samples)
-        stopped = _end_of_epoch(
+        stopped = end_of_epoch(
             self.record, float(logs["loss"]), self.n_samples, score, self.schedule,
             self.tol, self.n_iter_no_change, self.verbose,
         )  # fmt: skip

@@ -156,7 +156,7 @@ def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental)
     return max(1, int(limit))
 
 
-def _end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
+def end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
     """Book an epoch as MLPRegressor does; return True when training stops.
 
     ``score`` is the epoch's validation R², or None without early stopping.
@@ -286,7 +286,7 @@ def train_stochastic(
             )  # fmt: skip
         scores = scores.numpy() if validation is not None else [None] * len(losses)
         for loss, score in zip(losses.numpy(), scores):
-            stopped = _end_of_epoch(
+            stopped = end_of_epoch(
                 record, float(loss), n_samples, None if score is None else float(score),
                 optimizer, tol, n_iter_no_change, verbose,
             )  # fmt: skip

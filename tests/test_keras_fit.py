@@ -1,8 +1,8 @@
 """Keras's own training through SciKeras: optimizers, losses, callbacks,
-history_, and every promise of the estimator on that path."""
+history_, and every promise of the estimator on that path (reproducibility and
+global state: tests/test_regressor.py, for both paths)."""
 
 import os
-import random
 import subprocess
 import sys
 import warnings
@@ -13,7 +13,6 @@ import pytest
 import tensorflow as tf
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from tensorflow.python.framework import config as tf_config
 
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._keras_fit import uses_keras_fit
@@ -189,47 +188,6 @@ def test_pickle_clone_and_partial_fit_after_a_round_trip(regression_data):
     reg.partial_fit(X, y)
     np.testing.assert_allclose(restored.predict(X), reg.predict(X), rtol=1e-12)
     assert clone(reg).get_params() == reg.get_params()
-
-
-def test_same_seed_same_predictions_and_no_global_state_touched(regression_data):
-    X, y = regression_data
-    determinism = tf_config.is_op_determinism_enabled()
-    np.random.seed(123)
-    random.seed(123)
-    tf.random.set_seed(123)
-    expected = (np.random.random(), random.random(), float(tf.random.uniform([])))
-    np.random.seed(123)
-    random.seed(123)
-    tf.random.set_seed(123)
-    a = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y).predict(X)
-    observed = (np.random.random(), random.random(), float(tf.random.uniform([])))
-    assert observed == expected
-    assert tf_config.is_op_determinism_enabled() == determinism
-    b = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y).predict(X)
-    np.testing.assert_array_equal(a, b)
-    c = MLPFunctionRegressor(**{**SMALL, "random_state": 1}, solver="rmsprop").fit(X, y)
-    assert not np.allclose(a, c.predict(X))
-
-
-_SUBPROCESS_FIT = """
-import numpy as np
-from sklearn_fitfn import MLPFunctionRegressor
-rng = np.random.default_rng(0)
-X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
-reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=5, solver="rmsprop",
-                           early_stopping=True, random_state=7).fit(X, y)
-print(repr(reg.predict(X[:5]).tolist()))
-"""
-
-
-def test_same_seed_same_predictions_in_two_processes_and_quiet():
-    outputs = [
-        subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT], capture_output=True,
-                       text=True, check=True)  # fmt: skip
-        for _ in range(2)
-    ]
-    assert outputs[0].stdout == outputs[1].stdout != ""
-    assert outputs[0].stderr == "", "training with Keras's fit must print nothing"
 
 
 def test_quiet_by_default_and_verbose_prints_mlpregressors_lines(regression_data, capfd):

@@ -321,37 +321,43 @@ def joblib_load(blob):
 # -- reproducibility and global state -------------------------------------------
 
 
-def test_same_seed_same_predictions_in_one_process(regression_data):
+# The compiled engine, and Keras's fit (with its validation split) through SciKeras.
+SOLVERS = [dict(solver="adam"), dict(solver="rmsprop", early_stopping=True)]
+
+
+@pytest.mark.parametrize("options", SOLVERS, ids=["engine", "keras-fit"])
+def test_same_seed_same_predictions_in_one_process(regression_data, options):
     X, y = regression_data
-    a = MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
-    b = MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    a = MLPFunctionRegressor(**SMALL, **options).fit(X, y).predict(X)
+    b = MLPFunctionRegressor(**SMALL, **options).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
-    c = MLPFunctionRegressor(**{**SMALL, "random_state": 1}).fit(X, y).predict(X)
+    c = MLPFunctionRegressor(**{**SMALL, "random_state": 1}, **options).fit(X, y).predict(X)
     assert not np.allclose(a, c)
 
 
 _SUBPROCESS_FIT = """
 import numpy as np
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._spec import dense_layers
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
-reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=7).fit(X, y)
+reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=7, **{options})
 print(repr(reg.predict(X[:5]).tolist()))
 """
 
 
-def test_same_seed_same_predictions_in_two_processes():
+@pytest.mark.parametrize("options", SOLVERS, ids=["engine", "keras-fit"])
+def test_same_seed_same_predictions_in_two_processes(options):
+    code = _SUBPROCESS_FIT.format(options=options)
     outputs = [
-        subprocess.run([sys.executable, "-c", _SUBPROCESS_FIT], capture_output=True,
-                       text=True, check=True)  # fmt: skip
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         for _ in range(2)
     ]
     assert outputs[0].stdout == outputs[1].stdout != ""
     assert outputs[0].stderr == "", "fitting with verbose=0 must print nothing"
 
 
-def test_fit_leaves_no_global_random_or_determinism_state(regression_data):
+@pytest.mark.parametrize("options", SOLVERS, ids=["engine", "keras-fit"])
+def test_fit_leaves_no_global_random_or_determinism_state(regression_data, options):
     X, y = regression_data
     determinism = tf_config.is_op_determinism_enabled()
     np.random.seed(123)
@@ -361,7 +367,7 @@ def test_fit_leaves_no_global_random_or_determinism_state(regression_data):
     np.random.seed(123)
     random.seed(123)
     tf.random.set_seed(123)
-    MLPFunctionRegressor(**SMALL).fit(X, y).predict(X)
+    MLPFunctionRegressor(**SMALL, **options).fit(X, y).predict(X)
     observed = (np.random.random(), random.random(), float(tf.random.uniform([])))
     assert observed == expected
     assert tf_config.is_op_determinism_enabled() == determinism
