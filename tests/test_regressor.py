@@ -341,6 +341,7 @@ from sklearn_fitfn import MLPFunctionRegressor
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 2)); y = X[:, 0] ** 2 + X[:, 1]
 reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=7, **{options})
+reg.fit(X, y)
 print(repr(reg.predict(X[:5]).tolist()))
 """
 
