@@ -1,6 +1,7 @@
 """MLPFunctionRegressor: a Keras multilayer perceptron as a scikit-learn regressor."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import keras
@@ -119,9 +120,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         Epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Loss evaluations at most, for ``solver="lbfgs"``.
-    dtype : {"float64", "float32"}, default="float64"
-        Dtype of the weights and of the computation. float64 matches
-        scikit-learn's precision; float32 halves memory.
+    dtype : {"float64", "float32"} or None, default=None
+        Dtype of the weights and of the computation. None follows
+        MLPRegressor: float32 input trains and predicts in float32, any other
+        input in float64 (and a warm start or ``partial_fit`` keeps the
+        fitted network's dtype). A given dtype applies whatever the input.
     callbacks : list of keras.callbacks.Callback, default=None
         Keras callbacks (``EarlyStopping``, ``ReduceLROnPlateau``,
         ``CSVLogger``, ``TensorBoard``, ...). Given, training runs with
@@ -205,7 +208,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -215,7 +218,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "loss": [str, keras.losses.Loss],
-        "dtype": [StrOptions(set(DTYPES))],
+        "dtype": [StrOptions(set(DTYPES)), None],
         "callbacks": [list, None],
     }
 
@@ -246,7 +249,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        dtype="float64",
+        dtype=None,
         callbacks=None,
     ):
         # Only stores the arguments, as scikit-learn requires.
@@ -290,6 +293,14 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------
 
+    def _compute_dtype(self, X, reset):
+        """The dtype to train in: the parameter's, the fitted network's, or X's."""
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        if not reset:
+            return np.dtype(self._spec.dtype)
+        return X.dtype  # float32 stays float32, everything else is float64 by now
+
     def _validate_training_data(self, X, y, sample_weight, reset):
         X, y = validate_data(
             self,
@@ -302,7 +313,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        dtype = np.dtype(self.dtype)
+        dtype = self._compute_dtype(X, reset)
         y = y.reshape(len(y), -1).astype(dtype)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=dtype, ensure_non_negative=True
@@ -321,7 +332,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         """
         X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
         spec = NetworkSpec.from_params(
-            self.hidden_layer_sizes, self.activation, self.dtype, X.shape[1], y.shape[1],
+            self.hidden_layer_sizes, self.activation, X.dtype.name, X.shape[1], y.shape[1],
             owner=type(self).__name__,
         )  # fmt: skip
         return X, y, sample_weight, spec
@@ -397,6 +408,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         if self.early_stopping:
             X, y, sample_weight, validation = self._split_validation(
                 X, y, sample_weight, random_state
+            )
+        if self.batch_size != "auto" and self.batch_size > X.shape[0]:
+            warnings.warn(  # MLPRegressor's words
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped"
             )
         # Rows of weight zero change nothing but the batch boundaries.
         keep = sample_weight > 0

@@ -15,7 +15,7 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -134,12 +134,24 @@ def test_column_vector_target_warns_and_predicts_1d(regression_data):
     assert reg.predict(X).shape == (len(X),)
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
-def test_input_dtypes(regression_data, dtype):
+@pytest.mark.parametrize(
+    "dtype, expected", [(np.int64, np.float64), (np.float32, np.float32), (np.float64, np.float64)]
+)
+def test_input_dtypes_follow_mlpregressor(regression_data, dtype, expected):
     X, y = regression_data
     X = (X * 10).astype(dtype)
     reg = MLPFunctionRegressor(**SMALL).fit(X, y)
-    assert reg.predict(X).dtype == np.float64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPRegressor(**SMALL).fit(X, y)
+    assert reg.predict(X).dtype == reference.predict(X).dtype == expected
+    assert reg.coefs_[0].dtype == reference.coefs_[0].dtype == expected
+    np.testing.assert_allclose(reg.predict(X), reference.predict(X), rtol=1e-3, atol=1e-3)
+    # An explicit dtype applies whatever the input; a warm start keeps the network's.
+    forced = MLPFunctionRegressor(**SMALL, dtype="float64").fit(X, y)
+    assert forced.predict(X).dtype == np.float64
+    reg.set_params(warm_start=True).fit(X.astype(np.float64), y)
+    assert reg.predict(X).dtype == expected
 
 
 def test_float32_computation(regression_data):
@@ -462,7 +474,7 @@ def test_predict_errors(regression_data):
         (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes"),
         (dict(hidden_layer_sizes=(8, -3)), "hidden_layer_sizes"),
         (dict(hidden_layer_sizes=-1), "hidden_layer_sizes"),
-        (dict(validation_fraction=0.0), "validation_fraction"),
+        (dict(validation_fraction=-0.1), "validation_fraction"),
         (dict(validation_fraction=1.0), "validation_fraction"),
         (dict(solver="rmsprob"), "solver"),
         (dict(solver=3), "solver"),
@@ -479,6 +491,18 @@ def test_bad_parameters_raise_invalid_parameter_error_naming_it(regression_data,
     defaults = dict(hidden_layer_sizes=(8, 8), max_iter=2)
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
         MLPFunctionRegressor(**{**defaults, **params}).fit(X, y)
+
+
+def test_validation_fraction_and_batch_size_edges_as_mlpregressor(regression_data):
+    X, y = regression_data
+    for cls in (MLPFunctionRegressor, MLPRegressor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            cls(**SMALL, validation_fraction=0.0).fit(X, y)  # unused without early stopping
+            with pytest.raises(ValueError, match="test_size=0.0"):
+                cls(**SMALL, validation_fraction=0.0, early_stopping=True).fit(X, y)
+            with pytest.warns(UserWarning, match="It is going to be clipped"):
+                cls(**{**SMALL, "batch_size": len(X) + 1}).fit(X, y)
 
 
 def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
