@@ -1,7 +1,6 @@
 """MLPFunctionRegressor: a Keras multilayer perceptron as a scikit-learn regressor."""
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import keras
@@ -408,11 +407,6 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         if self.early_stopping:
             X, y, sample_weight, validation = self._split_validation(
                 X, y, sample_weight, random_state
-            )
-        if self.batch_size != "auto" and self.batch_size > X.shape[0]:
-            warnings.warn(  # MLPRegressor's words
-                "Got `batch_size` less than 1 or larger than sample size. "
-                "It is going to be clipped"
             )
         # Rows of weight zero change nothing but the batch boundaries.
         keep = sample_weight > 0

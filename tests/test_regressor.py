@@ -493,7 +493,7 @@ def test_bad_parameters_raise_invalid_parameter_error_naming_it(regression_data,
         MLPFunctionRegressor(**{**defaults, **params}).fit(X, y)
 
 
-def test_validation_fraction_and_batch_size_edges_as_mlpregressor(regression_data):
+def test_validation_fraction_zero_as_mlpregressor(regression_data):
     X, y = regression_data
     for cls in (MLPFunctionRegressor, MLPRegressor):
         with warnings.catch_warnings():
@@ -501,8 +501,6 @@ def test_validation_fraction_and_batch_size_edges_as_mlpregressor(regression_dat
             cls(**SMALL, validation_fraction=0.0).fit(X, y)  # unused without early stopping
             with pytest.raises(ValueError, match="test_size=0.0"):
                 cls(**SMALL, validation_fraction=0.0, early_stopping=True).fit(X, y)
-            with pytest.warns(UserWarning, match="It is going to be clipped"):
-                cls(**{**SMALL, "batch_size": len(X) + 1}).fit(X, y)
 
 
 def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
