@@ -40,11 +40,10 @@ from ._training import end_of_epoch, r2_score_from_sse, total_sum_of_squares
 #: Solvers of the compiled engine (MLPRegressor's).
 ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
 
-#: MLPRegressor's losses that the Keras path maps to a Keras loss and weight.
-_MLP_LOSSES = {"squared_error": ("mean_squared_error", 0.5)}
-
-#: Keras loss names kept for MLPRegressor's own meaning of them.
-_RESERVED_LOSSES = {"poisson"}
+#: MLPRegressor's losses, which the compiled engine computes; the Keras path
+#: maps each to a Keras loss and its weight (the network's output layer,
+#: exponential for "poisson", comes from the spec).
+MLP_LOSSES = {"squared_error": ("mean_squared_error", 0.5), "poisson": ("poisson", None)}
 
 
 def uses_keras_fit(solver, loss, callbacks):
@@ -53,7 +52,7 @@ def uses_keras_fit(solver, loss, callbacks):
         isinstance(solver, str)
         and solver in ENGINE_SOLVERS
         and isinstance(loss, str)
-        and loss == "squared_error"
+        and loss in MLP_LOSSES
         and not callbacks
     )
 
@@ -96,7 +95,7 @@ def resolve_optimizer(estimator):
     if solver == "lbfgs":
         raise ValueError(
             "solver='lbfgs' trains on the compiled engine, with loss='squared_error' "
-            "and no callbacks; to use a Keras loss or callbacks, choose a Keras "
+            "or 'poisson' and no callbacks; to use a Keras loss or callbacks, choose a Keras "
             "optimizer such as solver='adam' or 'rmsprop'."
         )
     if inspect.isclass(solver) and issubclass(solver, keras.optimizers.Optimizer):
@@ -119,13 +118,13 @@ def resolve_loss(estimator):
     loss, owner = estimator.loss, type(estimator).__name__
     if isinstance(loss, keras.losses.Loss):
         return loss, None
-    if loss in _MLP_LOSSES:
-        return _MLP_LOSSES[loss]
+    if isinstance(loss, str) and loss in MLP_LOSSES:
+        return MLP_LOSSES[loss]
     requirement = (
-        "'squared_error', the name of a Keras regression loss (such as 'huber', "
-        "'mean_absolute_error', 'log_cosh') or a keras.losses.Loss"
+        "'squared_error', 'poisson', the name of a Keras regression loss (such as "
+        "'huber', 'mean_absolute_error', 'log_cosh') or a keras.losses.Loss"
     )
-    if not isinstance(loss, str) or loss in _RESERVED_LOSSES:
+    if not isinstance(loss, str):
         raise _invalid(owner, "loss", requirement, loss)
     try:
         keras.losses.get(loss)

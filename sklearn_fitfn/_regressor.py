@@ -40,10 +40,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
     Two ways to train, chosen by the parameters:
 
-    - MLPRegressor's solvers (``"adam"``, ``"sgd"``, ``"lbfgs"``) with
-      ``loss="squared_error"`` and no callbacks run on a compiled engine that
-      follows ``MLPRegressor``'s rules step by step (initialisation, update
-      rules, batching, stopping criteria, loss curve), only faster.
+    - MLPRegressor's solvers (``"adam"``, ``"sgd"``, ``"lbfgs"``) and losses
+      (``"squared_error"``, ``"poisson"``) with no callbacks run on a
+      compiled engine that follows ``MLPRegressor``'s rules step by step
+      (initialisation, update rules, batching, stopping criteria, loss
+      curve), only faster.
     - A Keras optimizer, a Keras loss or Keras callbacks train with Keras's
       own ``fit``, through SciKeras's Keras lifecycle, on the same network
       with the same starting weights, validation split and stopping rule;
@@ -54,7 +55,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     loss : str or keras.losses.Loss, default="squared_error"
         ``"squared_error"``: half the mean squared error plus the L2 penalty,
         as in MLPRegressor (whose signature, positional order included, this
-        one follows). Any other name of a Keras loss (``"huber"``,
+        one follows). ``"poisson"``: half the Poisson deviance with an
+        exponential output layer, as in MLPRegressor; y must be non-negative.
+        Any other name of a Keras loss (``"huber"``,
         ``"mean_absolute_error"``, ``"log_cosh"``, ...) or a
         ``keras.losses.Loss`` instance trains with Keras's ``fit``.
     hidden_layer_sizes : array-like of int, default=(100,)
@@ -151,7 +154,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     n_layers_ : int
         Number of layers, input and output included.
     out_activation_ : str
-        ``"identity"``: the output layer is linear.
+        ``"identity"`` (a linear output layer), or ``"exp"`` with
+        ``loss="poisson"``.
     coefs_ : list of ndarray
         Copies of the kernels, ``coefs_[i]`` of shape (units_i, units_i+1).
     intercepts_ : list of ndarray
@@ -330,9 +334,15 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         network's :class:`NetworkSpec`.
         """
         X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
+        poisson = isinstance(self.loss, str) and self.loss == "poisson"
+        if poisson and (y < 0).any():
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson "
+                "regression (loss='poisson')."
+            )
         spec = NetworkSpec.from_params(
             self.hidden_layer_sizes, self.activation, X.dtype.name, X.shape[1], y.shape[1],
-            owner=type(self).__name__,
+            out_activation="exp" if poisson else "identity", owner=type(self).__name__,
         )  # fmt: skip
         return X, y, sample_weight, spec
 
@@ -479,7 +489,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         self._spec = spec
         self.n_outputs_ = spec.n_outputs
         self.n_layers_ = len(spec.layer_units)
-        self.out_activation_ = "identity"
+        self.out_activation_ = spec.out_activation
         self._record = record
         self._optimizer_state = optimizer_state
         return self

@@ -33,7 +33,7 @@ def _invalid(owner, name, requirement, value):
 
 
 class NetworkSpec(NamedTuple):
-    """A multilayer perceptron: dense hidden layers and a linear output.
+    """A multilayer perceptron: dense hidden layers and a linear or exponential output.
 
     Parameters
     ----------
@@ -47,6 +47,11 @@ class NetworkSpec(NamedTuple):
         Output width.
     dtype : {"float32", "float64"}
         Dtype of the weights and of every computation.
+    out_activation : {"identity", "exp"}
+        The output layer's activation, with MLPRegressor's names; it also
+        chooses the compiled engine's loss, as MLPRegressor pairs them: half
+        the squared error for ``"identity"``, half the Poisson deviance for
+        ``"exp"`` (``loss="poisson"``).
     """
 
     n_inputs: int
@@ -54,10 +59,11 @@ class NetworkSpec(NamedTuple):
     activations: tuple
     n_outputs: int
     dtype: str
+    out_activation: str = "identity"
 
     @classmethod
     def from_params(cls, hidden_layer_sizes, activation, dtype, n_inputs, n_outputs, *,
-                    owner="MLPFunctionRegressor"):  # fmt: skip
+                    out_activation="identity", owner="MLPFunctionRegressor"):  # fmt: skip
         """Resolve and validate the estimator's hyperparameters.
 
         Parameters
@@ -68,6 +74,7 @@ class NetworkSpec(NamedTuple):
             or Keras's vocabulary.
         dtype : str
         n_inputs, n_outputs : int
+        out_activation : {"identity", "exp"}
         owner : str
             The estimator named in error messages.
 
@@ -101,6 +108,7 @@ class NetworkSpec(NamedTuple):
             tuple(canonical_activation(n) for n in names),
             int(n_outputs),
             str(dtype),
+            out_activation,
         )
 
     @property
@@ -148,13 +156,17 @@ class NetworkSpec(NamedTuple):
             hidden = tf.nn.bias_add(tf.matmul(hidden, params[2 * layer]), params[2 * layer + 1])
             if layer < len(self.activations):
                 hidden = activation_function(self.activations[layer])(hidden)
-        return hidden
+        return tf.exp(hidden) if self.out_activation == "exp" else hidden
 
     def loss_and_gradients(self, params, X, y, w, alpha):
         """MLPRegressor's loss on ``(X, y, w)`` and its gradient, by backpropagation.
 
         The loss is ``(½ Σᵢ wᵢ meanⱼ rᵢⱼ² + ½ alpha Σ ‖kernel‖²) / Σᵢ wᵢ`` with
-        ``r`` the residuals. The layers' gradients are written out as
+        ``r`` the residuals; with an exponential output, the half Poisson
+        deviance ``Σᵢ wᵢ Σⱼ (yᵢⱼ log(yᵢⱼ / ŷᵢⱼ) - yᵢⱼ + ŷᵢⱼ)`` takes the
+        squares' place, and the output's error is ``ŷ - y`` as for squares
+        (the exponential is the Poisson deviance's canonical link). The
+        layers' gradients are written out as
         scikit-learn writes them; only each activation's derivative comes from
         TensorFlow's autodiff. A step then holds about two thirds of the
         operations of a ``GradientTape`` over the whole network, which matters
@@ -187,14 +199,20 @@ class NetworkSpec(NamedTuple):
                     before = hidden
                     hidden = activation_function(self.activations[layer])(before)
                 activated.append((tape, before, hidden))
-        residual = hidden - y
         weight_sum = tf.reduce_sum(w)
         penalty = tf.add_n([tf.reduce_sum(tf.square(kernel)) for kernel in kernels])
-        squared = tf.reduce_mean(tf.square(residual), axis=1)
-        loss = (0.5 * tf.reduce_sum(w * squared) + 0.5 * alpha * penalty) / weight_sum
-
-        n_outputs = tf.cast(tf.shape(y)[1], X.dtype)
-        delta = residual * tf.expand_dims(w / (n_outputs * weight_sum), 1)
+        if self.out_activation == "exp":
+            predicted = tf.exp(hidden)
+            residual = predicted - y
+            deviance = tf.reduce_sum(tf.math.xlogy(y, y / predicted) + residual, axis=1)
+            loss = (tf.reduce_sum(w * deviance) + 0.5 * alpha * penalty) / weight_sum
+            delta = residual * tf.expand_dims(w / weight_sum, 1)
+        else:
+            residual = hidden - y
+            squared = tf.reduce_mean(tf.square(residual), axis=1)
+            loss = (0.5 * tf.reduce_sum(w * squared) + 0.5 * alpha * penalty) / weight_sum
+            n_outputs = tf.cast(tf.shape(y)[1], X.dtype)
+            delta = residual * tf.expand_dims(w / (n_outputs * weight_sum), 1)
         decay = alpha / weight_sum
         gradients = [None] * len(params)
         for layer in reversed(range(len(kernels))):
@@ -244,7 +262,11 @@ class NetworkSpec(NamedTuple):
                     [hidden, hidden]
                 )
         outputs = keras.layers.Dense(
-            self.n_outputs, kernel_initializer="zeros", dtype=self.dtype, name="output"
+            self.n_outputs,
+            activation="exponential" if self.out_activation == "exp" else "linear",
+            kernel_initializer="zeros",
+            dtype=self.dtype,
+            name="output",
         )(hidden)
         model = keras.Model(inputs, outputs, name="mlp")
         if weights is not None:

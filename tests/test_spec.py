@@ -75,6 +75,17 @@ def test_engine_forward_pass_equals_the_keras_model(activations):
     np.testing.assert_allclose(engine, keras_out, rtol=1e-12, atol=1e-14)
 
 
+def test_exponential_output_in_both_passes():
+    network = NetworkSpec.from_params((4,), "tanh", "float64", 3, 1, out_activation="exp")
+    weights = network.initial_weights(np.random.RandomState(0))
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    engine = network.forward([tf.constant(w) for w in weights], tf.constant(X)).numpy()
+    model = network.keras_model(weights)
+    assert dense_layers(model)[-1].activation.__name__ == "exponential"
+    np.testing.assert_allclose(engine, model(X).numpy(), rtol=1e-12)
+    assert (engine > 0).all()
+
+
 def test_initial_weights_are_scikit_learns():
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = X.sum(axis=1)

@@ -52,26 +52,34 @@ def test_one_compiled_epoch_serves_every_sample_count():
 
 
 @pytest.mark.parametrize(
-    "activations",
-    [("relu", "tanh"), ("elu", "selu"), ("gelu", "silu"), ("softplus", "logistic"),
-     ("square", "identity")],
+    "activations, out_activation",
+    [(("relu", "tanh"), "identity"), (("elu", "selu"), "identity"),
+     (("gelu", "silu"), "identity"), (("softplus", "logistic"), "identity"),
+     (("square", "identity"), "identity"), (("relu", "tanh"), "exp"),
+     (("square", "logistic"), "exp")],
 )  # fmt: skip
-def test_backpropagation_equals_autodiff_of_the_loss(activations):
+def test_backpropagation_equals_autodiff_of_the_loss(activations, out_activation):
     """The written-out gradient of every activation, with sample weights,
-    several outputs and the L2 penalty, equals TensorFlow's own."""
+    several outputs and the L2 penalty, equals TensorFlow's own, for the
+    squared error and (exponential output) the Poisson deviance."""
     rng = np.random.default_rng(0)
     shapes = [(3, 5), (5,), (5, 4), (4,), (4, 2), (2,)]
     params = [tf.constant(rng.normal(size=s)) for s in shapes]
-    X, y = tf.constant(rng.normal(size=(20, 3))), tf.constant(rng.normal(size=(20, 2)))
+    X = tf.constant(rng.normal(size=(20, 3)))
+    y = tf.constant(rng.poisson(2.0, size=(20, 2)).astype(float))
     w, alpha = tf.constant(rng.uniform(0.5, 2.0, size=20)), tf.constant(0.3, tf.float64)
-    network = NetworkSpec.from_params((5, 4), activations, "float64", 3, 2)
+    network = NetworkSpec.from_params((5, 4), activations, "float64", 3, 2,
+                                      out_activation=out_activation)  # fmt: skip
     loss, grads = network.loss_and_gradients(params, X, y, w, alpha)
     with tf.GradientTape() as tape:
         tape.watch(params)
-        residual = network.forward(params, X) - y
+        predicted = network.forward(params, X)
+        if out_activation == "exp":  # MLPRegressor's half Poisson deviance
+            per_row = tf.reduce_sum(tf.math.xlogy(y, y / predicted) - y + predicted, axis=1)
+        else:
+            per_row = 0.5 * tf.reduce_mean((predicted - y) ** 2, axis=1)
         penalty = sum(tf.reduce_sum(k**2) for k in params[0::2])
-        expected = (0.5 * tf.reduce_sum(w * tf.reduce_mean(residual**2, axis=1))
-                    + 0.5 * alpha * penalty) / tf.reduce_sum(w)  # fmt: skip
+        expected = (tf.reduce_sum(w * per_row) + 0.5 * alpha * penalty) / tf.reduce_sum(w)
     np.testing.assert_allclose(loss.numpy(), expected.numpy(), rtol=1e-12)
     for ours, reference in zip(grads, tape.gradient(expected, params)):
         np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-10, atol=1e-14)
