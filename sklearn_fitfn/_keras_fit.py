@@ -31,10 +31,9 @@ from typing import NamedTuple
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.utils._param_validation import InvalidParameterError
 
 from ._optimizers import LearningRateSchedule
-from ._spec import dense_layers
+from ._spec import dense_layers, invalid_parameter
 from ._training import end_of_epoch, r2_score_from_sse, total_sum_of_squares
 
 #: Solvers of the compiled engine (MLPRegressor's).
@@ -57,10 +56,15 @@ def uses_keras_fit(solver, loss, callbacks):
     )
 
 
-def _invalid(owner, name, requirement, value):
-    return InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {requirement}; got {value!r}."
-    )
+def _keras_name(value, get, owner, name, requirement):
+    """``value`` if it is a name that Keras's ``get`` knows, else InvalidParameterError."""
+    if isinstance(value, str):
+        try:
+            get(value)
+            return value
+        except ValueError:
+            pass
+    raise invalid_parameter(owner, name, requirement, value)
 
 
 def resolve_optimizer(estimator):
@@ -104,13 +108,8 @@ def resolve_optimizer(estimator):
         "'adam', 'sgd', 'lbfgs', the name of a Keras optimizer (such as 'rmsprop', "
         "'adamw', 'nadam', 'adagrad'), or a keras.optimizers.Optimizer"
     )
-    if not isinstance(solver, str):
-        raise _invalid(owner, "solver", requirement, solver)
-    try:
-        keras.optimizers.get(solver)
-    except ValueError:
-        raise _invalid(owner, "solver", requirement, solver) from None
-    return solver, {"learning_rate": rate}
+    name = _keras_name(solver, keras.optimizers.get, owner, "solver", requirement)
+    return name, {"learning_rate": rate}
 
 
 def resolve_loss(estimator):
@@ -124,13 +123,7 @@ def resolve_loss(estimator):
         "'squared_error', 'poisson', the name of a Keras regression loss (such as "
         "'huber', 'mean_absolute_error', 'log_cosh') or a keras.losses.Loss"
     )
-    if not isinstance(loss, str):
-        raise _invalid(owner, "loss", requirement, loss)
-    try:
-        keras.losses.get(loss)
-    except ValueError:
-        raise _invalid(owner, "loss", requirement, loss) from None
-    return loss, None
+    return _keras_name(loss, keras.losses.get, owner, "loss", requirement), None
 
 
 def check_callbacks(estimator):
@@ -139,7 +132,7 @@ def check_callbacks(estimator):
     if callbacks is None:
         return []
     if not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
-        raise _invalid(type(estimator).__name__, "callbacks",
+        raise invalid_parameter(type(estimator).__name__, "callbacks",
                        "a list of keras.callbacks.Callback instances", callbacks)  # fmt: skip
     return copy.deepcopy(list(callbacks))
 

@@ -445,16 +445,16 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             model = spec.keras_model(weights)
         # A partial_fit trains self.model_ itself: keep what it held, so that
         # a failed call leaves it as it was.
-        saved = [v.numpy() for v in model.variables + model.optimizer.variables] if resumes else None
+        state = model.variables + model.optimizer.variables if resumes else []
+        saved = [v.numpy() for v in state]
         try:
             history = train_keras(model, X, y, sample_weight, record, settings=settings,
                                   estimator=self, incremental=incremental,
                                   random_state=random_state, validation=validation)  # fmt: skip
             self._check_finite(dense_weights(model))
         except BaseException:
-            if saved is not None:
-                for variable, value in zip(model.variables + model.optimizer.variables, saved):
-                    variable.assign(value)
+            for variable, value in zip(state, saved):
+                variable.assign(value)
             raise
         if resumes and hasattr(self, "history_"):
             history = {k: self.history_.get(k, []) + v for k, v in history.items()}

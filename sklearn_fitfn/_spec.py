@@ -26,7 +26,8 @@ from ._activations import ACTIVATION_NAMES, activation_function, canonical_activ
 DTYPES = ("float32", "float64")
 
 
-def _invalid(owner, name, requirement, value):
+def invalid_parameter(owner, name, requirement, value):
+    """scikit-learn's error for a parameter, naming it and what it must be."""
     return InvalidParameterError(
         f"The {name!r} parameter of {owner} must be {requirement}; got {value!r}."
     )
@@ -86,7 +87,7 @@ class NetworkSpec(NamedTuple):
         sizes = hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            raise _invalid(owner, "hidden_layer_sizes", "positive integers only",
+            raise invalid_parameter(owner, "hidden_layer_sizes", "positive integers only",
                            hidden_layer_sizes)  # fmt: skip
 
         names = [activation] * len(sizes) if isinstance(activation, str) else list(activation)
@@ -97,11 +98,11 @@ class NetworkSpec(NamedTuple):
                 if unknown
                 else f"{len(names)} names for {len(sizes)} hidden layers"
             )
-            raise _invalid(owner, "activation",
+            raise invalid_parameter(owner, "activation",
                            f"one activation name or one per hidden layer ({problem})",
                            activation)  # fmt: skip
         if dtype not in DTYPES:
-            raise _invalid(owner, "dtype", f"one of {DTYPES}", dtype)
+            raise invalid_parameter(owner, "dtype", f"one of {DTYPES}", dtype)
         return cls(
             int(n_inputs),
             tuple(int(s) for s in sizes),
