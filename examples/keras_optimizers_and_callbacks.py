@@ -7,11 +7,14 @@ are scored on the same held-out rows, in the original units.
 
 import time
 
-import keras
 import numpy as np
 
+# The package first: it then starts TensorFlow without its log lines
+# (docs/keras.md says what TensorFlow prints otherwise).
 from sklearn_fitfn.datasets import make_squares
 from sklearn_fitfn.experiments import build_pipeline
+
+import keras  # noqa: E402
 
 X_train, y_train = make_squares(1000, random_state=0)
 X_test, y_test = make_squares(1000, random_state=1)
