@@ -32,9 +32,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ._data import dense_chunks, engine_inputs, gather_rows
+from ._interrupt import Interruption, catch_interruption
 from ._optimizers import LearningRateSchedule
 from ._spec import dense_layers, invalid_parameter
-from ._training import end_of_epoch, r2_score_from_sse, total_sum_of_squares
+from ._training import end_of_epoch, end_of_training, r2_score_from_sse, total_sum_of_squares
 
 #: Solvers of the compiled engine (MLPRegressor's).
 ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
@@ -168,6 +170,11 @@ class MLPRegressorRules(keras.callbacks.Callback):
     ``n_iter_no_change`` epochs without a ``tol`` improvement, exactly as the
     compiled engine does (both call :func:`._training.end_of_epoch`).
 
+    After a first Ctrl-C (``interruption``, see :mod:`._interrupt`), training
+    stops at the end of the running batch, that epoch is not booked, and
+    :meth:`undo_unbooked_epoch` puts back the weights and optimizer state it
+    started from.
+
     Parameters
     ----------
     record : TrainingRecord
@@ -177,13 +184,23 @@ class MLPRegressorRules(keras.callbacks.Callback):
         Applied to the Keras optimizer's learning rate, for ``solver="sgd"``.
     tol, n_iter_no_change, verbose
         As the estimator's.
-    validation : tuple of ndarray or None
-        ``(X_val, y_val, w_val)``.
+    validation : tuple or None
+        ``(X_val, y_val, w_val)``; X_val may be sparse.
+
+    Attributes
+    ----------
+    interruption : Interruption
+        Set for the fit by :func:`train_keras`.
+    stopped : bool
+        Whether the stopping rule ended training.
     """
 
     def __init__(self, record, n_samples, schedule, tol, n_iter_no_change, verbose, validation):
         super().__init__()
         self.record, self.n_samples = record, n_samples
+        self.interruption = Interruption(active=False)
+        self.stopped = False
+        self._epoch_start = None
         self.tol, self.n_iter_no_change, self.verbose = tol, n_iter_no_change, verbose
         # Any other optimizer keeps its own learning rate: stopping is all
         # that a constant schedule decides.
@@ -192,16 +209,39 @@ class MLPRegressorRules(keras.callbacks.Callback):
         self.validation = None
         if validation is not None:
             X_val, y_val, w_val = validation
-            self.validation = tuple(tf.constant(a) for a in validation)
+            self.validation = (X_val, tf.constant(y_val), tf.constant(w_val))
             self.validation_total = tf.constant(total_sum_of_squares(y_val, w_val))
 
     def _validation_score(self):
         X_val, y_val, w_val = self.validation
-        residual = y_val - self.model(X_val, training=False)
-        sse = tf.reduce_sum(w_val[:, None] * tf.square(residual), axis=0)
+        predicted = tf.concat(
+            [self.model(chunk, training=False) for chunk in dense_chunks(X_val, y_val.dtype.name)],
+            axis=0,
+        )
+        sse = tf.reduce_sum(w_val[:, None] * tf.square(y_val - predicted), axis=0)
         return float(r2_score_from_sse(sse, self.validation_total))
 
+    def _state(self):
+        return [*self.model.variables, *self.model.optimizer.variables]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.interruption.active:
+            self._epoch_start = [(v, v.numpy()) for v in self._state()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.interruption.requested:
+            self.model.stop_training = True
+
+    def undo_unbooked_epoch(self):
+        """Put back the state the interrupted epoch started from, if it was not booked."""
+        for variable, value in self._epoch_start or []:
+            variable.assign(value)
+        self._epoch_start = None
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.interruption.requested:
+            return
+        self._epoch_start = None  # this epoch is booked below: nothing to undo
         score = None
         if self.validation is not None:
             score = self._validation_score()
@@ -215,13 +255,31 @@ class MLPRegressorRules(keras.callbacks.Callback):
         if self.sets_learning_rate:
             self.model.optimizer.learning_rate = self.schedule.learning_rate
         if stopped:
+            self.stopped = True
             self.model.stop_training = True
 
 
+def _row_gatherer(X, y, w):
+    """A function from row indices to ``(X_rows, y_rows, w_rows)`` tensors, X's dense."""
+    n_features = X.shape[1]
+    inputs = engine_inputs(X, y.dtype)
+    targets = tf.constant(y), tf.constant(w)
+
+    def gather(rows):
+        X_rows = gather_rows(inputs, rows, n_features)
+        if isinstance(X_rows, tf.SparseTensor):
+            X_rows = tf.sparse.to_dense(X_rows)
+        return (X_rows, *(tf.gather(t, rows) for t in targets))
+
+    return gather
+
+
 def _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, shuffle):
-    """Batches of ``n_epochs`` epochs, each a stateless shuffle keyed by ``(seed, epoch)``."""
+    """Batches of ``n_epochs`` epochs, each a stateless shuffle keyed by ``(seed, epoch)``.
+
+    X may be sparse: each batch is densified on its own.
+    """
     n = int(X.shape[0])
-    tensors = tuple(tf.constant(a) for a in (X, y, w))
 
     def epoch(index):
         order = tf.range(n)
@@ -230,11 +288,14 @@ def _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, shuffle):
             order = tf.random.experimental.stateless_shuffle(order, seed=key)
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
-    def gather(rows):
-        return tuple(tf.gather(t, rows) for t in tensors)
-
     epochs = tf.data.Dataset.range(first_epoch, first_epoch + n_epochs)
-    return epochs.flat_map(epoch).map(gather)
+    return epochs.flat_map(epoch).map(_row_gatherer(X, y, w))
+
+
+def _validation_batches(X_val, y_val, w_val, batch_size):
+    """The validation rows in order, in batches (X_val may be sparse)."""
+    rows = tf.data.Dataset.range(int(X_val.shape[0])).batch(batch_size)
+    return rows.map(_row_gatherer(X_val, y_val, w_val))
 
 
 class _Penalty:
@@ -326,19 +387,26 @@ def train_keras(model, X, y, w, record, *, settings, estimator, incremental, ran
     data = _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, estimator.shuffle)
     fit_options = {"steps_per_epoch": math.ceil(n_samples / batch_size)}
     if validation is not None:
-        fit_options["validation_data"] = tf.data.Dataset.from_tensor_slices(
-            validation
-        ).batch(batch_size)
+        fit_options["validation_data"] = _validation_batches(*validation, batch_size)
     record.n_iter = 0
-    try:
-        # Keras counts epochs on from earlier partial fits, as SciKeras's
-        # partial_fit does.
-        wrapper._fit_keras_model(
-            data, None, sample_weight=None, warm_start=incremental, epochs=n_epochs,
-            initial_epoch=first_epoch if incremental else 0, **fit_options,
-        )  # fmt: skip
-    finally:
-        _attach_penalty(model, 0.0)
+    with catch_interruption() as interruption:
+        rules.interruption = interruption
+        try:
+            # Keras counts epochs on from earlier partial fits, as SciKeras's
+            # partial_fit does.
+            wrapper._fit_keras_model(
+                data, None, sample_weight=None, warm_start=incremental, epochs=n_epochs,
+                initial_epoch=first_epoch if incremental else 0, **fit_options,
+            )  # fmt: skip
+        finally:
+            _attach_penalty(model, 0.0)
+        rules.undo_unbooked_epoch()
+    history = dict(wrapper.history_)
+    if interruption.requested:  # Keras's record of the epoch that was undone
+        history = {key: values[: record.n_iter] for key, values in history.items()}
+    # A callback of the user's that ends training early counts as a stop.
+    stopped = rules.stopped or (record.n_iter < n_epochs and not interruption.requested)
+    end_of_training(record, estimator.max_iter, stopped, interruption, incremental)
     if validation is not None and record.best_weights is not None:
         model.set_weights(record.best_weights)  # as MLPRegressor: the best epoch's
-    return dict(wrapper.history_)
+    return history

@@ -1,10 +1,12 @@
 """MLPFunctionRegressor: a Keras multilayer perceptron as a scikit-learn regressor."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import keras
 import numpy as np
+import scipy.sparse
 import tensorflow as tf
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.model_selection import train_test_split
@@ -18,13 +20,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._data import canonical_csr, dense_chunks
 from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
 from ._optimizers import OPTIMIZERS
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import TrainingRecord, train_lbfgs, train_stochastic
-
-_PREDICT_CHUNK_ROWS = 65536
-
 
 def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
@@ -172,12 +172,31 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         Best validation R², with early stopping.
     n_iter_ : int
         Epochs run by the last call to fit or partial_fit.
+    converged_ : bool
+        Whether the last fit ended by its stopping rule (``tol`` and
+        ``n_iter_no_change``; for ``"lbfgs"``, SciPy's convergence test).
+        False exactly when it raised MLPRegressor's ``ConvergenceWarning``,
+        and after ``partial_fit`` or an interrupted fit. Not in MLPRegressor:
+        it lets a script or a grid search record convergence without
+        catching warnings.
     t_ : int
         Training samples seen, over all calls.
 
     See Also
     --------
     sklearn.neural_network.MLPRegressor : The NumPy implementation this mirrors.
+
+    Notes
+    -----
+    As in MLPRegressor, a fit that runs all ``max_iter`` epochs without its
+    stopping rule warns ``ConvergenceWarning`` (``converged_`` records it too),
+    and Ctrl-C during ``fit`` ends training with the warning "Training
+    interrupted by user." and keeps what was trained. Here the fit returns
+    at the next mini-batch, and the network is exactly the one of the
+    ``n_iter_`` whole epochs trained: the part of training the signal landed
+    in is undone. A second Ctrl-C raises ``KeyboardInterrupt`` and leaves the
+    estimator as it was before the fit. Sparse X trains with sparse products
+    and is never densified as a whole.
 
     Examples
     --------
@@ -287,6 +306,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
         return tags
 
     @property
@@ -313,6 +333,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
+            accept_sparse=["csr", "csc"],
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -325,7 +346,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "sample_weight is zero for every sample: there is nothing to train on."
             )
-        return X.astype(dtype, copy=False), y, sample_weight
+        X = X.astype(dtype, copy=False)
+        if scipy.sparse.issparse(X):
+            X = canonical_csr(X)  # rows are what training slices
+        return X, y, sample_weight
 
     def _prepare(self, X, y, sample_weight, reset):
         """Validate the data and resolve the network.
@@ -350,6 +374,13 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _warn_if_batch_clipped(self, n_samples):
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going "
+                "to be clipped"
+            )
 
     def _make_optimizer(self, state):
         def factory(params):
@@ -418,6 +449,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             X, y, sample_weight, validation = self._split_validation(
                 X, y, sample_weight, random_state
             )
+        self._warn_if_batch_clipped(X.shape[0])
         # Rows of weight zero change nothing but the batch boundaries.
         keep = sample_weight > 0
         X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
@@ -510,8 +542,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (NumPy array or pandas DataFrame).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs: a NumPy array, a pandas DataFrame, or a SciPy
+            CSR or CSC matrix or array (never densified as a whole).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -534,7 +567,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -550,7 +583,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
@@ -570,7 +603,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A sparse X goes to the network densified a few rows at a time.
 
         Returns
         -------
@@ -578,13 +612,14 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             Predictions, in the estimator's ``dtype``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        X = X.astype(self._spec.dtype, copy=False)
+        X = validate_data(
+            self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
+        )
         chunks = [
-            self.model_(tf.constant(X[start : start + _PREDICT_CHUNK_ROWS]), training=False)
-            for start in range(0, X.shape[0], _PREDICT_CHUNK_ROWS)
+            np.asarray(self.model_(tf.constant(chunk), training=False))
+            for chunk in dense_chunks(X, self._spec.dtype)
         ]
-        y_pred = np.concatenate([np.asarray(c) for c in chunks])
+        y_pred = np.concatenate(chunks)
         return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
 
     # -- fitted attributes derived from the network and the training record ---
@@ -609,4 +644,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         lambda self: self._record.best_validation_score, doc="Best validation R²."
     )
     n_iter_ = property(lambda self: self._record.n_iter, doc="Epochs in the last call.")
+    converged_ = property(
+        lambda self: bool(self._record.converged), doc="Whether the last fit converged."
+    )
     t_ = property(lambda self: self._record.t, doc="Training samples seen in total.")

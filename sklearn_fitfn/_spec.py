@@ -21,6 +21,7 @@ import tensorflow as tf
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._activations import ACTIVATION_NAMES, activation_function, canonical_activation
+from ._data import matmul
 
 #: What ``dtype`` may be.
 DTYPES = ("float32", "float64")
@@ -151,10 +152,10 @@ class NetworkSpec(NamedTuple):
     # -- the compiled engine's passes ------------------------------------------
 
     def forward(self, params, X):
-        """The network's output for flat ``[kernel, bias, ...]`` tensors."""
+        """The network's output for flat ``[kernel, bias, ...]`` tensors; X may be sparse."""
         hidden = X
         for layer in range(len(params) // 2):
-            hidden = tf.nn.bias_add(tf.matmul(hidden, params[2 * layer]), params[2 * layer + 1])
+            hidden = tf.nn.bias_add(matmul(hidden, params[2 * layer]), params[2 * layer + 1])
             if layer < len(self.activations):
                 hidden = activation_function(self.activations[layer])(hidden)
         return tf.exp(hidden) if self.out_activation == "exp" else hidden
@@ -178,7 +179,7 @@ class NetworkSpec(NamedTuple):
         params : list of Tensor
             ``[kernel, bias, ...]``, input to output.
         X, y, w : Tensor
-            Inputs, 2-D targets and sample weights.
+            Inputs (a Tensor or a SparseTensor), 2-D targets and sample weights.
         alpha : Tensor
             L2 penalty.
 
@@ -193,7 +194,7 @@ class NetworkSpec(NamedTuple):
         hidden = X
         for layer, (kernel, bias) in enumerate(zip(kernels, biases)):
             layer_inputs.append(hidden)
-            hidden = tf.nn.bias_add(tf.matmul(hidden, kernel), bias)
+            hidden = tf.nn.bias_add(matmul(hidden, kernel), bias)
             if layer < len(self.activations):
                 with tf.GradientTape() as tape:
                     tape.watch(hidden)
@@ -218,7 +219,7 @@ class NetworkSpec(NamedTuple):
         gradients = [None] * len(params)
         for layer in reversed(range(len(kernels))):
             gradients[2 * layer] = (
-                tf.matmul(layer_inputs[layer], delta, transpose_a=True) + decay * kernels[layer]
+                matmul(layer_inputs[layer], delta, transpose_a=True) + decay * kernels[layer]
             )
             gradients[2 * layer + 1] = tf.reduce_sum(delta, axis=0)
             if layer > 0:

@@ -8,13 +8,22 @@ rate schedule) follows scikit-learn's ``MLPRegressor`` step by step and
 draws from the same ``RandomState`` in the same order.
 """
 
+import concurrent.futures
+import contextlib
 import dataclasses
+import time
+import warnings
 
 import numpy as np
+import scipy.sparse
 import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as shuffle_indices
+from sklearn.utils.optimize import _check_optimize_result
 
+from ._data import all_rows, empty_inputs, engine_inputs, gather_rows, input_signature
 from ._executor import executor, runs_inline
+from ._interrupt import catch_interruption
 from ._optimizers import OPTIMIZERS
 
 
@@ -32,6 +41,7 @@ class TrainingRecord:
     t: int = 0
     loss: float | None = None
     keras_penalty: float | None = None  # the L2 strength traced into a Keras train step
+    converged: bool | None = None  # the last fit stopped by its rule, without a ConvergenceWarning
 
     @classmethod
     def start(cls, early_stopping):
@@ -60,23 +70,29 @@ def total_sum_of_squares(y, w):
 @tf.function(autograph=False)
 def _run_epochs(
     params, slots, hypers, alpha, X, y, w, orders, batch_size,
-    X_val, y_val, w_val, val_total, best_score,
+    X_val, y_val, w_val, val_total, best_score, stop,
     *, kind, nesterov, spec, validate, inline,
 ):  # fmt: skip
-    """Train one epoch per row of ``orders``.
+    """Train one epoch per row of ``orders``, or until ``stop`` becomes true.
 
-    ``hypers[e]`` holds the optimizer's hyperparameters for epoch ``e`` (the
-    learning rate may change between epochs). Returns the epochs' mean
-    losses; with ``validate``, also each epoch's validation R², the best R²
-    seen (starting from ``best_score``) and the weights that reached it (the
-    starting weights when no epoch beat ``best_score``). ``inline`` is not
-    used here: it keeps graphs traced for the two executors apart (see
-    :mod:`._executor`).
+    ``X`` and ``X_val`` are as :func:`._data.engine_inputs` gives them (dense
+    or sparse). ``hypers[e]`` holds the optimizer's hyperparameters for epoch
+    ``e`` (the learning rate may change between epochs). Returns the epochs'
+    mean losses; with ``validate``, also each epoch's validation R², the best
+    R² seen (starting from ``best_score``) and the weights that reached it
+    (the starting weights when no epoch beat ``best_score``). ``stop`` is
+    read before every mini-batch: set, the call ends part-way and its results
+    are to be discarded. ``inline`` is not used here: it keeps graphs traced
+    for the two executors apart (see :mod:`._executor`).
     """
     apply_update = OPTIMIZERS[kind].apply
     n_epochs, n_rows = tf.shape(orders)[0], tf.shape(orders)[1]
     n_batches = (n_rows + batch_size - 1) // batch_size
     total_weight = tf.reduce_sum(w)
+    dtype = y.dtype
+
+    def running():
+        return tf.logical_not(stop.read_value())
 
     def epoch(index, losses, scores, best_score, best_params):
         order, hyper = orders[index], hypers[index]
@@ -86,20 +102,20 @@ def _run_epochs(
             w_batch = tf.gather(w, idx)
             loss, grads = spec.loss_and_gradients(
                 [p.read_value() for p in params],
-                tf.gather(X, idx), tf.gather(y, idx), w_batch, alpha,
+                gather_rows(X, idx, spec.n_inputs), tf.gather(y, idx), w_batch, alpha,
             )  # fmt: skip
             apply_update(params, grads, slots, hyper, nesterov)
             return batch + 1, total + loss * tf.reduce_sum(w_batch)
 
         _, total = tf.while_loop(
-            lambda batch, total: batch < n_batches,
+            lambda batch, total: tf.logical_and(batch < n_batches, running()),
             step,
-            (tf.constant(0), tf.zeros([], X.dtype)),
+            (tf.constant(0), tf.zeros([], dtype)),
         )
         losses = losses.write(index, total / total_weight)
         if validate:
-            residual = y_val - spec.forward(params, X_val)
-            sse = tf.reduce_sum(w_val[:, None] * tf.square(residual), axis=0)
+            predicted = spec.forward(params, all_rows(X_val, spec.n_inputs))
+            sse = tf.reduce_sum(w_val[:, None] * tf.square(y_val - predicted), axis=0)
             score = r2_score_from_sse(sse, val_total)
             scores = scores.write(index, score)
             improved = score > best_score
@@ -108,12 +124,12 @@ def _run_epochs(
         return index + 1, losses, scores, best_score, best_params
 
     _, losses, scores, best_score, best_params = tf.while_loop(
-        lambda index, *_: index < n_epochs,
+        lambda index, *_: tf.logical_and(index < n_epochs, running()),
         epoch,
         (
             tf.constant(0),
-            tf.TensorArray(X.dtype, size=n_epochs, element_shape=[]),
-            tf.TensorArray(X.dtype, size=n_epochs if validate else 0, element_shape=[]),
+            tf.TensorArray(dtype, size=n_epochs, element_shape=[]),
+            tf.TensorArray(dtype, size=n_epochs if validate else 0, element_shape=[]),
             best_score,
             [tf.identity(p) for p in params] if validate else [],
         ),
@@ -121,23 +137,29 @@ def _run_epochs(
     return losses.stack(), scores.stack(), best_score, best_params
 
 
-def _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static):
+def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, n_outputs,
+                            static):  # fmt: skip
     """Trace the epochs once per shape, with the numbers of rows and epochs left open."""
 
     def spec(*shape):
         return tf.TensorSpec(shape, dtype)
 
+    inputs = input_signature(sparse, n_features, dtype)
     _run_epochs.get_concrete_function(
         params, optimizer.slots, spec(None, len(optimizer.hyperparameters())), spec(),
-        spec(None, n_features), spec(None, n_outputs), spec(None),
+        inputs, spec(None, n_outputs), spec(None),
         tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
-        spec(None, n_features), spec(None, n_outputs), spec(None), spec(n_outputs), spec(),
+        inputs, spec(None, n_outputs), spec(None), spec(n_outputs), spec(), stop,
         **static,
     )  # fmt: skip
 
 
 # Rows of permutations sent in one call at most (int32, so 4 MB).
 _MAX_ORDER_ELEMENTS = 1_000_000
+
+#: Wall time one compiled call aims at. Ctrl-C undoes the call it lands in
+#: (see train_stochastic), so this is the most training an interruption loses.
+BLOCK_SECONDS = 0.25
 
 
 def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental):
@@ -154,6 +176,42 @@ def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental)
     to_stop = n_iter_no_change + 1 - record.no_improvement_count
     limit = min(max_iter - record.n_iter, to_stop, _MAX_ORDER_ELEMENTS // n_samples)
     return max(1, int(limit))
+
+
+class _Pace:
+    """Epochs per compiled call that take about :data:`BLOCK_SECONDS`, from the
+    time the calls so far took; one epoch until the first has been timed.
+
+    How epochs are grouped into calls never changes the arithmetic, so the
+    results do not depend on the timings.
+    """
+
+    def __init__(self):
+        self.seconds_per_epoch = None
+
+    def epochs(self):
+        if self.seconds_per_epoch is None:
+            return 1
+        return max(1, int(BLOCK_SECONDS / max(self.seconds_per_epoch, 1e-9)))
+
+    def record(self, n_epochs, seconds):
+        self.seconds_per_epoch = seconds / n_epochs
+
+
+@contextlib.contextmanager
+def _block_runner(interruption, stop):
+    """Run compiled calls where Ctrl-C can reach them.
+
+    With an active interruption, each call runs in a worker thread while the
+    main thread waits, so that the SIGINT handler runs at once; it sets
+    ``stop``, which the running call reads before its next mini-batch.
+    """
+    if not interruption.active:
+        yield lambda call: call()
+        return
+    interruption.on_request(lambda: stop.assign(True))
+    with concurrent.futures.ThreadPoolExecutor(1, "sklearn_fitfn-training") as worker:
+        yield lambda call: worker.submit(call).result()
 
 
 def end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
@@ -196,12 +254,31 @@ def end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_chang
     return False
 
 
+def end_of_training(record, max_iter, stopped, interruption, incremental):
+    """MLPRegressor's last words on a stochastic fit: the warning for Ctrl-C,
+    or the ConvergenceWarning when ``max_iter`` epochs ran without a stop."""
+    record.converged = stopped
+    interruption.warn()
+    if not (stopped or incremental or interruption.requested) and record.n_iter == max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+            "optimization hasn't converged yet.",
+            ConvergenceWarning,
+        )
+
+
 def train_stochastic(
     weights, optimizer_factory, spec, X, y, w, record, *,
     batch_size, max_iter, shuffle, random_state, alpha, tol, n_iter_no_change,
     validation, verbose, incremental,
 ):  # fmt: skip
     """Train with mini-batch Adam or SGD, following ``MLPRegressor._fit_stochastic``.
+
+    Epochs run in compiled calls of about :data:`BLOCK_SECONDS` each. A first
+    Ctrl-C (see :mod:`._interrupt`) ends the running call at its next
+    mini-batch and undoes it, so the weights, the optimizer's state and the
+    record agree on the epochs kept; training then ends with MLPRegressor's
+    warning.
 
     Parameters
     ----------
@@ -212,8 +289,10 @@ def train_stochastic(
         :mod:`._optimizers`.
     spec : NetworkSpec
         The network.
-    X, y, w : ndarray
-        Training inputs, 2-D targets and sample weights, in the compute dtype.
+    X : ndarray or scipy sparse matrix
+        Training inputs, in the compute dtype.
+    y, w : ndarray
+        2-D targets and sample weights, in the compute dtype.
     record : TrainingRecord
         Updated in place: loss curve, best loss or validation score, counters.
     batch_size : int
@@ -224,7 +303,7 @@ def train_stochastic(
         Source of the per-epoch permutations.
     alpha, tol : float
     n_iter_no_change : int or float
-    validation : tuple of ndarray or None
+    validation : tuple or None
         ``(X_val, y_val, w_val)`` for early stopping on validation R².
     verbose : bool or int
     incremental : bool
@@ -237,9 +316,10 @@ def train_stochastic(
     optimizer : object
         The optimizer, whose ``state()`` a later ``partial_fit`` resumes from.
     """
-    dtype = tf.as_dtype(X.dtype)
+    dtype = tf.as_dtype(y.dtype)
     params = [tf.Variable(value, dtype=dtype) for value in weights]
     optimizer = optimizer_factory(params)
+    stop = tf.Variable(False)
     static = {
         "kind": optimizer.kind,
         "nesterov": getattr(optimizer, "nesterov", False),
@@ -247,55 +327,76 @@ def train_stochastic(
         "validate": validation is not None,
         "inline": runs_inline(spec.layer_units, batch_size),
     }
-    n_features, n_outputs = X.shape[1], y.shape[1]
+    sparse = scipy.sparse.issparse(X)
+    n_features, n_outputs = spec.n_inputs, y.shape[1]
     with executor(static["inline"]):
-        _prepare_epoch_function(params, optimizer, dtype, n_features, n_outputs, static)
+        _prepare_epoch_function(
+            params, optimizer, stop, dtype, sparse, n_features, n_outputs, static
+        )
 
+    tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     if validation is None:
-        X_val = np.empty((0, n_features), X.dtype)
-        y_val = np.empty((0, n_outputs), X.dtype)
-        w_val = np.empty(0, X.dtype)
+        val_tensors = [empty_inputs(sparse, n_features, dtype), tf.zeros([0, n_outputs], dtype),
+                       tf.zeros([0], dtype), tf.zeros([n_outputs], dtype)]  # fmt: skip
     else:
         X_val, y_val, w_val = validation
-    val_total = np.zeros(n_outputs) if validation is None else total_sum_of_squares(y_val, w_val)
-    tensors = [tf.constant(a, dtype) for a in (X, y, w)]
-    val_tensors = [tf.constant(a, dtype) for a in (X_val, y_val, w_val, val_total)]
+        val_tensors = [engine_inputs(X_val, dtype)] + [
+            tf.constant(a, dtype) for a in (y_val, w_val, total_sum_of_squares(y_val, w_val))
+        ]
     alpha_t = tf.constant(alpha, dtype)
     batch_t = tf.constant(batch_size, tf.int32)
+    state = [*params, *optimizer.slots]
 
     n_samples = X.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int32)
     record.n_iter = 0
     stopped = False
-    while record.n_iter < max_iter and not stopped:
-        n_epochs = _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental)
-        orders, hypers = [], []
-        for ahead in range(1, n_epochs + 1):
-            if shuffle:
-                sample_idx = shuffle_indices(sample_idx, random_state=random_state)
-            orders.append(sample_idx)
-            hypers.append(optimizer.hyperparameters())
-            optimizer.iteration_ends(record.t + ahead * n_samples)
-        best_before = record.best_validation_score
-        with executor(static["inline"]):
-            losses, scores, best_score, best_params = _run_epochs(
-                params, optimizer.slots, tf.constant(hypers, dtype), alpha_t, *tensors,
-                tf.constant(np.stack(orders)), batch_t, *val_tensors,
-                tf.constant(-np.inf if best_before is None else best_before, dtype),
-                **static,
-            )  # fmt: skip
-        scores = scores.numpy() if validation is not None else [None] * len(losses)
-        for loss, score in zip(losses.numpy(), scores):
-            stopped = end_of_epoch(
-                record, float(loss), n_samples, None if score is None else float(score),
-                optimizer, tol, n_iter_no_change, verbose,
-            )  # fmt: skip
-            if stopped:  # only ever on a block's last epoch (see _epochs_per_call)
+    pace = _Pace()
+    with catch_interruption() as interruption, _block_runner(interruption, stop) as run:
+        while record.n_iter < max_iter and not stopped and not interruption.requested:
+            n_epochs = min(
+                _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental),
+                pace.epochs(),
+            )
+            orders, hypers = [], []
+            for ahead in range(1, n_epochs + 1):
+                if shuffle:
+                    sample_idx = shuffle_indices(sample_idx, random_state=random_state)
+                orders.append(sample_idx)
+                hypers.append(optimizer.hyperparameters())
+                optimizer.iteration_ends(record.t + ahead * n_samples)
+            best_before = record.best_validation_score
+            saved = [v.numpy() for v in state] if interruption.active else None
+
+            def call(orders=tf.constant(np.stack(orders)), hypers=tf.constant(hypers, dtype)):
+                with executor(static["inline"]):
+                    return _run_epochs(
+                        params, optimizer.slots, hypers, alpha_t, *tensors, orders, batch_t,
+                        *val_tensors,
+                        tf.constant(-np.inf if best_before is None else best_before, dtype),
+                        stop, **static,
+                    )  # fmt: skip
+
+            started = time.perf_counter()
+            losses, scores, best_score, best_params = run(call)
+            if interruption.requested:  # the call may have ended part-way: undo it
+                for variable, value in zip(state, saved):
+                    variable.assign(value)
                 break
-        if validation is not None and float(best_score) > best_before:
-            record.best_weights = [b.numpy() for b in best_params]
-        if incremental:
-            break
+            pace.record(n_epochs, time.perf_counter() - started)
+            scores = scores.numpy() if validation is not None else [None] * len(losses)
+            for loss, score in zip(losses.numpy(), scores):
+                stopped = end_of_epoch(
+                    record, float(loss), n_samples, None if score is None else float(score),
+                    optimizer, tol, n_iter_no_change, verbose,
+                )  # fmt: skip
+                if stopped:  # only ever on a call's last epoch (see _epochs_per_call)
+                    break
+            if validation is not None and float(best_score) > best_before:
+                record.best_weights = [b.numpy() for b in best_params]
+            if incremental:
+                break
+    end_of_training(record, max_iter, stopped, interruption, incremental)
 
     if validation is not None and record.best_weights is not None:
         return [np.array(b) for b in record.best_weights], optimizer
@@ -329,12 +430,12 @@ def _unpack(vector, order, shapes, dtype):
 @tf.function(autograph=False)
 def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, spec):
     """The full-batch loss of ``MLPRegressor`` and its gradient, for a flat vector."""
-    flat = tf.cast(flat, X.dtype)
+    flat = tf.cast(flat, y.dtype)
     pieces = tf.split(flat, [int(np.prod(shape)) for shape in shapes])
     params = [None] * len(order)
     for index, shape, piece in zip(order, shapes, pieces):
         params[index] = tf.reshape(piece, shape)
-    loss, grads = spec.loss_and_gradients(params, X, y, w, alpha)
+    loss, grads = spec.loss_and_gradients(params, all_rows(X, spec.n_inputs), y, w, alpha)
     gradient = tf.concat([tf.reshape(grads[i], [-1]) for i in order], axis=0)
     return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
 
@@ -351,8 +452,10 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     weights : list of ndarray
         Starting ``[kernel, bias, ...]``; not modified.
     spec : NetworkSpec
-    X, y, w : ndarray
-        Training inputs, 2-D targets and sample weights, in the compute dtype.
+    X : ndarray or scipy sparse matrix
+        Training inputs, in the compute dtype.
+    y, w : ndarray
+        2-D targets and sample weights, in the compute dtype.
     record : TrainingRecord
         Receives the loss after every iteration, ``n_iter`` and ``loss``.
     max_iter, max_fun : int
@@ -370,13 +473,14 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     """
     import scipy.optimize
 
-    dtype = tf.as_dtype(X.dtype)
+    dtype = tf.as_dtype(y.dtype)
     order, shapes = _flat_layout(weights)
     static = {"order": tuple(order), "shapes": tuple(map(tuple, shapes)), "spec": spec}
-    tensors = [tf.constant(a, dtype) for a in (X, y, w)]
+    tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     alpha_t = tf.constant(alpha, dtype)
     _full_batch_loss_and_gradient.get_concrete_function(
-        tf.TensorSpec([None], tf.float64), tf.TensorSpec([None, X.shape[1]], dtype),
+        tf.TensorSpec([None], tf.float64),
+        input_signature(scipy.sparse.issparse(X), spec.n_inputs, dtype),
         tf.TensorSpec([None, y.shape[1]], dtype), tf.TensorSpec([None], dtype),
         tf.TensorSpec([], dtype), **static,
     )  # fmt: skip
@@ -405,11 +509,13 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
         options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol,
                  "ftol": min(_SCIPY_FTOL, tol)},  # fmt: skip
     )
-    record.n_iter = min(int(result.nit), max_iter)
+    # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.
+    record.n_iter = _check_optimize_result("lbfgs", result, max_iter)
+    record.converged = result.status == 0
     record.loss = float(result.fun)
     record.loss_curve.extend(curve)
     record.best_loss = min(record.best_loss, record.loss)
     record.t += X.shape[0] * record.n_iter
     if verbose and not result.success:
         print(f"L-BFGS stopped: {result.message}")
-    return _unpack(result.x, order, shapes, X.dtype)
+    return _unpack(result.x, order, shapes, y.dtype)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_fitfn import MLPFunctionRegressor
@@ -194,6 +195,7 @@ def test_quiet_by_default_and_verbose_prints_mlpregressors_lines(regression_data
     X, y = regression_data
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a short fit, as MLPRegressor
         reg = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
         reg.predict(X)
         reg.model_.predict(X, verbose=0)

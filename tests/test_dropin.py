@@ -1,0 +1,299 @@
+"""MLPRegressor's public behaviours that a script swapping the class relies on:
+convergence warnings, batch and validation edge cases, sparse input, Ctrl-C.
+
+Where MLPRegressor has the behaviour, the test runs both estimators and
+compares them directly.
+"""
+
+import signal
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+import sklearn_fitfn._data
+import sklearn_fitfn._training
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._interrupt import INTERRUPTED, catch_interruption
+
+SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, random_state=0)
+SOLVERS = ["adam", "sgd", "lbfgs"]
+
+
+def _warnings_of(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def _both(options, X, y, method="fit"):
+    """Warnings of MLPRegressor and of ours, fitted alike."""
+    theirs = MLPRegressor(**options)
+    ours = MLPFunctionRegressor(**options)
+    return (
+        _warnings_of(lambda: getattr(theirs, method)(X, y)),
+        _warnings_of(lambda: getattr(ours, method)(X, y)),
+        theirs,
+        ours,
+    )
+
+
+# -- ConvergenceWarning ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_convergence_warning_as_mlpregressor(regression_data, solver):
+    X, y = regression_data
+    theirs, ours, _, reg = _both({**SMALL, "solver": solver}, X, y)
+    assert ours == theirs
+    assert [category for category, _ in ours] == [ConvergenceWarning]
+    assert reg.converged_ is False
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_no_warning_when_the_stopping_rule_ends_training(regression_data, solver):
+    X, y = regression_data
+    options = dict(SMALL, solver=solver, max_iter=500, tol=0.5, n_iter_no_change=2)
+    theirs, ours, mlp, reg = _both(options, X, y)
+    assert ours == theirs == []
+    assert reg.converged_ is True and reg.n_iter_ == mlp.n_iter_ < 500
+
+
+def test_convergence_warning_on_the_keras_path(regression_data):
+    X, y = regression_data
+    caught = _warnings_of(lambda: MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y))
+    _, expected, _, _ = _both(SMALL, X, y)
+    assert caught == expected
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_warns_and_counts_each_fit_as_mlpregressor(solver):
+    # scikit-learn's test_mlp_warm_start_no_convergence, on a regression.
+    X, y = np.random.default_rng(0).normal(size=(150, 4)), np.arange(150.0) % 3
+    options = dict(solver=solver, warm_start=True, max_iter=10, n_iter_no_change=np.inf,
+                   random_state=0)  # fmt: skip
+    for estimator in (MLPRegressor(**options), MLPFunctionRegressor(**options)):
+        with pytest.warns(ConvergenceWarning):
+            estimator.fit(X, y)
+        assert estimator.n_iter_ == 10
+        estimator.set_params(max_iter=20)
+        with pytest.warns(ConvergenceWarning):
+            estimator.fit(X, y)
+        assert estimator.n_iter_ == 20
+
+
+def test_lbfgs_warns_when_max_fun_is_reached(regression_data):
+    X, y = regression_data
+    options = dict(SMALL, solver="lbfgs", max_iter=150, max_fun=10)
+    theirs, ours, mlp, reg = _both(options, X, y)
+    assert [c for c, _ in ours] == [c for c, _ in theirs] == [ConvergenceWarning]
+    assert "TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT" in ours[0][1]
+    assert reg.n_iter_ <= 10
+
+
+def test_partial_fit_never_warns(regression_data):
+    X, y = regression_data
+    theirs, ours, _, reg = _both(dict(SMALL, max_iter=1), X, y, method="partial_fit")
+    assert ours == theirs == []
+
+
+# -- batch_size and validation_fraction -----------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size, n_warnings", [(10_000, 1), (240, 0), ("auto", 0)])
+def test_batch_size_larger_than_the_data_warns_and_is_clipped(regression_data, batch_size,
+                                                              n_warnings):  # fmt: skip
+    X, y = regression_data
+    options = dict(SMALL, batch_size=batch_size, max_iter=2)
+    theirs, ours, mlp, reg = _both(options, X, y)
+    ours = [w for w in ours if w[0] is not ConvergenceWarning]
+    theirs = [w for w in theirs if w[0] is not ConvergenceWarning]
+    assert ours == theirs and len(ours) == n_warnings
+    np.testing.assert_allclose(reg.predict(X), mlp.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_batch_size_is_checked_against_the_training_split(regression_data):
+    # 240 rows, 10% held out for early stopping: 216 train.
+    X, y = regression_data
+    options = dict(SMALL, batch_size=230, early_stopping=True, max_iter=2)
+    theirs, ours, _, _ = _both(options, X, y)
+    assert [m for _, m in ours if "batch_size" in m] == [m for _, m in theirs if "batch_size" in m]
+    assert any("batch_size" in m for _, m in ours)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(validation_fraction=0.0),
+        dict(validation_fraction=0.0, early_stopping=True),
+        dict(validation_fraction=1.0),
+        dict(validation_fraction=-0.1),
+        dict(validation_fraction=0.001, early_stopping=True),
+        dict(validation_fraction=0.999, early_stopping=True),
+        dict(batch_size=0),
+        dict(batch_size=1.5),
+    ],
+)
+def test_edge_values_are_accepted_or_refused_as_mlpregressor(regression_data, options):
+    X, y = regression_data
+
+    def outcome(estimator):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                estimator.fit(X, y)
+        except Exception as error:  # the same type and message as MLPRegressor's
+            return type(error).__name__, str(error).replace("MLPFunctionRegressor", "MLP")
+        return "fitted"
+
+    options = dict(SMALL, max_iter=2, **options)
+    theirs = outcome(MLPRegressor(**options))
+    ours = outcome(MLPFunctionRegressor(**options))
+    if isinstance(theirs, tuple):
+        theirs = theirs[0], theirs[1].replace("MLPRegressor", "MLP")
+    assert ours == theirs
+
+
+# -- sparse input ---------------------------------------------------------------------
+
+
+def _sparse_problem():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40)) * (rng.random((300, 40)) < 0.1)
+    y = X @ rng.normal(size=40) + np.abs(X[:, 0])
+    return X, y
+
+
+SPARSE_FORMATS = [scipy.sparse.csr_matrix, scipy.sparse.csc_matrix, scipy.sparse.csr_array,
+                  scipy.sparse.csc_array]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(solver="adam"), dict(solver="sgd", early_stopping=True), dict(solver="lbfgs"),
+     dict(solver="rmsprop"), dict(solver="adam", loss="poisson")],  # fmt: skip
+    ids=["adam", "sgd-early-stopping", "lbfgs", "keras-rmsprop", "poisson"],
+)
+@pytest.mark.parametrize("sparse_format", SPARSE_FORMATS, ids=lambda f: f.__name__)
+def test_sparse_input_gives_the_dense_predictions(options, sparse_format):
+    X, y = _sparse_problem()
+    if options.get("loss") == "poisson":
+        y = np.exp(0.1 * y)
+    options = dict(SMALL, max_iter=25, **options)
+    dense = MLPFunctionRegressor(**options).fit(X, y)
+    sparse = MLPFunctionRegressor(**options).fit(sparse_format(X), y)
+    np.testing.assert_allclose(sparse.predict(X), dense.predict(X), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sparse.predict(sparse_format(X)), dense.predict(X), rtol=0,
+                               atol=1e-10)  # fmt: skip
+    assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_sparse_input_matches_mlpregressor_on_sparse_input(solver):
+    X, y = _sparse_problem()
+    X = scipy.sparse.csr_matrix(X)
+    options = dict(SMALL, max_iter=25, solver=solver)
+    ours = MLPFunctionRegressor(**options).fit(X, y).predict(X)
+    theirs = MLPRegressor(**options).fit(X, y).predict(X)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_sparse_input_is_densified_a_chunk_at_a_time_at_most(monkeypatch):
+    # 50,000 columns: densifying all 400 rows at once would be 20,000,000 values.
+    rng = np.random.default_rng(0)
+    X = scipy.sparse.random(400, 50_000, density=2e-4, format="csr", random_state=0)
+    y = np.asarray(X.sum(axis=1)).ravel() + rng.normal(size=400)
+    densified = []
+    toarray = scipy.sparse.csr_matrix.toarray
+
+    def recording_toarray(self, *args, **kwargs):
+        densified.append(self.shape[0] * self.shape[1])
+        return toarray(self, *args, **kwargs)
+
+    monkeypatch.setattr(scipy.sparse.csr_matrix, "toarray", recording_toarray)
+    monkeypatch.setattr(sklearn_fitfn._data, "DENSE_CHUNK_ELEMENTS", 5_000_000)
+    for solver in ["adam", "rmsprop"]:
+        reg = MLPFunctionRegressor(hidden_layer_sizes=(4,), max_iter=2, solver=solver,
+                                   early_stopping=True, random_state=0).fit(X, y)  # fmt: skip
+        assert reg.predict(X).shape == (400,)
+    assert densified and max(densified) <= 5_000_000
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------
+
+
+def test_catch_interruption_defers_a_first_ctrl_c_and_raises_a_second():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        with catch_interruption() as interruption:
+            assert interruption.active
+            signal.raise_signal(signal.SIGINT)
+            assert interruption.requested
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_catch_interruption_changes_nothing_outside_the_main_thread():
+    seen = []
+
+    def in_a_thread():
+        with catch_interruption() as interruption:
+            seen.append(interruption)
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join()
+    assert not seen[0].active
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("options", [dict(solver="adam"), dict(solver="rmsprop"),
+                                     dict(solver="sgd", early_stopping=True)],
+                         ids=["engine", "keras-fit", "engine-early-stopping"])  # fmt: skip
+def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, options):
+    """Ctrl-C, wherever it lands after the third epoch, ends the fit with
+    MLPRegressor's warning and a network that is exactly the uninterrupted
+    fit of n_iter_ epochs: weights, loss curve and n_iter_ agree."""
+    X, y = regression_data
+    main = threading.main_thread().ident
+    end_of_epoch = sklearn_fitfn._training.end_of_epoch
+
+    def press_ctrl_c_after_three_epochs(record, *args):
+        if record.n_iter == 2:  # booking the third epoch
+            threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
+        return end_of_epoch(record, *args)
+
+    monkeypatch.setattr(sklearn_fitfn._training, "end_of_epoch", press_ctrl_c_after_three_epochs)
+    monkeypatch.setattr("sklearn_fitfn._keras_fit.end_of_epoch", press_ctrl_c_after_three_epochs)
+    endless = dict(SMALL, max_iter=10**6, n_iter_no_change=np.inf, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        interrupted = MLPFunctionRegressor(**endless).fit(X, y)
+    monkeypatch.undo()
+    assert [(w.category, str(w.message)) for w in caught] == [(UserWarning, INTERRUPTED)]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    n_iter = interrupted.n_iter_
+    assert 3 <= n_iter == len(interrupted.loss_curve_) < 10**6
+    assert interrupted.converged_ is False
+
+    uninterrupted = MLPFunctionRegressor(**{**endless, "max_iter": n_iter}).fit(X, y)
+    assert interrupted.loss_curve_ == uninterrupted.loss_curve_
+    np.testing.assert_array_equal(interrupted.predict(X), uninterrupted.predict(X))
+    if "history_" in vars(uninterrupted):
+        assert interrupted.history_ == uninterrupted.history_
+
+
+def test_how_epochs_are_grouped_into_calls_changes_nothing(regression_data, monkeypatch):
+    X, y = regression_data
+    options = dict(SMALL, max_iter=40, early_stopping=True, n_iter_no_change=5, tol=1e-3)
+    grouped = MLPFunctionRegressor(**options).fit(X, y)
+    monkeypatch.setattr(sklearn_fitfn._training, "BLOCK_SECONDS", 0.0)  # one epoch per call
+    one_by_one = MLPFunctionRegressor(**options).fit(X, y)
+    assert grouped.loss_curve_ == one_by_one.loss_curve_
+    assert grouped.validation_scores_ == one_by_one.validation_scores_
+    np.testing.assert_array_equal(grouped.predict(X), one_by_one.predict(X))
