@@ -212,6 +212,8 @@ def main(argv=None):
             print(result.extrapolation_samples.to_string(index=False))
         print()
     print(result.verdict())
+    if result.convergence_note() is not None:
+        print(result.convergence_note())
     if not args.quiet:
         print("\nwrote " + ", ".join(str(path) for path in files))
     return 0

@@ -26,6 +26,7 @@ def test_squares_end_to_end(tmp_path):
     assert sorted(os.listdir(out)) == ["fits.png", "results.csv", "results.json", "rmse.png"]
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert {row["activation"] for row in rows} == {"identity", "relu"}
+    assert {row["converged"] for row in rows} == {"False"}
     payload = json.loads((out / "results.json").read_text())
     assert payload["function"] == "squares" and "cv_results" in payload
     for png in ["fits.png", "rmse.png"]:
@@ -52,7 +53,14 @@ def test_quiet_prints_only_the_verdict(tmp_path):
     result = fitfn("products", *SMALL, "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["identity", "relu"]
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["identity", "relu"]
+    # Five epochs and a stopping rule that is off: neither candidate converges.
+    assert lines[2:] == [
+        "2 of 2 candidates did not converge in every fold: training used all 5 epochs "
+        "(max_iter) without the stopping rule ending it (scikit-learn's ConvergenceWarning; "
+        "recorded in the 'converged' column, not printed)."
+    ]
     assert (tmp_path / "fitfn-results" / "results.json").exists()
 
 

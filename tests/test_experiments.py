@@ -1,6 +1,7 @@
 import contextlib
 import json
 import math
+import warnings
 
 import joblib
 import numpy as np
@@ -48,7 +49,8 @@ def test_both_activations_fit_sums():
 def test_result_contents(squares):
     table = squares.table
     assert list(table.columns) == ["activation", "architecture", "cv_rmse_mean",
-                                   "cv_rmse_std", "cv_r2_mean", "fit_seconds"]  # fmt: skip
+                                   "cv_rmse_std", "cv_r2_mean", "fit_seconds",
+                                   "converged"]  # fmt: skip
     assert table["cv_rmse_mean"].is_monotonic_increasing
     assert set(squares.models) == {"identity", "relu"}
     samples = squares.samples
@@ -59,6 +61,26 @@ def test_result_contents(squares):
     assert payload["linear_floor_rmse"] == squares.linear_floor
     assert len(payload["cv_results"]["params"]) == 2
     assert payload["ranking"][0]["activation"] == "relu"
+
+
+def test_convergence_is_recorded_per_candidate_and_never_printed(capfd):
+    # Adam runs all max_iter epochs here (the stopping rule is off), so no
+    # fit converges; L-BFGS on a sum meets its gradient test. Folds of 40
+    # rows also clip batch_size=100, which MLPRegressor warns about.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        adam = run_experiment("sums", n_samples=80, max_iter=5, cv=2, architectures=[(4,)],
+                              progress=False, n_jobs=2)  # fmt: skip
+        lbfgs = run_experiment("sums", n_samples=200, max_iter=2000, cv=2, architectures=[(4,)],
+                               activations=["identity"], solver="lbfgs", progress=False)  # fmt: skip
+    assert caught == [] and capfd.readouterr() == ("", "")
+    assert adam.table["converged"].tolist() == [False, False]
+    assert adam.convergence_note().startswith("2 of 2 candidates did not converge in every fold")
+    assert "all 5 epochs (max_iter)" in adam.convergence_note()
+    assert json.loads(adam.to_json())["convergence"] == adam.convergence_note()
+    assert lbfgs.table["converged"].tolist() == [True]
+    assert lbfgs.convergence_note() is None
+    assert lbfgs.search.cv_results_["split0_test_converged"][0] == 1.0
 
 
 EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
