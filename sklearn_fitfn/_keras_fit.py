@@ -36,7 +36,13 @@ from ._data import dense_chunks, engine_inputs, gather_rows
 from ._interrupt import Interruption, catch_interruption
 from ._optimizers import LearningRateSchedule
 from ._spec import dense_layers, invalid_parameter
-from ._training import end_of_epoch, end_of_training, r2_score_from_sse, total_sum_of_squares
+from ._training import (
+    check_finite_loss,
+    end_of_epoch,
+    end_of_training,
+    r2_score_from_sse,
+    total_sum_of_squares,
+)
 
 #: Solvers of the compiled engine (MLPRegressor's).
 ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
@@ -241,6 +247,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.interruption.requested:
             return
+        check_finite_loss(logs["loss"], self.record.n_iter + 1, self.model.inputs[0].dtype)
         self._epoch_start = None  # this epoch is booked below: nothing to undo
         score = None
         if self.validation is not None:

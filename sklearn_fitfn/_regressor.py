@@ -24,7 +24,7 @@ from ._data import canonical_csr, dense_chunks
 from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
 from ._optimizers import OPTIMIZERS
 from ._spec import DTYPES, NetworkSpec, dense_weights
-from ._training import TrainingRecord, train_lbfgs, train_stochastic
+from ._training import TrainingRecord, check_finite_weights, train_lbfgs, train_stochastic
 
 def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
@@ -483,7 +483,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             history = train_keras(model, X, y, sample_weight, record, settings=settings,
                                   estimator=self, incremental=incremental,
                                   random_state=random_state, validation=validation)  # fmt: skip
-            self._check_finite(dense_weights(model))
+            check_finite_weights(dense_weights(model))
         except BaseException:
             for variable, value in zip(state, saved):
                 variable.assign(value)
@@ -494,19 +494,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         self.history_ = history
         return self
 
-    @staticmethod
-    def _check_finite(weights):
-        if not all(np.isfinite(w).all() for w in weights):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed."
-            )
-
     def _finish(self, spec, weights, record, optimizer_state, reuse):
         """Install the compiled engine's weights: into the fitted model when
         training continued it (and Keras's fit has not compiled it), else
         into a new one."""
-        self._check_finite(weights)
+        check_finite_weights(weights)
         model = getattr(self, "model_", None) if reuse else None
         if model is not None and not model.compiled:
             model.set_weights(weights)

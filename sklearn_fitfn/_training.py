@@ -214,6 +214,31 @@ def _block_runner(interruption, stop):
         yield lambda call: worker.submit(call).result()
 
 
+_REMEDY = (
+    "Scale X and y (StandardScaler, and TransformedTargetRegressor for y), lower "
+    "learning_rate_init, or train in dtype='float64'."
+)
+
+
+def check_finite_loss(loss, iteration, dtype, unit="epoch"):
+    """Raise ValueError, saying what to do, if a training loss is NaN or infinite."""
+    if not np.isfinite(loss):
+        raise ValueError(
+            f"The training loss became non-finite ({loss}) at {unit} {iteration}, "
+            f"computing in {dtype}: the data may contain values too large for it. "
+            + _REMEDY
+        )
+
+
+def check_finite_weights(weights):
+    """Raise MLPRegressor's ValueError, and what to do, if a weight is NaN or infinite."""
+    if not all(np.isfinite(w).all() for w in weights):
+        raise ValueError(
+            "Solver produced non-finite parameter weights. The input data may contain "
+            "large values and need to be preprocessed. " + _REMEDY
+        )
+
+
 def end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
     """Book an epoch as MLPRegressor does; return True when training stops.
 
@@ -386,6 +411,7 @@ def train_stochastic(
             pace.record(n_epochs, time.perf_counter() - started)
             scores = scores.numpy() if validation is not None else [None] * len(losses)
             for loss, score in zip(losses.numpy(), scores):
+                check_finite_loss(loss, record.n_iter + 1, dtype.name)
                 stopped = end_of_epoch(
                     record, float(loss), n_samples, None if score is None else float(score),
                     optimizer, tol, n_iter_no_change, verbose,
@@ -494,6 +520,9 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     curve = []
 
     def after_iteration(intermediate_result):
+        check_finite_loss(
+            intermediate_result.fun, record.n_iter + len(curve) + 1, dtype.name, "iteration"
+        )
         curve.append(float(intermediate_result.fun))
         if verbose:
             print(f"Iteration {record.n_iter + len(curve)}, loss = {curve[-1]:.8f}")
@@ -509,6 +538,7 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
         options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol,
                  "ftol": min(_SCIPY_FTOL, tol)},  # fmt: skip
     )
+    check_finite_loss(result.fun, record.n_iter + max(1, len(curve)), dtype.name, "iteration")
     # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.
     record.n_iter = _check_optimize_result("lbfgs", result, max_iter)
     record.converged = result.status == 0

@@ -1,6 +1,7 @@
 import os
 import pickle
 import random
+import re
 import subprocess
 import sys
 import warnings
@@ -547,6 +548,43 @@ def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
     assert reg.n_features_in_ == 3
     np.testing.assert_array_equal(reg.predict(X), before)
     assert reg.loss_curve_ == curve
+
+
+@pytest.mark.parametrize(
+    "options, unit",
+    [(dict(solver="adam"), "epoch"), (dict(solver="sgd"), "epoch"),
+     (dict(solver="lbfgs"), "iteration"), (dict(solver="rmsprop"), "epoch"),
+     (dict(solver="adam", warm_start=True), "epoch")],
+    ids=["adam", "sgd", "lbfgs", "keras-fit", "warm-start"],
+)  # fmt: skip
+def test_a_non_finite_loss_stops_the_fit_and_says_what_to_do(regression_data, options, unit):
+    # 1e20 squared overflows float32: every loss is infinite, the weights may not be.
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, dtype="float32", **options).fit(X, y)
+    before, curve = reg.predict(X), list(reg.loss_curve_)
+    with pytest.raises(ValueError) as error:
+        reg.fit(X, y * 1e20)
+    message = str(error.value)
+    assert re.match(rf"The training loss became non-finite \((inf|nan)\) at {unit} 1,", message)
+    assert "in float32" in message and "Scale X and y" in message and "'float64'" in message
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert reg.loss_curve_ == curve
+
+
+def test_a_non_finite_loss_stops_partial_fit_too(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, dtype="float32").partial_fit(X, y)
+    with pytest.raises(ValueError, match="non-finite"):
+        reg.partial_fit(X, y * 1e20)
+    assert reg.current_epoch == 1
+
+
+def test_unscaled_squares_in_float32_with_lbfgs_fail_clearly():
+    x = np.linspace(1, 1e12, 300).reshape(-1, 1)
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(16,), solver="lbfgs", dtype="float32")
+    with pytest.raises(ValueError, match="non-finite"):
+        reg.fit(x, x.ravel() ** 2)
+    assert not hasattr(reg, "model_")
 
 
 # -- output ---------------------------------------------------------------------
