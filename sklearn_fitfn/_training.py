@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as shuffle_indices
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._compiled import BoundedCompiled
 from ._data import all_rows, empty_inputs, engine_inputs, gather_rows, input_signature
 from ._executor import executor, runs_inline
 from ._interrupt import catch_interruption
@@ -67,7 +68,6 @@ def total_sum_of_squares(y, w):
     return (w[:, None] * (y - mean) ** 2).sum(axis=0)
 
 
-@tf.function(autograph=False)
 def _run_epochs(
     params, slots, hypers, alpha, X, y, w, orders, batch_size,
     X_val, y_val, w_val, val_total, best_score, stop,
@@ -137,6 +137,10 @@ def _run_epochs(
     return losses.stack(), scores.stack(), best_score, best_params
 
 
+#: The compiled epochs, one ``tf.function`` per network shape and solver.
+compiled_epochs = BoundedCompiled(_run_epochs)
+
+
 def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, n_outputs,
                             static):  # fmt: skip
     """Trace the epochs once per shape, with the numbers of rows and epochs left open."""
@@ -145,12 +149,11 @@ def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, 
         return tf.TensorSpec(shape, dtype)
 
     inputs = input_signature(sparse, n_features, dtype)
-    _run_epochs.get_concrete_function(
+    compiled_epochs(**static).get_concrete_function(
         params, optimizer.slots, spec(None, len(optimizer.hyperparameters())), spec(),
         inputs, spec(None, n_outputs), spec(None),
         tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
         inputs, spec(None, n_outputs), spec(None), spec(n_outputs), spec(), stop,
-        **static,
     )  # fmt: skip
 
 
@@ -395,11 +398,11 @@ def train_stochastic(
 
             def call(orders=tf.constant(np.stack(orders)), hypers=tf.constant(hypers, dtype)):
                 with executor(static["inline"]):
-                    return _run_epochs(
+                    return compiled_epochs(**static)(
                         params, optimizer.slots, hypers, alpha_t, *tensors, orders, batch_t,
                         *val_tensors,
                         tf.constant(-np.inf if best_before is None else best_before, dtype),
-                        stop, **static,
+                        stop,
                     )  # fmt: skip
 
             started = time.perf_counter()
@@ -453,7 +456,6 @@ def _unpack(vector, order, shapes, dtype):
     return weights
 
 
-@tf.function(autograph=False)
 def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, spec):
     """The full-batch loss of ``MLPRegressor`` and its gradient, for a flat vector."""
     flat = tf.cast(flat, y.dtype)
@@ -464,6 +466,10 @@ def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, order, shapes, spec):
     loss, grads = spec.loss_and_gradients(params, all_rows(X, spec.n_inputs), y, w, alpha)
     gradient = tf.concat([tf.reshape(grads[i], [-1]) for i in order], axis=0)
     return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
+
+
+#: The compiled full-batch loss and gradient, one per network shape.
+compiled_full_batch = BoundedCompiled(_full_batch_loss_and_gradient)
 
 
 def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose):
@@ -504,17 +510,16 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     static = {"order": tuple(order), "shapes": tuple(map(tuple, shapes)), "spec": spec}
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     alpha_t = tf.constant(alpha, dtype)
-    _full_batch_loss_and_gradient.get_concrete_function(
+    function = compiled_full_batch(**static)
+    function.get_concrete_function(
         tf.TensorSpec([None], tf.float64),
         input_signature(scipy.sparse.issparse(X), spec.n_inputs, dtype),
         tf.TensorSpec([None, y.shape[1]], dtype), tf.TensorSpec([None], dtype),
-        tf.TensorSpec([], dtype), **static,
+        tf.TensorSpec([], dtype),
     )  # fmt: skip
 
     def loss_and_gradient(vector):
-        loss, gradient = _full_batch_loss_and_gradient(
-            tf.constant(vector), *tensors, alpha_t, **static
-        )
+        loss, gradient = function(tf.constant(vector), *tensors, alpha_t)
         return float(loss), gradient.numpy()
 
     curve = []

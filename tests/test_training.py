@@ -7,7 +7,7 @@ from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._spec import NetworkSpec
 from sklearn_fitfn._training import (
     TrainingRecord,
-    _run_epochs,
+    compiled_epochs,
     r2_score_from_sse,
     total_sum_of_squares,
 )
@@ -44,10 +44,10 @@ def test_one_compiled_epoch_serves_every_sample_count():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 2))
     MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(X, X[:, 0])
-    traces = _run_epochs.experimental_get_tracing_count()
+    traces = compiled_epochs.tracing_count()
     for n in (17, 60, 99):
         MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(X[:n], X[:n, 0])
-    assert _run_epochs.experimental_get_tracing_count() == traces
+    assert compiled_epochs.tracing_count() == traces
 
 
 

@@ -1,0 +1,60 @@
+"""Compiled functions per network shape, a bounded number of them kept.
+
+A ``tf.function`` keeps every graph it ever traced, and each network shape
+(layer widths, activations, dtype, solver) needs its own: about 6 MB each,
+so a search over a thousand architectures would grow without bound. Here each
+shape gets its own ``tf.function``, and only the most recently used
+:data:`KEPT_SHAPES` are kept; a shape dropped and met again is traced again.
+"""
+
+import collections
+import functools
+import threading
+
+import tensorflow as tf
+
+#: Network shapes whose compiled functions stay in memory: enough for every
+#: candidate of a typical grid, few enough for a flat memory footprint.
+KEPT_SHAPES = 16
+
+
+class BoundedCompiled:
+    """A ``tf.function`` of ``python_function`` per set of static arguments.
+
+    Parameters
+    ----------
+    python_function : callable
+        Traced with its keyword-only static arguments bound.
+    size : int, optional
+        Compiled functions kept, the most recently used first; defaults to
+        :data:`KEPT_SHAPES` (read at each call, so it can be changed).
+    """
+
+    def __init__(self, python_function, size=None):
+        self._python_function = python_function
+        self._size = size
+        self._functions = collections.OrderedDict()
+        self._lock = threading.Lock()  # grid searches fit in parallel threads
+        functools.update_wrapper(self, python_function)
+
+    def __call__(self, **static):
+        """The compiled function for these static arguments."""
+        key = tuple(sorted(static.items()))
+        with self._lock:
+            function = self._functions.pop(key, None)
+            if function is None:
+                bound = functools.partial(self._python_function, **static)
+                function = tf.function(bound, autograph=False)
+            self._functions[key] = function
+            size = KEPT_SHAPES if self._size is None else self._size
+            while len(self._functions) > size:
+                self._functions.popitem(last=False)
+        return function
+
+    def tracing_count(self):
+        """Traces made by the compiled functions kept now."""
+        with self._lock:
+            return sum(f.experimental_get_tracing_count() for f in self._functions.values())
+
+    def __len__(self):
+        return len(self._functions)
