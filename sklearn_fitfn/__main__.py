@@ -1,5 +1,5 @@
 """``python -m sklearn_fitfn``: the same as the ``fitfn`` command."""
 
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

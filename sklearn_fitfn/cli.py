@@ -1,13 +1,16 @@
 """The ``fitfn`` command: run the linear-versus-nonlinear experiment from a shell."""
 
 import argparse
+import contextlib
 import os
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
-from .distributed import import_distributed
+from .distributed import check_scheduler_address, import_distributed
 from .experiments import format_rmse, run_experiment
 
 _TABLE_FORMATS = {
@@ -121,8 +124,54 @@ def _check_writable(folder):
     return created
 
 
-def _write_results(result, folder):
-    """Write every file under a temporary name first, then move them into place."""
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM arrived while the run was under way."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _StopOnSignals:
+    """While active, SIGINT and SIGTERM raise :class:`_Stopped` in the main thread.
+
+    Once ``settled`` (the results are in place, or the run is ending on a
+    failure or an earlier signal), a signal is only recorded.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.settled = False
+        self.signum = None
+
+    def _handle(self, signum, frame):
+        self.signum = signum
+        if not self.settled:
+            raise _Stopped(signum)
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Hold both signals back while the block runs (it must not be cut short)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+
+
+def _write_results(result, folder, stopping):
+    """Write every file under a temporary name first, then move them all into
+    place with SIGINT and SIGTERM held back, so that the folder holds either
+    the old files or all the new ones."""
     from .plotting import plot_fits, plot_rmse
 
     writers = {
@@ -139,8 +188,10 @@ def _write_results(result, folder):
             staged[name] = temporary
             write(temporary)
             os.chmod(temporary, 0o666 & ~_umask())
-        for name, temporary in staged.items():
-            os.replace(temporary, folder / name)
+        with stopping.deferred():
+            for name, temporary in staged.items():
+                os.replace(temporary, folder / name)
+            stopping.settled = True
     finally:
         for temporary in staged.values():
             if os.path.exists(temporary):
@@ -154,48 +205,8 @@ def _umask():
     return mask
 
 
-def main(argv=None):
-    """Run ``fitfn``; return the exit status (0 done, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.low >= args.high:
-        parser.error(f"--low must be smaller than --high; got {args.low} >= {args.high}")
-    if args.cv < 2:
-        parser.error(f"--cv needs at least 2 folds; got {args.cv}")
-    if args.n_samples < args.cv:
-        parser.error(f"--n-samples {args.n_samples} is fewer than the {args.cv} CV folds")
-    if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
-        parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
-    if args.n_workers is not None and args.scheduler != "local":
-        parser.error("--n-workers goes with --scheduler local")
-    if args.scheduler is not None:
-        try:
-            import_distributed()
-        except ImportError as error:
-            parser.error(str(error))
-    try:
-        created = _check_writable(args.output)
-    except OSError as error:
-        parser.error(str(error))
-
-    try:
-        result = run_experiment(
-            args.function,
-            n_samples=args.n_samples, low=args.low, high=args.high, cv=args.cv,
-            max_iter=args.epochs, activations=args.activations,
-            architectures=args.architectures, solver=args.solver, alpha=args.alpha,
-            tol=args.tol, extrapolate=args.extrapolate, random_state=args.seed,
-            n_jobs=args.n_jobs, scheduler=args.scheduler, n_workers=args.n_workers,
-            progress=not args.quiet,
-        )  # fmt: skip
-        files = _write_results(result, args.output)
-    except BaseException as error:
-        if created and not any(args.output.iterdir()):
-            args.output.rmdir()
-        if args.scheduler is not None and isinstance(error, (OSError, TimeoutError, RuntimeError)):
-            parser.error(f"Dask scheduler {args.scheduler}: {error}")
-        raise
-
+def _report(result, args, files):
+    """Print the ranking, samples and verdict (only the verdict with --quiet)."""
     if not args.quiet:
         unit = "iterations" if args.solver == "lbfgs" else "epochs"
         print(f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
@@ -216,4 +227,96 @@ def main(argv=None):
         print(result.convergence_note())
     if not args.quiet:
         print("\nwrote " + ", ".join(str(path) for path in files))
+
+
+def _fail(message):
+    """One line on stderr for a failure that is not a usage problem: status 1."""
+    print(f"fitfn: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv=None):
+    """Run ``fitfn``; return the exit status.
+
+    0 done; 2 a usage problem (bad arguments, an unwritable output folder, an
+    address that is not a scheduler's); 1 another failure (a scheduler that
+    cannot be reached, a failed write), always one line on stderr; 130 and
+    143 after SIGINT and SIGTERM, which leave the output folder as it was.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.low >= args.high:
+        parser.error(f"--low must be smaller than --high; got {args.low} >= {args.high}")
+    if args.cv < 2:
+        parser.error(f"--cv needs at least 2 folds; got {args.cv}")
+    if args.n_samples < args.cv:
+        parser.error(f"--n-samples {args.n_samples} is fewer than the {args.cv} CV folds")
+    if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
+        parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
+    if args.n_workers is not None and args.scheduler != "local":
+        parser.error("--n-workers goes with --scheduler local")
+    if args.scheduler is not None:
+        try:
+            import_distributed()
+            if args.scheduler != "local":
+                check_scheduler_address(args.scheduler)
+        except (ImportError, ValueError) as error:
+            parser.error(str(error))
+        except OSError as error:
+            return _fail(f"Dask scheduler {args.scheduler}: {error}")
+    try:
+        created = _check_writable(args.output)
+    except OSError as error:
+        parser.error(str(error))
+
+    with _StopOnSignals() as stopping:
+        searched = False
+        try:
+            result = run_experiment(
+                args.function,
+                n_samples=args.n_samples, low=args.low, high=args.high, cv=args.cv,
+                max_iter=args.epochs, activations=args.activations,
+                architectures=args.architectures, solver=args.solver, alpha=args.alpha,
+                tol=args.tol, extrapolate=args.extrapolate, random_state=args.seed,
+                n_jobs=args.n_jobs, scheduler=args.scheduler, n_workers=args.n_workers,
+                progress=not args.quiet,
+            )  # fmt: skip
+            searched = True
+            files = _write_results(result, args.output, stopping)
+        except BaseException as error:
+            stopping.settled = True  # a second signal must not cut the clean-up short
+            if created and not any(args.output.iterdir()):
+                args.output.rmdir()
+            if isinstance(error, _Stopped):
+                name = signal.Signals(error.signum).name
+                print(f"fitfn: stopped by {name}; {args.output} is as it was before the run",
+                      file=sys.stderr)  # fmt: skip
+                return 128 + error.signum
+            if searched and isinstance(error, OSError):
+                return _fail(f"cannot write the results to {str(args.output)!r}: "
+                             f"{error.strerror or error}")  # fmt: skip
+            if args.scheduler is not None and isinstance(error, (OSError, RuntimeError)):
+                return _fail(f"Dask scheduler {args.scheduler}: {error}")
+            raise
+        _report(result, args, files)
+
+    if stopping.signum is not None:  # it came as the results were moved into place
+        name = signal.Signals(stopping.signum).name
+        print(f"fitfn: stopped by {name} after the results were written", file=sys.stderr)
+        return 128 + stopping.signum
     return 0
+
+
+def run():
+    """The ``fitfn`` command: exit with :func:`main`'s status.
+
+    After SIGINT or SIGTERM the process ends at once, once its one line is
+    out: the interpreter's normal teardown (TensorFlow's included, and
+    parallel fits that nobody waits for any more) takes over a second.
+    """
+    status = main()
+    if status >= 128:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -1,11 +1,19 @@
 import csv
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
+import types
+
+import pandas as pd
 
 import matplotlib.image
 import pytest
+
+import sklearn_fitfn.plotting
+from sklearn_fitfn.cli import _StopOnSignals, _Stopped, _write_results
 
 SMALL = ["-n", "80", "--epochs", "5", "--architectures", "8", "--cv", "2"]
 
@@ -92,3 +100,73 @@ def test_help_lists_the_options(tmp_path):
                    "--architectures", "--solver", "--alpha", "--tol", "--extrapolate",
                    "--seed", "--output", "--n-jobs", "--quiet"]:  # fmt: skip
         assert option in result.stdout
+
+
+def _folder_contents(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_was(
+    tmp_path, signum, status
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("an earlier run's results\n")
+    before = _folder_contents(out)
+    # The first candidate, identity (1), takes well under a second; each of
+    # the three left takes many seconds, so the signal lands in the search.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_fitfn", "squares", "-n", "400", "--epochs", "3000",
+         "--architectures", "1", "256,256,256", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    first = process.stderr.readline()
+    assert first.startswith("[1/4]"), first
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == status
+    assert stdout == ""
+    assert stderr == (
+        f"fitfn: stopped by {signal.Signals(signum).name}; {out} is as it was before the run\n"
+    )
+    assert _folder_contents(out) == before
+
+
+def test_a_signal_while_writing_leaves_no_staged_file(tmp_path, monkeypatch):
+    (tmp_path / "results.json").write_text("{}")
+    before = _folder_contents(tmp_path)
+
+    def plot_written(result, path):
+        with open(path, "wb") as f:
+            f.write(b"a figure")
+
+    def signal_arrives(result, path):
+        raise _Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(sklearn_fitfn.plotting, "plot_fits", plot_written)
+    monkeypatch.setattr(sklearn_fitfn.plotting, "plot_rmse", signal_arrives)
+    result = types.SimpleNamespace(table=pd.DataFrame({"a": [1]}), to_json=lambda: '{"new": 1}')
+    with pytest.raises(_Stopped), _StopOnSignals() as stopping:
+        _write_results(result, tmp_path, stopping)
+    assert _folder_contents(tmp_path) == before
+    assert not stopping.settled
+
+
+def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("an earlier run's results\n")
+    before = _folder_contents(out)
+
+    def files_of_at_most_20_kb():  # as a full disk would, the figures fail to write
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_fitfn", "squares", *SMALL, "-q", "-o", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, preexec_fn=files_of_at_most_20_kb,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == f"fitfn: cannot write the results to {str(out)!r}: File too large\n"
+    assert _folder_contents(out) == before
