@@ -47,8 +47,13 @@ def _data(n):
     X_test, y_test = make_squares(1000, random_state=1)
     x_scaler = StandardScaler().fit(X)
     y_scaler = StandardScaler().fit(y.reshape(-1, 1).astype(float))
-    return (x_scaler.transform(X), y_scaler.transform(y.reshape(-1, 1).astype(float)).ravel(),
-            x_scaler.transform(X_test), y_test, y_scaler)  # fmt: skip
+    return (
+        x_scaler.transform(X),
+        y_scaler.transform(y.reshape(-1, 1).astype(float)).ravel(),
+        x_scaler.transform(X_test),
+        y_test,
+        y_scaler,
+    )
 
 
 def _make(name, sizes, epochs, random_state=0, early_stopping=False):
@@ -58,17 +63,29 @@ def _make(name, sizes, epochs, random_state=0, early_stopping=False):
         keras_fit = {"solver": "rmsprop"} if "rmsprop" in name else {}
         if "float32" in name:
             keras_fit["dtype"] = "float32"
-        return MLPFunctionRegressor(hidden_layer_sizes=tuple(sizes), batch_size=100,
-                                    max_iter=epochs, n_iter_no_change=epochs, tol=0,
-                                    early_stopping=early_stopping,
-                                    random_state=random_state, **keras_fit)  # fmt: skip
+        return MLPFunctionRegressor(
+            hidden_layer_sizes=tuple(sizes),
+            batch_size=100,
+            max_iter=epochs,
+            n_iter_no_change=epochs,
+            tol=0,
+            early_stopping=early_stopping,
+            random_state=random_state,
+            **keras_fit,
+        )
     if name == "MLPRegressor":
         from sklearn.neural_network import MLPRegressor
 
-        return MLPRegressor(hidden_layer_sizes=tuple(sizes), solver="adam", batch_size=100,
-                            max_iter=epochs, n_iter_no_change=epochs, tol=0,
-                            early_stopping=early_stopping,
-                            random_state=random_state)  # fmt: skip
+        return MLPRegressor(
+            hidden_layer_sizes=tuple(sizes),
+            solver="adam",
+            batch_size=100,
+            max_iter=epochs,
+            n_iter_no_change=epochs,
+            tol=0,
+            early_stopping=early_stopping,
+            random_state=random_state,
+        )
     import keras
 
     optimizer = keras.optimizers.Adam if name.endswith("Adam") else keras.optimizers.RMSprop
@@ -86,8 +103,9 @@ def _make(name, sizes, epochs, random_state=0, early_stopping=False):
         )
     from scikeras.wrappers import KerasRegressor
 
-    return KerasRegressor(network, batch_size=100, epochs=epochs, verbose=0,
-                          random_state=random_state)  # fmt: skip
+    return KerasRegressor(
+        network, batch_size=100, epochs=epochs, verbose=0, random_state=random_state
+    )
 
 
 def worker(task):
@@ -133,8 +151,12 @@ def worker(task):
         inline = task["executor"] == "inline"
         _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if inline else 0
     X, y, X_test, y_test, y_scaler = _data(task["n"])
-    estimator = _make(task["name"], task["sizes"], task["epochs"],
-                      early_stopping=task.get("early_stopping", False))  # fmt: skip
+    estimator = _make(
+        task["name"],
+        task["sizes"],
+        task["epochs"],
+        early_stopping=task.get("early_stopping", False),
+    )
     started = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - started
@@ -161,8 +183,11 @@ def measure(task, tf_threads=None):
         env.update(tf_threads)
     output = subprocess.run(
         [sys.executable, __file__, "--worker", json.dumps(task)],
-        capture_output=True, text=True, check=True, env=env,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -180,10 +205,12 @@ def canonical_section(repeats, log):
     reference = _median(runs["MLPRegressor"], "seconds")
     log("## Canonical fit: squares, 1,000 rows, (64, 64) relu, Adam 1e-3, batch 100, 500 epochs")
     log()
-    log(f"Median of {repeats} alternating repeats, each fit in a fresh process. The rows "
+    log(
+        f"Median of {repeats} alternating repeats, each fit in a fresh process. The rows "
         "below the line train the same network with Keras's own `fit` (RMSprop at 1e-3 "
         "unless named): this package's Keras path, plain SciKeras, and Keras's own "
-        "scikit-learn wrapper; plain Keras computes in float32.")  # fmt: skip
+        "scikit-learn wrapper; plain Keras computes in float32."
+    )
     log()
     log("| estimator | fit s (median) | ratio to MLPRegressor | held-out RMSE | peak RSS MB |")
     log("|---|---|---|---|---|")
@@ -191,17 +218,21 @@ def canonical_section(repeats, log):
         if name == KERAS_FITS[0]:
             log("| *Keras's own fit* | | | | |")
         seconds = _median(runs[name], "seconds")
-        log(f"| {name} | {seconds:.2f} | {seconds / reference:.2f}x | "
-            f"{_median(runs[name], 'rmse'):,.0f} | {_median(runs[name], 'peak_rss_mb'):,.0f} |")  # fmt: skip
+        log(
+            f"| {name} | {seconds:.2f} | {seconds / reference:.2f}x | "
+            f"{_median(runs[name], 'rmse'):,.0f} | {_median(runs[name], 'peak_rss_mb'):,.0f} |"
+        )
     ours = _median(runs["MLPFunctionRegressor"], "seconds")
     keras_path = _median(runs[KERAS_FITS[0]], "seconds")
     keras_path_32 = _median(runs[KERAS_FITS[1]], "seconds")
     scikeras = _median(runs["scikeras KerasRegressor, RMSprop"], "seconds")
     scikeras_adam = _median(runs["scikeras KerasRegressor, Adam"], "seconds")
     log()
-    log(f"The compiled engine (Adam) is {scikeras_adam / ours:.1f}x faster than plain "
+    log(
+        f"The compiled engine (Adam) is {scikeras_adam / ours:.1f}x faster than plain "
         f"SciKeras with Adam. With RMSprop, the Keras path takes {keras_path / scikeras:.2f}x "
-        f"(float64) and {keras_path_32 / scikeras:.2f}x (float32) the time of plain SciKeras.")  # fmt: skip
+        f"(float64) and {keras_path_32 / scikeras:.2f}x (float32) the time of plain SciKeras."
+    )
     return runs
 
 
@@ -210,8 +241,9 @@ def early_stopping_section(repeats, canonical, log):
     early = {name: [] for name in ESTIMATORS}
     for _ in range(repeats):
         for name in early:
-            early[name].append(measure({"kind": "fit", "name": name, **CANONICAL,
-                                        "early_stopping": True}))  # fmt: skip
+            early[name].append(
+                measure({"kind": "fit", "name": name, **CANONICAL, "early_stopping": True})
+            )
     log("## Early stopping: the canonical fit with a 10% validation split, all 500 epochs")
     log()
     log("| estimator | fit s (median) | ratio to the same fit without validation |")
@@ -219,8 +251,10 @@ def early_stopping_section(repeats, canonical, log):
     for name in early:
         seconds = _median(early[name], "seconds")
         if canonical is None:
-            without = _median([measure({"kind": "fit", "name": name, **CANONICAL})
-                               for _ in range(repeats)], "seconds")  # fmt: skip
+            without = _median(
+                [measure({"kind": "fit", "name": name, **CANONICAL}) for _ in range(repeats)],
+                "seconds",
+            )
         else:
             without = _median(canonical[name], "seconds")
         log(f"| {name} | {seconds:.2f} | {seconds / without:.2f}x |")
@@ -233,13 +267,17 @@ def scaling_section(extra, quick, log):
     log()
     log(f"Median of {extra} alternating repeat(s).")
     log()
-    log("First fit: the first fit in a fresh process, TensorFlow's tracing of the "
+    log(
+        "First fit: the first fit in a fresh process, TensorFlow's tracing of the "
         "architecture and other one-off costs included. Second fit: a new estimator of "
-        "the same shape fitted next in the same process, as in a grid search.")
+        "the same shape fitted next in the same process, as in a grid search."
+    )
     log()
-    log("| rows | epochs | hidden layers | MLPFunctionRegressor s, first fit | "
+    log(
+        "| rows | epochs | hidden layers | MLPFunctionRegressor s, first fit | "
         "MLPRegressor s, first fit | ratio | MLPFunctionRegressor s, second fit | "
-        "MLPRegressor s, second fit | ratio |")  # fmt: skip
+        "MLPRegressor s, second fit | ratio |"
+    )
     log("|---|---|---|---|---|---|---|---|---|")
     for width in ([64, 64], [256, 256, 256]):
         for n in sizes:
@@ -265,12 +303,16 @@ def check_section(extra, log):
     estimators = {
         "MLPFunctionRegressor()": ("MLPFunctionRegressor", {}),
         "MLPFunctionRegressor(solver='rmsprop', max_iter=20), Keras fit": (
-            "MLPFunctionRegressor", {"solver": "rmsprop", "max_iter": 20}),
+            "MLPFunctionRegressor",
+            {"solver": "rmsprop", "max_iter": 20},
+        ),
         "MLPRegressor()": ("MLPRegressor", {}),
-    }  # fmt: skip
+    }
     for label, (name, params) in estimators.items():
-        timed = [measure({"kind": "check_estimator", "name": name, "params": params})
-                 for _ in range(extra)]  # fmt: skip
+        timed = [
+            measure({"kind": "check_estimator", "name": name, "params": params})
+            for _ in range(extra)
+        ]
         log(f"| check_estimator({label}) | {_median(timed, 'seconds'):.1f} |")
 
 
@@ -291,11 +333,16 @@ def grids_section(extra, log):
         "n_jobs=1": {"n_jobs": 1},
         "n_jobs=2, threads (run_experiment's choice)": {"n_jobs": 2},
         "n_jobs=2, joblib process workers, first run": {"n_jobs": 2, "backend": "loky"},
-        "n_jobs=2, joblib process workers, second run": {"n_jobs": 2, "backend": "loky",
-                                                         "warm": True},
+        "n_jobs=2, joblib process workers, second run": {
+            "n_jobs": 2,
+            "backend": "loky",
+            "warm": True,
+        },
         "Dask LocalCluster, 2 workers x 1 thread, started for the run": {
-            "scheduler": "local", "n_workers": 2},
-    }  # fmt: skip
+            "scheduler": "local",
+            "n_workers": 2,
+        },
+    }
     for grid_name, grid in grids.items():
         timed = {way: [] for way in ways}
         for _ in range(extra):
@@ -305,8 +352,10 @@ def grids_section(extra, log):
         reference = _median(timed["n_jobs=1"], "seconds")
         for way in ways:
             seconds = _median(timed[way], "seconds")
-            log(f"| run_experiment('squares'), {grid_name}, {way} | {seconds:.1f} "
-                f"({reference / seconds:.2f}x the speed of n_jobs=1) |")  # fmt: skip
+            log(
+                f"| run_experiment('squares'), {grid_name}, {way} | {seconds:.1f} "
+                f"({reference / seconds:.2f}x the speed of n_jobs=1) |"
+            )
 
 
 def _split_sections(text):
@@ -326,10 +375,19 @@ def main():
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="1 repeat, smaller scaling table")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the canonical fit")
-    parser.add_argument("--extra-repeats", type=int, default=1,
-                        help="repeats of the scaling, check_estimator and grid rows")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                        help="measure only these; the others stay as RESULTS.md has them")
+    parser.add_argument(
+        "--extra-repeats",
+        type=int,
+        default=1,
+        help="repeats of the scaling, check_estimator and grid rows",
+    )
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="measure only these; the others stay as RESULTS.md has them",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
     if args.worker:
@@ -364,20 +422,21 @@ def main():
         run(grids_section, extra)
 
     import sklearn
+    import tensorflow
 
     import sklearn_fitfn  # noqa: F401  (imports TensorFlow quietly)
-    import tensorflow
 
     header = [
         "# Benchmark results",
         "",
         f"Produced by `python benchmarks/bench_fit.py` on {time.strftime('%Y-%m-%d')}: "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"TensorFlow {tensorflow.__version__}, scikit-learn {sklearn.__version__}, NumPy {np.__version__}.",
+        f"TensorFlow {tensorflow.__version__}, scikit-learn {sklearn.__version__}, "
+        f"NumPy {np.__version__}.",
         "MLPRegressor runs all epochs (`n_iter_no_change=max_iter, tol=0`); so does "
         "MLPFunctionRegressor (float64). Fit time excludes imports; peak RSS includes them.",
         "",
-    ]  # fmt: skip
+    ]
     if set(args.sections) != set(SECTIONS) and args.output.exists():
         # Keep the sections not measured now, and say when each was measured.
         kept = _split_sections(args.output.read_text())
@@ -386,9 +445,11 @@ def main():
             body += measured.pop(heading, None) or lines
         for lines in measured.values():
             body += lines
-        header[2] = (f"Sections re-measured on {time.strftime('%Y-%m-%d')} with "
-                     f"`--sections {' '.join(args.sections)}`; the others as measured before. "
-                     + header[2].split(": ", 1)[1])  # fmt: skip
+        header[2] = (
+            f"Sections re-measured on {time.strftime('%Y-%m-%d')} with "
+            f"`--sections {' '.join(args.sections)}`; the others as measured before. "
+            + header[2].split(": ", 1)[1]
+        )
     else:
         body = [line for lines in measured.values() for line in lines]
     args.output.write_text("\n".join(header + body).rstrip() + "\n")

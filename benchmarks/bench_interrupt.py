@@ -26,14 +26,29 @@ HERE = Path(__file__).resolve().parent
 CASES = [
     ("(256, 256), 10,000 rows, Adam", "MLPFunctionRegressor", 10_000, (256, 256), {}),
     ("(256, 256), 10,000 rows, Adam", "MLPRegressor", 10_000, (256, 256), {}),
-    ("(256, 256), 300,000 rows: one epoch takes seconds", "MLPFunctionRegressor", 300_000,
-     (256, 256), {}),
+    (
+        "(256, 256), 300,000 rows: one epoch takes seconds",
+        "MLPFunctionRegressor",
+        300_000,
+        (256, 256),
+        {},
+    ),
     ("(256, 256), 300,000 rows: one epoch takes seconds", "MLPRegressor", 300_000, (256, 256), {}),
-    ("(256, 256), 10,000 rows, early stopping", "MLPFunctionRegressor", 10_000, (256, 256),
-     {"early_stopping": True}),
-    ("(64,), 10,000 rows, Keras's fit (RMSprop)", "MLPFunctionRegressor", 10_000, (64,),
-     {"solver": "rmsprop"}),
-]  # fmt: skip
+    (
+        "(256, 256), 10,000 rows, early stopping",
+        "MLPFunctionRegressor",
+        10_000,
+        (256, 256),
+        {"early_stopping": True},
+    ),
+    (
+        "(64,), 10,000 rows, Keras's fit (RMSprop)",
+        "MLPFunctionRegressor",
+        10_000,
+        (64,),
+        {"solver": "rmsprop"},
+    ),
+]
 
 _CHILD = """
 import json, signal, sys, threading, time, warnings
@@ -95,7 +110,8 @@ def main(argv=None):
         + ", ".join(f"{d} s" for d in delays)
         + " after `fit` is called (one per repeat), 10 features, endless training.",
         "",
-        "| case | estimator | median s | max s | epochs kept (per repeat) | warning | n_iter_ = len(loss_curve_) |",
+        "| case | estimator | median s | max s | epochs kept (per repeat) | warning "
+        "| n_iter_ = len(loss_curve_) |",
         "|---|---|---|---|---|---|---|",
     ]
     for label, estimator, rows, sizes, extra in CASES:

@@ -61,8 +61,9 @@ def main(argv=None):
     parser.add_argument("--shapes", type=int, default=150)
     args = parser.parse_args(argv)
     marks = sorted({m for m in (1, 10, 25, 50, 100, 150, args.shapes) if m <= args.shapes})
-    results = {name: measure(name, args.shapes, marks)
-               for name in ("MLPFunctionRegressor", "MLPRegressor")}  # fmt: skip
+    results = {
+        name: measure(name, args.shapes, marks) for name in ("MLPFunctionRegressor", "MLPRegressor")
+    }
     lines = [
         "# Memory over many network shapes",
         "",

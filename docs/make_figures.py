@@ -50,17 +50,26 @@ def relu_units_figure(units, lbfgs_iter, path):
         lbfgs_model = build_pipeline("relu", (k,), random_state=0, max_iter=lbfgs_iter, **EXACT)
         lbfgs = rmse(lbfgs_model.fit(X, y), X_test, y_test)
         rows.append((k, adam, lbfgs, piecewise_floor(999, k + 1)))
-        print(f"  relu ({k}): Adam {adam:,.1f}, L-BFGS {lbfgs:,.1f} "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)  # fmt: skip
+        print(
+            f"  relu ({k}): Adam {adam:,.1f}, L-BFGS {lbfgs:,.1f} "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
 
     k, adam, lbfgs, bound = (np.array(column) for column in zip(*rows))
     figure, axes = plt.subplots(figsize=(7.5, 4.8))
-    axes.axhline(floor, color="black", ls="--", lw=1,
-                 label=f"best straight line (any linear network): {floor:,.0f}")  # fmt: skip
+    axes.axhline(
+        floor,
+        color="black",
+        ls="--",
+        lw=1,
+        label=f"best straight line (any linear network): {floor:,.0f}",
+    )
     axes.plot(k, adam, "o-", color="tab:blue", label="relu, Adam, 500 epochs (canonical)")
     axes.plot(k, lbfgs, "s-", color="tab:green", label=f"relu, L-BFGS, {lbfgs_iter} iterations")
-    axes.plot(k, bound, ":", color="tab:gray",
-              label="best k + 1 straight pieces: (999/(k+1))² / (6√5)")  # fmt: skip
+    axes.plot(
+        k, bound, ":", color="tab:gray", label="best k + 1 straight pieces: (999/(k+1))² / (6√5)"
+    )
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
     axes.set_xlabel("relu units k in one hidden layer")
@@ -96,8 +105,11 @@ def extrapolation_figure(lbfgs_iter, path):
         rms_out = float(np.sqrt(np.mean(error[outside] ** 2)))
         exact = bool(np.array_equal(np.round(x**2 + error), x**2))
         rows.append((name, rms_in, rms_out, exact))
-        print(f"  {name}: RMSE {rms_in:.3g} on 1..1000, {rms_out:.3g} on 1001..2000, "
-              f"every rounded prediction exact: {exact}", flush=True)  # fmt: skip
+        print(
+            f"  {name}: RMSE {rms_in:.3g} on 1..1000, {rms_out:.3g} on 1001..2000, "
+            f"every rounded prediction exact: {exact}",
+            flush=True,
+        )
         top.plot(x, x**2 + error, color=colour, lw=1.5, label=name)
         # An exact prediction (error 0) is drawn at 1e-12 on the log scale.
         bottom.plot(x, np.maximum(np.abs(error), 1e-12), color=colour, lw=0.8)
@@ -121,8 +133,13 @@ def extrapolation_figure(lbfgs_iter, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three widths, short L-BFGS runs")
-    parser.add_argument("-o", "--output", type=Path, default=HERE / "img",
-                        help="folder for the PNGs (default: docs/img)")  # fmt: skip
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=HERE / "img",
+        help="folder for the PNGs (default: docs/img)",
+    )
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
     units = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16, 32, 64, 128]

@@ -7,14 +7,13 @@ are scored on the same held-out rows, in the original units.
 
 import time
 
+import keras  # noqa: E402
 import numpy as np
 
 # The package first: it then starts TensorFlow without its log lines
 # (docs/keras.md says what TensorFlow prints otherwise).
 from sklearn_fitfn.datasets import make_squares
 from sklearn_fitfn.experiments import build_pipeline
-
-import keras  # noqa: E402
 
 X_train, y_train = make_squares(1000, random_state=0)
 X_test, y_test = make_squares(1000, random_state=1)
@@ -28,8 +27,9 @@ settings = {
         "n_iter_no_change": np.inf,  # leave stopping to the Keras callback
         "callbacks": [
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=5),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=20,
-                                          restore_best_weights=True),
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=20, restore_best_weights=True
+            ),
         ],
     },
 }
@@ -40,5 +40,7 @@ for name, params in settings.items():
     rmse = np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2))
     network = model.regressor_[-1]
     keras_losses = getattr(network, "history_", {}).get("loss", [])
-    print(f"{name}: held-out RMSE {rmse:,.1f} after {len(network.loss_curve_)} epochs "
-          f"in {seconds:.1f} s; Keras's history_ has {len(keras_losses)} epochs")
+    print(
+        f"{name}: held-out RMSE {rmse:,.1f} after {len(network.loss_curve_)} epochs "
+        f"in {seconds:.1f} s; Keras's history_ has {len(keras_losses)} epochs"
+    )

@@ -57,9 +57,7 @@ def canonical_activation(name):
         If ``name`` is not a known activation.
     """
     if not isinstance(name, str) or name not in ACTIVATION_NAMES:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {sorted(ACTIVATION_NAMES)}"
-        )
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATION_NAMES)}")
     return ALIASES.get(name, name)
 
 

@@ -38,7 +38,9 @@ def engine_inputs(X, dtype):
     X = canonical_csr(X)
     splits = X.indptr.astype(np.int64)
     columns = tf.RaggedTensor.from_row_splits(X.indices.astype(np.int64), splits, validate=False)
-    values = tf.RaggedTensor.from_row_splits(X.data.astype(dtype.as_numpy_dtype), splits, validate=False)
+    values = tf.RaggedTensor.from_row_splits(
+        X.data.astype(dtype.as_numpy_dtype), splits, validate=False
+    )
     return columns, values
 
 

@@ -96,14 +96,17 @@ def resolve_optimizer(estimator):
     rate = float(estimator.learning_rate_init)
     if solver == "adam":
         return keras.optimizers.Adam, {
-            "learning_rate": rate, "beta_1": estimator.beta_1,
-            "beta_2": estimator.beta_2, "epsilon": estimator.epsilon,
-        }  # fmt: skip
+            "learning_rate": rate,
+            "beta_1": estimator.beta_1,
+            "beta_2": estimator.beta_2,
+            "epsilon": estimator.epsilon,
+        }
     if solver == "sgd":
         return keras.optimizers.SGD, {
-            "learning_rate": rate, "momentum": estimator.momentum,
+            "learning_rate": rate,
+            "momentum": estimator.momentum,
             "nesterov": bool(estimator.nesterovs_momentum),
-        }  # fmt: skip
+        }
     if solver == "lbfgs":
         raise ValueError(
             "solver='lbfgs' trains on the compiled engine, with loss='squared_error' "
@@ -140,8 +143,12 @@ def check_callbacks(estimator):
     if callbacks is None:
         return []
     if not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
-        raise invalid_parameter(type(estimator).__name__, "callbacks",
-                       "a list of keras.callbacks.Callback instances", callbacks)  # fmt: skip
+        raise invalid_parameter(
+            type(estimator).__name__,
+            "callbacks",
+            "a list of keras.callbacks.Callback instances",
+            callbacks,
+        )
     return copy.deepcopy(list(callbacks))
 
 
@@ -163,8 +170,9 @@ class KerasSettings(NamedTuple):
         InvalidParameterError
             Naming ``solver``, ``loss`` or ``callbacks``.
         """
-        return cls(*resolve_optimizer(estimator), *resolve_loss(estimator),
-                   check_callbacks(estimator))  # fmt: skip
+        return cls(
+            *resolve_optimizer(estimator), *resolve_loss(estimator), check_callbacks(estimator)
+        )
 
 
 class MLPRegressorRules(keras.callbacks.Callback):
@@ -256,9 +264,15 @@ class MLPRegressorRules(keras.callbacks.Callback):
                 self.record.best_weights = self.model.get_weights()
         self.schedule.iteration_ends(self.record.t + self.n_samples)
         stopped = end_of_epoch(
-            self.record, float(logs["loss"]), self.n_samples, score, self.schedule,
-            self.tol, self.n_iter_no_change, self.verbose,
-        )  # fmt: skip
+            self.record,
+            float(logs["loss"]),
+            self.n_samples,
+            score,
+            self.schedule,
+            self.tol,
+            self.n_iter_no_change,
+            self.verbose,
+        )
         if self.sets_learning_rate:
             self.model.optimizer.learning_rate = self.schedule.learning_rate
         if stopped:
@@ -326,8 +340,9 @@ def _attach_penalty(model, strength):
         layer.kernel.regularizer = _Penalty(strength) if strength else None
 
 
-def train_keras(model, X, y, w, record, *, settings, estimator, incremental, random_state,
-                validation):  # fmt: skip
+def train_keras(
+    model, X, y, w, record, *, settings, estimator, incremental, random_state, validation
+):
     """Train ``model`` with Keras ``fit`` through SciKeras.
 
     Parameters
@@ -371,17 +386,31 @@ def train_keras(model, X, y, w, record, *, settings, estimator, incremental, ran
             estimator.learning_rate_init, estimator.learning_rate, estimator.power_t
         )
     rules = MLPRegressorRules(
-        record, n_samples, schedule, estimator.tol, estimator.n_iter_no_change,
-        estimator.verbose, validation,
-    )  # fmt: skip
+        record,
+        n_samples,
+        schedule,
+        estimator.tol,
+        estimator.n_iter_no_change,
+        estimator.verbose,
+        validation,
+    )
 
-    weighting = {} if settings.loss_weight is None else {"compile__loss_weights": settings.loss_weight}
+    weighting = (
+        {} if settings.loss_weight is None else {"compile__loss_weights": settings.loss_weight}
+    )
     wrapper = KerasRegressor(
-        model=model, optimizer=settings.optimizer, loss=settings.loss,
-        callbacks=[rules, *settings.callbacks], epochs=n_epochs, batch_size=None, verbose=0,
-        shuffle=False, random_state=None,
-        **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()}, **weighting,
-    )  # fmt: skip
+        model=model,
+        optimizer=settings.optimizer,
+        loss=settings.loss,
+        callbacks=[rules, *settings.callbacks],
+        epochs=n_epochs,
+        batch_size=None,
+        verbose=0,
+        shuffle=False,
+        random_state=None,
+        **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()},
+        **weighting,
+    )
     wrapper._initialize(X, y)
     if model.compiled and record.keras_penalty != penalty:
         model.make_train_function(force=True)  # the penalty is traced into it
@@ -402,9 +431,14 @@ def train_keras(model, X, y, w, record, *, settings, estimator, incremental, ran
             # Keras counts epochs on from earlier partial fits, as SciKeras's
             # partial_fit does.
             wrapper._fit_keras_model(
-                data, None, sample_weight=None, warm_start=incremental, epochs=n_epochs,
-                initial_epoch=first_epoch if incremental else 0, **fit_options,
-            )  # fmt: skip
+                data,
+                None,
+                sample_weight=None,
+                warm_start=incremental,
+                epochs=n_epochs,
+                initial_epoch=first_epoch if incremental else 0,
+                **fit_options,
+            )
         finally:
             _attach_penalty(model, 0.0)
         rules.undo_unbooked_epoch()

@@ -95,9 +95,7 @@ class Adam(_Optimizer):
         first, second, step = slots[:n], slots[n : 2 * n], slots[2 * n]
         step.assign_add(tf.ones_like(step))
         learning_rate = (
-            learning_rate_init
-            * tf.sqrt(1 - tf.pow(beta_2, step))
-            / (1 - tf.pow(beta_1, step))
+            learning_rate_init * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
         )
         keep_1, keep_2 = 1 - beta_1, 1 - beta_2
         for param, grad, m, v in zip(params, grads, first, second):

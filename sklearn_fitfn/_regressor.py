@@ -26,6 +26,7 @@ from ._optimizers import OPTIMIZERS
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import TrainingRecord, check_finite_weights, train_lbfgs, train_stochastic
 
+
 def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
 
@@ -365,9 +366,14 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                 "regression (loss='poisson')."
             )
         spec = NetworkSpec.from_params(
-            self.hidden_layer_sizes, self.activation, X.dtype.name, X.shape[1], y.shape[1],
-            out_activation="exp" if poisson else "identity", owner=type(self).__name__,
-        )  # fmt: skip
+            self.hidden_layer_sizes,
+            self.activation,
+            X.dtype.name,
+            X.shape[1],
+            y.shape[1],
+            out_activation="exp" if poisson else "identity",
+            owner=type(self).__name__,
+        )
         return X, y, sample_weight, spec
 
     def _batch_size(self, n_samples):
@@ -378,21 +384,31 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     def _warn_if_batch_clipped(self, n_samples):
         if self.batch_size != "auto" and self.batch_size > n_samples:
             warnings.warn(
-                "Got `batch_size` less than 1 or larger than sample size. It is going "
-                "to be clipped"
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped",
+                stacklevel=2,
             )
 
     def _make_optimizer(self, state):
         def factory(params):
             if self.solver == "sgd":
                 return OPTIMIZERS["sgd"](
-                    params, self.learning_rate_init, self.learning_rate,
-                    self.momentum, self.nesterovs_momentum, self.power_t, state,
-                )  # fmt: skip
+                    params,
+                    self.learning_rate_init,
+                    self.learning_rate,
+                    self.momentum,
+                    self.nesterovs_momentum,
+                    self.power_t,
+                    state,
+                )
             return OPTIMIZERS["adam"](
-                params, self.learning_rate_init, self.beta_1, self.beta_2,
-                self.epsilon, state,
-            )  # fmt: skip
+                params,
+                self.learning_rate_init,
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+                state,
+            )
 
         return factory
 
@@ -401,9 +417,12 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
     def _split_validation(self, X, y, sample_weight, random_state):
         X, X_val, y, y_val, sample_weight, w_val = train_test_split(
-            X, y, sample_weight,
-            random_state=random_state, test_size=self.validation_fraction,
-        )  # fmt: skip
+            X,
+            y,
+            sample_weight,
+            random_state=random_state,
+            test_size=self.validation_fraction,
+        )
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
@@ -438,10 +457,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             if record.best_loss is None:  # warm start after early stopping
                 record.best_loss = np.inf
             weights = train_lbfgs(
-                weights, spec, X, y, sample_weight, record,
-                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
-                alpha=self.alpha, verbose=self.verbose,
-            )  # fmt: skip
+                weights,
+                spec,
+                X,
+                y,
+                sample_weight,
+                record,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                alpha=self.alpha,
+                verbose=self.verbose,
+            )
             return self._finish(spec, weights, record, None, reuse=not first_pass)
 
         validation = None
@@ -455,21 +482,53 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
 
         if keras_settings is not None:
-            return self._fit_keras(keras_settings, spec, weights, X, y, sample_weight, record,
-                                   incremental, random_state, validation)  # fmt: skip
+            return self._fit_keras(
+                keras_settings,
+                spec,
+                weights,
+                X,
+                y,
+                sample_weight,
+                record,
+                incremental,
+                random_state,
+                validation,
+            )
 
         weights, optimizer = train_stochastic(
-            weights, self._make_optimizer(optimizer_state), spec,
-            X, y, sample_weight, record,
-            batch_size=self._batch_size(X.shape[0]), max_iter=self.max_iter,
-            shuffle=self.shuffle, random_state=random_state, alpha=self.alpha,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            validation=validation, verbose=self.verbose, incremental=incremental,
-        )  # fmt: skip
+            weights,
+            self._make_optimizer(optimizer_state),
+            spec,
+            X,
+            y,
+            sample_weight,
+            record,
+            batch_size=self._batch_size(X.shape[0]),
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            random_state=random_state,
+            alpha=self.alpha,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validation=validation,
+            verbose=self.verbose,
+            incremental=incremental,
+        )
         return self._finish(spec, weights, record, optimizer.state(), reuse=not first_pass)
 
-    def _fit_keras(self, settings, spec, weights, X, y, sample_weight, record, incremental,
-                   random_state, validation):  # fmt: skip
+    def _fit_keras(
+        self,
+        settings,
+        spec,
+        weights,
+        X,
+        y,
+        sample_weight,
+        record,
+        incremental,
+        random_state,
+        validation,
+    ):
         """Train with Keras's ``fit``; partial_fit continues the compiled model."""
         model = getattr(self, "model_", None)
         resumes = incremental and model is not None and model.compiled
@@ -480,9 +539,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         state = model.variables + model.optimizer.variables if resumes else []
         saved = [v.numpy() for v in state]
         try:
-            history = train_keras(model, X, y, sample_weight, record, settings=settings,
-                                  estimator=self, incremental=incremental,
-                                  random_state=random_state, validation=validation)  # fmt: skip
+            history = train_keras(
+                model,
+                X,
+                y,
+                sample_weight,
+                record,
+                settings=settings,
+                estimator=self,
+                incremental=incremental,
+                random_state=random_state,
+                validation=validation,
+            )
             check_finite_weights(dense_weights(model))
         except BaseException:
             for variable, value in zip(state, saved):

@@ -64,8 +64,17 @@ class NetworkSpec(NamedTuple):
     out_activation: str = "identity"
 
     @classmethod
-    def from_params(cls, hidden_layer_sizes, activation, dtype, n_inputs, n_outputs, *,
-                    out_activation="identity", owner="MLPFunctionRegressor"):  # fmt: skip
+    def from_params(
+        cls,
+        hidden_layer_sizes,
+        activation,
+        dtype,
+        n_inputs,
+        n_outputs,
+        *,
+        out_activation="identity",
+        owner="MLPFunctionRegressor",
+    ):
         """Resolve and validate the estimator's hyperparameters.
 
         Parameters
@@ -88,8 +97,9 @@ class NetworkSpec(NamedTuple):
         sizes = hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            raise invalid_parameter(owner, "hidden_layer_sizes", "positive integers only",
-                           hidden_layer_sizes)  # fmt: skip
+            raise invalid_parameter(
+                owner, "hidden_layer_sizes", "positive integers only", hidden_layer_sizes
+            )
 
         names = [activation] * len(sizes) if isinstance(activation, str) else list(activation)
         unknown = [n for n in names if not isinstance(n, str) or n not in ACTIVATION_NAMES]
@@ -99,9 +109,12 @@ class NetworkSpec(NamedTuple):
                 if unknown
                 else f"{len(names)} names for {len(sizes)} hidden layers"
             )
-            raise invalid_parameter(owner, "activation",
-                           f"one activation name or one per hidden layer ({problem})",
-                           activation)  # fmt: skip
+            raise invalid_parameter(
+                owner,
+                "activation",
+                f"one activation name or one per hidden layer ({problem})",
+                activation,
+            )
         if dtype not in DTYPES:
             raise invalid_parameter(owner, "dtype", f"one of {DTYPES}", dtype)
         return cls(
@@ -141,7 +154,11 @@ class NetworkSpec(NamedTuple):
         weights = []
         for index, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
             # The output layer takes the factor of the layer feeding it.
-            neighbour = self.activations[min(index, len(self.activations) - 1)] if self.activations else None
+            neighbour = (
+                self.activations[min(index, len(self.activations) - 1)]
+                if self.activations
+                else None
+            )
             factor = 2.0 if neighbour == "sigmoid" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             kernel = random_state.uniform(-bound, bound, (fan_in, fan_out))

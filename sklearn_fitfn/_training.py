@@ -11,6 +11,7 @@ draws from the same ``RandomState`` in the same order.
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import time
 import warnings
 
@@ -69,10 +70,28 @@ def total_sum_of_squares(y, w):
 
 
 def _run_epochs(
-    params, slots, hypers, alpha, X, y, w, orders, batch_size,
-    X_val, y_val, w_val, val_total, best_score, stop,
-    *, kind, nesterov, spec, validate, inline,
-):  # fmt: skip
+    params,
+    slots,
+    hypers,
+    alpha,
+    X,
+    y,
+    w,
+    orders,
+    batch_size,
+    X_val,
+    y_val,
+    w_val,
+    val_total,
+    best_score,
+    stop,
+    *,
+    kind,
+    nesterov,
+    spec,
+    validate,
+    inline,
+):
     """Train one epoch per row of ``orders``, or until ``stop`` becomes true.
 
     ``X`` and ``X_val`` are as :func:`._data.engine_inputs` gives them (dense
@@ -102,8 +121,11 @@ def _run_epochs(
             w_batch = tf.gather(w, idx)
             loss, grads = spec.loss_and_gradients(
                 [p.read_value() for p in params],
-                gather_rows(X, idx, spec.n_inputs), tf.gather(y, idx), w_batch, alpha,
-            )  # fmt: skip
+                gather_rows(X, idx, spec.n_inputs),
+                tf.gather(y, idx),
+                w_batch,
+                alpha,
+            )
             apply_update(params, grads, slots, hyper, nesterov)
             return batch + 1, total + loss * tf.reduce_sum(w_batch)
 
@@ -141,8 +163,7 @@ def _run_epochs(
 compiled_epochs = BoundedCompiled(_run_epochs)
 
 
-def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, n_outputs,
-                            static):  # fmt: skip
+def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, n_outputs, static):
     """Trace the epochs once per shape, with the numbers of rows and epochs left open."""
 
     def spec(*shape):
@@ -150,11 +171,22 @@ def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, 
 
     inputs = input_signature(sparse, n_features, dtype)
     compiled_epochs(**static).get_concrete_function(
-        params, optimizer.slots, spec(None, len(optimizer.hyperparameters())), spec(),
-        inputs, spec(None, n_outputs), spec(None),
-        tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
-        inputs, spec(None, n_outputs), spec(None), spec(n_outputs), spec(), stop,
-    )  # fmt: skip
+        params,
+        optimizer.slots,
+        spec(None, len(optimizer.hyperparameters())),
+        spec(),
+        inputs,
+        spec(None, n_outputs),
+        spec(None),
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([], tf.int32),
+        inputs,
+        spec(None, n_outputs),
+        spec(None),
+        spec(n_outputs),
+        spec(),
+        stop,
+    )
 
 
 # Rows of permutations sent in one call at most (int32, so 4 MB).
@@ -201,6 +233,12 @@ class _Pace:
         self.seconds_per_epoch = seconds / n_epochs
 
 
+def _call_in_executor(inline, function, *args):
+    """``function(*args)`` on the executor chosen for the network (see :mod:`._executor`)."""
+    with executor(inline):
+        return function(*args)
+
+
 @contextlib.contextmanager
 def _block_runner(interruption, stop):
     """Run compiled calls where Ctrl-C can reach them.
@@ -228,8 +266,7 @@ def check_finite_loss(loss, iteration, dtype, unit="epoch"):
     if not np.isfinite(loss):
         raise ValueError(
             f"The training loss became non-finite ({loss}) at {unit} {iteration}, "
-            f"computing in {dtype}: the data may contain values too large for it. "
-            + _REMEDY
+            f"computing in {dtype}: the data may contain values too large for it. " + _REMEDY
         )
 
 
@@ -292,14 +329,30 @@ def end_of_training(record, max_iter, stopped, interruption, incremental):
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
             "optimization hasn't converged yet.",
             ConvergenceWarning,
+            stacklevel=2,
         )
 
 
 def train_stochastic(
-    weights, optimizer_factory, spec, X, y, w, record, *,
-    batch_size, max_iter, shuffle, random_state, alpha, tol, n_iter_no_change,
-    validation, verbose, incremental,
-):  # fmt: skip
+    weights,
+    optimizer_factory,
+    spec,
+    X,
+    y,
+    w,
+    record,
+    *,
+    batch_size,
+    max_iter,
+    shuffle,
+    random_state,
+    alpha,
+    tol,
+    n_iter_no_change,
+    validation,
+    verbose,
+    incremental,
+):
     """Train with mini-batch Adam or SGD, following ``MLPRegressor._fit_stochastic``.
 
     Epochs run in compiled calls of about :data:`BLOCK_SECONDS` each. A first
@@ -364,8 +417,12 @@ def train_stochastic(
 
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     if validation is None:
-        val_tensors = [empty_inputs(sparse, n_features, dtype), tf.zeros([0, n_outputs], dtype),
-                       tf.zeros([0], dtype), tf.zeros([n_outputs], dtype)]  # fmt: skip
+        val_tensors = [
+            empty_inputs(sparse, n_features, dtype),
+            tf.zeros([0, n_outputs], dtype),
+            tf.zeros([0], dtype),
+            tf.zeros([n_outputs], dtype),
+        ]
     else:
         X_val, y_val, w_val = validation
         val_tensors = [engine_inputs(X_val, dtype)] + [
@@ -396,15 +453,21 @@ def train_stochastic(
             best_before = record.best_validation_score
             saved = [v.numpy() for v in state] if interruption.active else None
 
-            def call(orders=tf.constant(np.stack(orders)), hypers=tf.constant(hypers, dtype)):
-                with executor(static["inline"]):
-                    return compiled_epochs(**static)(
-                        params, optimizer.slots, hypers, alpha_t, *tensors, orders, batch_t,
-                        *val_tensors,
-                        tf.constant(-np.inf if best_before is None else best_before, dtype),
-                        stop,
-                    )  # fmt: skip
-
+            call = functools.partial(
+                _call_in_executor,
+                static["inline"],
+                compiled_epochs(**static),
+                params,
+                optimizer.slots,
+                tf.constant(hypers, dtype),
+                alpha_t,
+                *tensors,
+                tf.constant(np.stack(orders)),
+                batch_t,
+                *val_tensors,
+                tf.constant(-np.inf if best_before is None else best_before, dtype),
+                stop,
+            )
             started = time.perf_counter()
             losses, scores, best_score, best_params = run(call)
             if interruption.requested:  # the call may have ended part-way: undo it
@@ -416,9 +479,15 @@ def train_stochastic(
             for loss, score in zip(losses.numpy(), scores):
                 check_finite_loss(loss, record.n_iter + 1, dtype.name)
                 stopped = end_of_epoch(
-                    record, float(loss), n_samples, None if score is None else float(score),
-                    optimizer, tol, n_iter_no_change, verbose,
-                )  # fmt: skip
+                    record,
+                    float(loss),
+                    n_samples,
+                    None if score is None else float(score),
+                    optimizer,
+                    tol,
+                    n_iter_no_change,
+                    verbose,
+                )
                 if stopped:  # only ever on a call's last epoch (see _epochs_per_call)
                     break
             if validation is not None and float(best_score) > best_before:
@@ -514,9 +583,10 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     function.get_concrete_function(
         tf.TensorSpec([None], tf.float64),
         input_signature(scipy.sparse.issparse(X), spec.n_inputs, dtype),
-        tf.TensorSpec([None, y.shape[1]], dtype), tf.TensorSpec([None], dtype),
+        tf.TensorSpec([None, y.shape[1]], dtype),
+        tf.TensorSpec([None], dtype),
         tf.TensorSpec([], dtype),
-    )  # fmt: skip
+    )
 
     def loss_and_gradient(vector):
         loss, gradient = function(tf.constant(vector), *tensors, alpha_t)
@@ -540,8 +610,12 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
         callback=after_iteration,
         # SciPy's default ftol is an absolute floor on the improvement once
         # the loss is below 1, too coarse for exact fits: a smaller tol lowers it.
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol,
-                 "ftol": min(_SCIPY_FTOL, tol)},  # fmt: skip
+        options={
+            "maxfun": max_fun,
+            "maxiter": max_iter,
+            "gtol": tol,
+            "ftol": min(_SCIPY_FTOL, tol),
+        },
     )
     check_finite_loss(result.fun, record.n_iter + max(1, len(curve)), dtype.name, "iteration")
     # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.

@@ -72,44 +72,100 @@ def build_parser():
             "the best straight line, while relu fits."
         ),
     )
-    parser.add_argument("function", choices=list(FUNCTIONS), help="what y is: x^2, x1+x2, x1*x2, ...")
-    parser.add_argument("-n", "--n-samples", type=_positive, default=1000,
-                        help="training rows (and test rows) (default: 1000)")
+    parser.add_argument(
+        "function", choices=list(FUNCTIONS), help="what y is: x^2, x1+x2, x1*x2, ..."
+    )
+    parser.add_argument(
+        "-n",
+        "--n-samples",
+        type=_positive,
+        default=1000,
+        help="training rows (and test rows) (default: 1000)",
+    )
     parser.add_argument("--low", type=int, default=1, help="smallest input (default: 1)")
     parser.add_argument("--high", type=int, default=1000, help="largest input (default: 1000)")
     parser.add_argument("--cv", type=_positive, default=3, help="CV folds (default: 3)")
-    parser.add_argument("--epochs", type=_positive, default=500,
-                        help="epochs per fit, iterations with lbfgs (default: 500)")
-    parser.add_argument("--activations", type=_activation, nargs="+",
-                        default=["identity", "relu"],
-                        help="activations to compare (default: identity relu)")
-    parser.add_argument("--architectures", type=_architecture, nargs="+",
-                        default=[(16,), (64, 64)],
-                        help="hidden layer sizes, e.g. 16 64,64 (default: 16 64,64)")
-    parser.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam",
-                        help="solver of every candidate (default: adam)")
-    parser.add_argument("--alpha", type=_non_negative, default=1e-4,
-                        help="L2 penalty (default: 1e-4; exact fits need 0)")
-    parser.add_argument("--tol", type=_non_negative, default=1e-4,
-                        help="lbfgs stops at this gradient size (default: 1e-4; exact fits need 0)")
-    parser.add_argument("--extrapolate", type=int, nargs=2, metavar=("LOW", "HIGH"),
-                        help="also score every candidate on inputs from LOW..HIGH, "
-                             "outside the training range")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="training data and model seed; test data use seed+1 (default: 0)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("fitfn-results"),
-                        help="folder for results and figures (default: ./fitfn-results)")
-    parser.add_argument("--n-jobs", type=int, default=None,
-                        help="parallel fits on this machine, in threads (default: 1)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="run the fits on a Dask cluster: a scheduler address such as "
-                             "tcp://HOST:8786, or 'local' for a cluster on this machine "
-                             "(needs the dask extra)")
-    parser.add_argument("--n-workers", type=_positive, metavar="N",
-                        help="worker processes of --scheduler local (default: one per core)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print only the verdict: no progress, no tables")
-    return parser  # fmt: skip
+    parser.add_argument(
+        "--epochs",
+        type=_positive,
+        default=500,
+        help="epochs per fit, iterations with lbfgs (default: 500)",
+    )
+    parser.add_argument(
+        "--activations",
+        type=_activation,
+        nargs="+",
+        default=["identity", "relu"],
+        help="activations to compare (default: identity relu)",
+    )
+    parser.add_argument(
+        "--architectures",
+        type=_architecture,
+        nargs="+",
+        default=[(16,), (64, 64)],
+        help="hidden layer sizes, e.g. 16 64,64 (default: 16 64,64)",
+    )
+    parser.add_argument(
+        "--solver",
+        choices=["adam", "sgd", "lbfgs"],
+        default="adam",
+        help="solver of every candidate (default: adam)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=_non_negative,
+        default=1e-4,
+        help="L2 penalty (default: 1e-4; exact fits need 0)",
+    )
+    parser.add_argument(
+        "--tol",
+        type=_non_negative,
+        default=1e-4,
+        help="lbfgs stops at this gradient size (default: 1e-4; exact fits need 0)",
+    )
+    parser.add_argument(
+        "--extrapolate",
+        type=int,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="also score every candidate on inputs from LOW..HIGH, outside the training range",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="training data and model seed; test data use seed+1 (default: 0)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fitfn-results"),
+        help="folder for results and figures (default: ./fitfn-results)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="parallel fits on this machine, in threads (default: 1)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on a Dask cluster: a scheduler address such as "
+        "tcp://HOST:8786, or 'local' for a cluster on this machine "
+        "(needs the dask extra)",
+    )
+    parser.add_argument(
+        "--n-workers",
+        type=_positive,
+        metavar="N",
+        help="worker processes of --scheduler local (default: one per core)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the verdict: no progress, no tables"
+    )
+    return parser
 
 
 def _check_writable(folder):
@@ -183,7 +239,9 @@ def _write_results(result, folder, stopping):
     staged = {}
     try:
         for name, write in writers.items():
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=Path(name).suffix)
+            handle, temporary = tempfile.mkstemp(
+                dir=folder, prefix=f".{name}.", suffix=Path(name).suffix
+            )
             os.close(handle)
             staged[name] = temporary
             write(temporary)
@@ -209,8 +267,10 @@ def _report(result, args, files):
     """Print the ranking, samples and verdict (only the verdict with --quiet)."""
     if not args.quiet:
         unit = "iterations" if args.solver == "lbfgs" else "epochs"
-        print(f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
-              f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)")  # fmt: skip
+        print(
+            f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
+            f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)"
+        )
         print(result.table.to_string(index=False, formatters=_TABLE_FORMATS))
         floor = f"\nbest straight line on the training data: RMSE {result.linear_floor:,.1f}"
         if result.analytic_floor is not None:
@@ -274,13 +334,23 @@ def main(argv=None):
         try:
             result = run_experiment(
                 args.function,
-                n_samples=args.n_samples, low=args.low, high=args.high, cv=args.cv,
-                max_iter=args.epochs, activations=args.activations,
-                architectures=args.architectures, solver=args.solver, alpha=args.alpha,
-                tol=args.tol, extrapolate=args.extrapolate, random_state=args.seed,
-                n_jobs=args.n_jobs, scheduler=args.scheduler, n_workers=args.n_workers,
+                n_samples=args.n_samples,
+                low=args.low,
+                high=args.high,
+                cv=args.cv,
+                max_iter=args.epochs,
+                activations=args.activations,
+                architectures=args.architectures,
+                solver=args.solver,
+                alpha=args.alpha,
+                tol=args.tol,
+                extrapolate=args.extrapolate,
+                random_state=args.seed,
+                n_jobs=args.n_jobs,
+                scheduler=args.scheduler,
+                n_workers=args.n_workers,
                 progress=not args.quiet,
-            )  # fmt: skip
+            )
             searched = True
             files = _write_results(result, args.output, stopping)
         except BaseException as error:
@@ -289,12 +359,15 @@ def main(argv=None):
                 args.output.rmdir()
             if isinstance(error, _Stopped):
                 name = signal.Signals(error.signum).name
-                print(f"fitfn: stopped by {name}; {args.output} is as it was before the run",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"fitfn: stopped by {name}; {args.output} is as it was before the run",
+                    file=sys.stderr,
+                )
                 return 128 + error.signum
             if searched and isinstance(error, OSError):
-                return _fail(f"cannot write the results to {str(args.output)!r}: "
-                             f"{error.strerror or error}")  # fmt: skip
+                return _fail(
+                    f"cannot write the results to {str(args.output)!r}: {error.strerror or error}"
+                )
             if args.scheduler is not None and isinstance(error, (OSError, RuntimeError)):
                 return _fail(f"Dask scheduler {args.scheduler}: {error}")
             raise

@@ -62,9 +62,7 @@ def make_function_data(
     ((3, 2), True)
     """
     if function not in FUNCTIONS:
-        raise ValueError(
-            f"unknown function {function!r}; choose one of {sorted(FUNCTIONS)}"
-        )
+        raise ValueError(f"unknown function {function!r}; choose one of {sorted(FUNCTIONS)}")
     compute, default_features, _ = FUNCTIONS[function]
     n_features = default_features if n_features is None else n_features
     if function in {"squares", "cubes", "sine"} and n_features != 1:

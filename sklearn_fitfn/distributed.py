@@ -16,7 +16,7 @@ import joblib
 
 MISSING_EXTRA = (
     "running on a Dask cluster needs the 'dask' extra: "
-    "pip install \"sklearn-fitfn[dask]\" (dask and distributed)"
+    'pip install "sklearn-fitfn[dask]" (dask and distributed)'
 )
 
 #: A run whose fits find no worker to run on for this long fails rather than waits.
@@ -39,9 +39,11 @@ def _local_cluster(distributed, n_workers):
     # start: tasks that find no worker fail after the timeout instead of waiting.
     with dask.config.set({"distributed.scheduler.no-workers-timeout": NO_WORKERS_TIMEOUT}):
         return distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True,
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
             dashboard_address=":0",  # any free port: 8787 may be another cluster's
-        )  # fmt: skip
+        )
 
 
 #: Seconds a scheduler's address has to accept a connection before the

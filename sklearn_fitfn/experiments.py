@@ -228,16 +228,12 @@ class ExperimentResult:
                     if linear_target
                     else f"a linear network cannot fit {formula}"
                 )
-                line += (
-                    f", the best straight line gets {format_rmse(self.linear_floor)}: "
-                    f"{judged}."
-                )
+                line += f", the best straight line gets {format_rmse(self.linear_floor)}: {judged}."
             elif linear_target or exact:
                 line += "."
             else:
                 line += (
-                    f" ({100 * rmse / self.linear_floor:.1f}% of the best straight "
-                    "line's error)."
+                    f" ({100 * rmse / self.linear_floor:.1f}% of the best straight line's error)."
                 )
             if self.extrapolation_rmse is not None:
                 outside = self.extrapolation_rmse[activation]
@@ -263,7 +259,10 @@ class ExperimentResult:
                 "line search, before its convergence test was met"
             )
         else:
-            why = f"training used all {max_iter} epochs (max_iter) without the stopping rule ending it"
+            why = (
+                f"training used all {max_iter} epochs (max_iter) without the stopping rule "
+                "ending it"
+            )
         return (
             f"{failed} of {len(self.table)} candidates did not converge in every fold: {why} "
             "(scikit-learn's ConvergenceWarning; recorded in the 'converged' column, not printed)."
@@ -293,8 +292,7 @@ class ExperimentResult:
     def to_json(self):
         """``summary()`` plus the grid search's ``cv_results_``, as JSON text."""
         cv_results = {
-            key: [_plain(v) for v in values]
-            for key, values in self.search.cv_results_.items()
+            key: [_plain(v) for v in values] for key, values in self.search.cv_results_.items()
         }
         return json.dumps({**self.summary(), "cv_results": cv_results}, indent=2)
 
@@ -466,8 +464,12 @@ def run_experiment(
             client = stack.enter_context(dask_backend(scheduler, n_workers=n_workers))
         fit_jobs = n_jobs if client is None else -1  # -1: every worker of the cluster
         if progress is True and client is not None:
-            print(f"running the fits on the Dask cluster at {client.scheduler.address} "
-                  f"({len(client.nthreads())} workers)", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"running the fits on the Dask cluster at {client.scheduler.address} "
+                f"({len(client.nthreads())} workers)",
+                file=sys.stderr,
+                flush=True,
+            )
         search = _ReportingGridSearchCV(
             model,
             grid,
@@ -487,11 +489,13 @@ def run_experiment(
         to_fit = range(len(candidates)) if extrapolate is not None else best_of.values()
         to_fit = [i for i in dict.fromkeys(to_fit) if i != search.best_index_]
         if progress is True and to_fit:
-            print(f"refitting {len(to_fit)} more candidate(s) on all training data",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"refitting {len(to_fit)} more candidate(s) on all training data",
+                file=sys.stderr,
+                flush=True,
+            )
         refitted = Parallel(n_jobs=fit_jobs)(
-            delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train)
-            for i in to_fit
+            delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train) for i in to_fit
         )
 
     results = search.cv_results_
@@ -512,9 +516,12 @@ def run_experiment(
     X_out = y_out = None
     if extrapolate is not None:
         X_out, y_out = make_function_data(
-            function, n_samples, low=extrapolate[0], high=extrapolate[1],
+            function,
+            n_samples,
+            low=extrapolate[0],
+            high=extrapolate[1],
             random_state=random_state + 2,
-        )  # fmt: skip
+        )
         table["test_rmse"] = [
             _rmse(fitted[i].predict(X_test), y_test) for i in range(len(candidates))
         ]
@@ -533,19 +540,26 @@ def run_experiment(
         outside = {a: m.predict(X_out) for a, m in models.items()}
         exact["outside"] = _rounds_exactly(outside, y_out)
         extrapolation_rmse = {a: _rmse(p, y_out) for a, p in outside.items()}
-        extrapolation_samples = _sample_table(
-            X_out, y_out, outside, n_samples_shown, random_state
-        )
+        extrapolation_samples = _sample_table(X_out, y_out, outside, n_samples_shown, random_state)
 
     config = dict(
-        n_samples=n_samples, low=low, high=high, cv=cv, max_iter=max_iter,
-        activations=list(activations), architectures=[list(a) for a in architectures],
-        solver=solver, alpha=alpha, tol=tol,
+        n_samples=n_samples,
+        low=low,
+        high=high,
+        cv=cv,
+        max_iter=max_iter,
+        activations=list(activations),
+        architectures=[list(a) for a in architectures],
+        solver=solver,
+        alpha=alpha,
+        tol=tol,
         extrapolate=None if extrapolate is None else list(extrapolate),
-        random_state=random_state, n_jobs=n_jobs,
-        scheduler=None if scheduler is None else str(scheduler), n_workers=n_workers,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        scheduler=None if scheduler is None else str(scheduler),
+        n_workers=n_workers,
         seconds=round(time.perf_counter() - started, 1),
-    )  # fmt: skip
+    )
     return ExperimentResult(
         function=function,
         table=table,

@@ -49,8 +49,13 @@ def plot_fits(result, path=None):
         else:  # the range of true y that the training data cover
             span = (result.y_train.min(), result.y_train.max())
         for axes in (top, bottom):
-            axes.axvspan(*span, color="tab:olive", alpha=0.12, lw=0,
-                         label="training range" if axes is top else None)  # fmt: skip
+            axes.axvspan(
+                *span,
+                color="tab:olive",
+                alpha=0.12,
+                lw=0,
+                label="training range" if axes is top else None,
+            )
     for colour, (activation, model) in zip(_COLOURS, result.models.items()):
         prediction = model.predict(X)
         label = f"{activation} {format_architecture(_hidden_sizes(model))}: RMSE "
@@ -96,8 +101,13 @@ def plot_rmse(result, path=None):
     figure, axes = plt.subplots(figsize=(max(6, 1.2 * len(table)), 4.5))
     axes.bar(labels, table["cv_rmse_mean"], yerr=table["cv_rmse_std"], color=colours, capsize=3)
     if result.linear_floor > 0:
-        axes.axhline(result.linear_floor, color="black", ls="--", lw=1,
-                     label=f"best straight line: {result.linear_floor:,.0f}")  # fmt: skip
+        axes.axhline(
+            result.linear_floor,
+            color="black",
+            ls="--",
+            lw=1,
+            label=f"best straight line: {result.linear_floor:,.0f}",
+        )
         axes.set_yscale("log")
         axes.set_ylim(top=3 * max(result.linear_floor, table["cv_rmse_mean"].max()))
         axes.legend(loc="upper left")

@@ -1,7 +1,7 @@
-import sklearn_fitfn  # noqa: F401  (first, as a user would: TensorFlow starts quietly)
-
 import numpy as np
 import pytest
+
+import sklearn_fitfn  # noqa: F401  (first, as a user would: TensorFlow starts quietly)
 
 
 @pytest.fixture

@@ -10,16 +10,35 @@ from sklearn_fitfn._activations import (
 
 @pytest.mark.parametrize(
     "name, keras_name",
-    [("identity", "linear"), ("logistic", "sigmoid"), ("swish", "silu"),
-     ("relu", "relu"), ("gelu", "gelu"), ("linear", "linear")],
-)  # fmt: skip
+    [
+        ("identity", "linear"),
+        ("logistic", "sigmoid"),
+        ("swish", "silu"),
+        ("relu", "relu"),
+        ("gelu", "gelu"),
+        ("linear", "linear"),
+    ],
+)
 def test_both_vocabularies_resolve_to_keras_names(name, keras_name):
     assert canonical_activation(name) == keras_name
 
 
 def test_every_documented_name_is_accepted():
-    documented = {"identity", "linear", "logistic", "sigmoid", "tanh", "relu", "elu",
-                  "selu", "gelu", "swish", "silu", "softplus", "square"}  # fmt: skip
+    documented = {
+        "identity",
+        "linear",
+        "logistic",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "elu",
+        "selu",
+        "gelu",
+        "swish",
+        "silu",
+        "softplus",
+        "square",
+    }
     assert documented <= ACTIVATION_NAMES
 
 

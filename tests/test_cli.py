@@ -7,9 +7,8 @@ import subprocess
 import sys
 import types
 
-import pandas as pd
-
 import matplotlib.image
+import pandas as pd
 import pytest
 
 import sklearn_fitfn.plotting
@@ -21,8 +20,10 @@ SMALL = ["-n", "80", "--epochs", "5", "--architectures", "8", "--cv", "2"]
 def fitfn(*args, cwd):
     return subprocess.run(
         [sys.executable, "-m", "sklearn_fitfn", *args],
-        capture_output=True, text=True, cwd=cwd,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def test_squares_end_to_end(tmp_path):
@@ -43,10 +44,31 @@ def test_squares_end_to_end(tmp_path):
 
 def test_extrapolation_with_square_units_and_lbfgs(tmp_path):
     result = fitfn(
-        "squares", "-n", "300", "--epochs", "500", "--architectures", "4", "--cv", "2",
-        "--activations", "relu", "square", "--solver", "lbfgs", "--alpha", "0",
-        "--tol", "0", "--extrapolate", "1001", "2000", "-o", "out", cwd=tmp_path,
-    )  # fmt: skip
+        "squares",
+        "-n",
+        "300",
+        "--epochs",
+        "500",
+        "--architectures",
+        "4",
+        "--cv",
+        "2",
+        "--activations",
+        "relu",
+        "square",
+        "--solver",
+        "lbfgs",
+        "--alpha",
+        "0",
+        "--tol",
+        "0",
+        "--extrapolate",
+        "1001",
+        "2000",
+        "-o",
+        "out",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "lbfgs, 500 iterations" in result.stdout
     assert "samples from outside the training range (1001..2000)" in result.stdout
@@ -96,9 +118,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
 
 def test_help_lists_the_options(tmp_path):
     result = fitfn("--help", cwd=tmp_path)
-    for option in ["--n-samples", "--low", "--high", "--cv", "--epochs", "--activations",
-                   "--architectures", "--solver", "--alpha", "--tol", "--extrapolate",
-                   "--seed", "--output", "--n-jobs", "--quiet"]:  # fmt: skip
+    for option in [
+        "--n-samples",
+        "--low",
+        "--high",
+        "--cv",
+        "--epochs",
+        "--activations",
+        "--architectures",
+        "--solver",
+        "--alpha",
+        "--tol",
+        "--extrapolate",
+        "--seed",
+        "--output",
+        "--n-jobs",
+        "--quiet",
+    ]:
         assert option in result.stdout
 
 
@@ -117,10 +153,26 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
     # The first candidate, identity (1), takes well under a second; each of
     # the three left takes many seconds, so the signal lands in the search.
     process = subprocess.Popen(
-        [sys.executable, "-m", "sklearn_fitfn", "squares", "-n", "400", "--epochs", "3000",
-         "--architectures", "1", "256,256,256", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sklearn_fitfn",
+            "squares",
+            "-n",
+            "400",
+            "--epochs",
+            "3000",
+            "--architectures",
+            "1",
+            "256,256,256",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     first = process.stderr.readline()
     assert first.startswith("[1/4]"), first
     process.send_signal(signum)
@@ -165,8 +217,11 @@ def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_p
 
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_fitfn", "squares", *SMALL, "-q", "-o", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, preexec_fn=files_of_at_most_20_kb,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=files_of_at_most_20_kb,
+    )
     assert result.returncode == 1
     assert result.stderr == f"fitfn: cannot write the results to {str(out)!r}: File too large\n"
     assert _folder_contents(out) == before

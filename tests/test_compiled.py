@@ -12,8 +12,9 @@ y = X[:, 0] * X[:, 1]
 
 
 def _fit(width, solver="adam"):
-    MLPFunctionRegressor(hidden_layer_sizes=(width,), max_iter=2, solver=solver,
-                         random_state=0).fit(X, y)  # fmt: skip
+    MLPFunctionRegressor(
+        hidden_layer_sizes=(width,), max_iter=2, solver=solver, random_state=0
+    ).fit(X, y)
 
 
 def test_only_the_most_recent_shapes_keep_their_compiled_functions(monkeypatch):

@@ -35,8 +35,9 @@ def test_each_function_computes_its_formula(make, formula):
 
 
 def test_continuous_range_features_and_frames():
-    X, y = make_function_data("sums", 200, n_features=3, low=-2.5, high=2.5,
-                              integer=False, random_state=0)  # fmt: skip
+    X, y = make_function_data(
+        "sums", 200, n_features=3, low=-2.5, high=2.5, integer=False, random_state=0
+    )
     assert X.shape == (200, 3) and X.min() >= -2.5 and X.max() <= 2.5
     assert not np.allclose(X, np.round(X))
     frame, target = make_products(10, random_state=0, as_frame=True)

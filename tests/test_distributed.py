@@ -33,9 +33,13 @@ from sklearn_fitfn.distributed import (  # noqa: E402
 from sklearn_fitfn.experiments import run_experiment  # noqa: E402
 
 GRID = dict(
-    n_samples=300, max_iter=150, cv=3, activations=("identity", "relu"),
-    architectures=[(8,), (16, 16)], progress=False,
-)  # fmt: skip
+    n_samples=300,
+    max_iter=150,
+    cv=3,
+    activations=("identity", "relu"),
+    architectures=[(8,), (16, 16)],
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +110,9 @@ def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(client, in_p
     def kill_after_first_round(index, total, candidate, results):
         if index == 1 and not killed:
             # Kill one worker while the next round's fits are running on it.
-            timer = threading.Timer(0.3, lambda: (os.kill(victim, signal.SIGKILL),
-                                                  killed.append(victim)))  # fmt: skip
+            timer = threading.Timer(
+                0.3, lambda: (os.kill(victim, signal.SIGKILL), killed.append(victim))
+            )
             timer.start()
 
     outcome = {}
@@ -115,9 +120,11 @@ def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(client, in_p
     def run():
         try:
             outcome["result"] = run_experiment(
-                "squares", extrapolate=(1001, 2000), scheduler=client,
+                "squares",
+                extrapolate=(1001, 2000),
+                scheduler=client,
                 **{**GRID, "progress": kill_after_first_round},
-            )  # fmt: skip
+            )
         except BaseException as error:  # reported below
             outcome["error"] = error
 
@@ -168,18 +175,35 @@ def test_bad_scheduler_arguments():
 
 
 def fitfn(*args, env=None, prelude=""):
-    code = f"import sys\n{prelude}\nfrom sklearn_fitfn.cli import main\nsys.exit(main(sys.argv[1:]))"
+    code = (
+        f"import sys\n{prelude}\nfrom sklearn_fitfn.cli import main\nsys.exit(main(sys.argv[1:]))"
+    )
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_fitfn_runs_on_a_local_cluster(tmp_path):
     result = fitfn(
-        "squares", "-n", "300", "--epochs", "150", "--architectures", "8", "16,16",
-        "--scheduler", "local", "--n-workers", "2", "-o", str(tmp_path / "out"),
-    )  # fmt: skip
+        "squares",
+        "-n",
+        "300",
+        "--epochs",
+        "150",
+        "--architectures",
+        "8",
+        "16,16",
+        "--scheduler",
+        "local",
+        "--n-workers",
+        "2",
+        "-o",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 0, result.stderr
     assert "a linear network cannot fit x²" in result.stdout
     assert (tmp_path / "out" / "results.csv").exists()
@@ -187,9 +211,13 @@ def test_fitfn_runs_on_a_local_cluster(tmp_path):
 
 def test_missing_dask_extra_is_one_line(tmp_path):
     result = fitfn(
-        "squares", "--scheduler", "local", "-o", str(tmp_path / "out"),
+        "squares",
+        "--scheduler",
+        "local",
+        "-o",
+        str(tmp_path / "out"),
         prelude="sys.modules['distributed'] = None",
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"fitfn: error: {MISSING_EXTRA}"
     assert not (tmp_path / "out").exists()

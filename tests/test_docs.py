@@ -50,7 +50,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch, capsys):
         try:
             exec(compile(block, f"{page.name} block {number}", "exec"), namespace)
         except Exception as error:
-            raise AssertionError(f"{page.name}, python block {number} failed: {error!r}")
+            raise AssertionError(f"{page.name}, python block {number} failed: {error!r}") from error
 
 
 @pytest.mark.parametrize(
@@ -61,8 +61,11 @@ def test_fitfn_commands_run(command, tmp_path):
     argv = shlex.split(command)
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_fitfn", *argv[1:]],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     for line in result.stderr.splitlines():  # progress lines only: no warnings or logs
         assert re.match(r"\[\d+/\d+\] |refitting \d+ more|running the fits on", line), line

@@ -75,8 +75,9 @@ def test_convergence_warning_on_the_keras_path(regression_data):
 def test_warm_start_warns_and_counts_each_fit_as_mlpregressor(solver):
     # scikit-learn's test_mlp_warm_start_no_convergence, on a regression.
     X, y = np.random.default_rng(0).normal(size=(150, 4)), np.arange(150.0) % 3
-    options = dict(solver=solver, warm_start=True, max_iter=10, n_iter_no_change=np.inf,
-                   random_state=0)  # fmt: skip
+    options = dict(
+        solver=solver, warm_start=True, max_iter=10, n_iter_no_change=np.inf, random_state=0
+    )
     for estimator in (MLPRegressor(**options), MLPFunctionRegressor(**options)):
         with pytest.warns(ConvergenceWarning):
             estimator.fit(X, y)
@@ -106,8 +107,9 @@ def test_partial_fit_never_warns(regression_data):
 
 
 @pytest.mark.parametrize("batch_size, n_warnings", [(10_000, 1), (240, 0), ("auto", 0)])
-def test_batch_size_larger_than_the_data_warns_and_is_clipped(regression_data, batch_size,
-                                                              n_warnings):  # fmt: skip
+def test_batch_size_larger_than_the_data_warns_and_is_clipped(
+    regression_data, batch_size, n_warnings
+):
     X, y = regression_data
     options = dict(SMALL, batch_size=batch_size, max_iter=2)
     theirs, ours, mlp, reg = _both(options, X, y)
@@ -169,14 +171,23 @@ def _sparse_problem():
     return X, y
 
 
-SPARSE_FORMATS = [scipy.sparse.csr_matrix, scipy.sparse.csc_matrix, scipy.sparse.csr_array,
-                  scipy.sparse.csc_array]  # fmt: skip
+SPARSE_FORMATS = [
+    scipy.sparse.csr_matrix,
+    scipy.sparse.csc_matrix,
+    scipy.sparse.csr_array,
+    scipy.sparse.csc_array,
+]
 
 
 @pytest.mark.parametrize(
     "options",
-    [dict(solver="adam"), dict(solver="sgd", early_stopping=True), dict(solver="lbfgs"),
-     dict(solver="rmsprop"), dict(solver="adam", loss="poisson")],  # fmt: skip
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", early_stopping=True),
+        dict(solver="lbfgs"),
+        dict(solver="rmsprop"),
+        dict(solver="adam", loss="poisson"),
+    ],
     ids=["adam", "sgd-early-stopping", "lbfgs", "keras-rmsprop", "poisson"],
 )
 @pytest.mark.parametrize("sparse_format", SPARSE_FORMATS, ids=lambda f: f.__name__)
@@ -188,8 +199,9 @@ def test_sparse_input_gives_the_dense_predictions(options, sparse_format):
     dense = MLPFunctionRegressor(**options).fit(X, y)
     sparse = MLPFunctionRegressor(**options).fit(sparse_format(X), y)
     np.testing.assert_allclose(sparse.predict(X), dense.predict(X), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(sparse.predict(sparse_format(X)), dense.predict(X), rtol=0,
-                               atol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(
+        sparse.predict(sparse_format(X)), dense.predict(X), rtol=0, atol=1e-10
+    )
     assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-10)
 
 
@@ -218,8 +230,9 @@ def test_sparse_input_is_densified_a_chunk_at_a_time_at_most(monkeypatch):
     monkeypatch.setattr(scipy.sparse.csr_matrix, "toarray", recording_toarray)
     monkeypatch.setattr(sklearn_fitfn._data, "DENSE_CHUNK_ELEMENTS", 5_000_000)
     for solver in ["adam", "rmsprop"]:
-        reg = MLPFunctionRegressor(hidden_layer_sizes=(4,), max_iter=2, solver=solver,
-                                   early_stopping=True, random_state=0).fit(X, y)  # fmt: skip
+        reg = MLPFunctionRegressor(
+            hidden_layer_sizes=(4,), max_iter=2, solver=solver, early_stopping=True, random_state=0
+        ).fit(X, y)
         assert reg.predict(X).shape == (400,)
     assert densified and max(densified) <= 5_000_000
 
@@ -252,9 +265,11 @@ def test_catch_interruption_changes_nothing_outside_the_main_thread():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-@pytest.mark.parametrize("options", [dict(solver="adam"), dict(solver="rmsprop"),
-                                     dict(solver="sgd", early_stopping=True)],
-                         ids=["engine", "keras-fit", "engine-early-stopping"])  # fmt: skip
+@pytest.mark.parametrize(
+    "options",
+    [dict(solver="adam"), dict(solver="rmsprop"), dict(solver="sgd", early_stopping=True)],
+    ids=["engine", "keras-fit", "engine-early-stopping"],
+)
 def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, options):
     """Ctrl-C, wherever it lands after the third epoch, ends the fit with
     MLPRegressor's warning and a network that is exactly the uninterrupted

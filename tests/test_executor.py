@@ -16,8 +16,14 @@ def test_both_executors_train_identically(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
     y = np.sin(X).sum(axis=1)
-    params = dict(hidden_layer_sizes=(8, 8), max_iter=20, batch_size=32, random_state=0,
-                  early_stopping=True, n_iter_no_change=30)  # fmt: skip
+    params = dict(
+        hidden_layer_sizes=(8, 8),
+        max_iter=20,
+        batch_size=32,
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=30,
+    )
     assert runs_inline([3, 8, 8, 1], 32)
     inline = MLPFunctionRegressor(**params).fit(X, y)
     monkeypatch.setattr(_executor, "INLINE_MAX_MULTIPLY_ADDS", 0)

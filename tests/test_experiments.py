@@ -25,10 +25,14 @@ def squares():
 
 def test_the_best_line_floor_matches_its_closed_form():
     X, y = make_squares(random_state=0)
-    assert least_squares_rmse(X, y) == pytest.approx(analytic_linear_floor("squares", 1, 1000), rel=0.03)
+    assert least_squares_rmse(X, y) == pytest.approx(
+        analytic_linear_floor("squares", 1, 1000), rel=0.03
+    )
     assert analytic_linear_floor("squares", 0, 1000) == pytest.approx(1000**2 / (6 * math.sqrt(5)))
     X, y = make_products(20000, random_state=0)
-    assert least_squares_rmse(X, y) == pytest.approx(analytic_linear_floor("products", 1, 1000), rel=0.03)
+    assert least_squares_rmse(X, y) == pytest.approx(
+        analytic_linear_floor("products", 1, 1000), rel=0.03
+    )
 
 
 def test_relu_fits_squares_and_identity_is_stuck_at_the_line(squares):
@@ -48,15 +52,23 @@ def test_both_activations_fit_sums():
 
 def test_result_contents(squares):
     table = squares.table
-    assert list(table.columns) == ["activation", "architecture", "cv_rmse_mean",
-                                   "cv_rmse_std", "cv_r2_mean", "fit_seconds",
-                                   "converged"]  # fmt: skip
+    assert list(table.columns) == [
+        "activation",
+        "architecture",
+        "cv_rmse_mean",
+        "cv_rmse_std",
+        "cv_r2_mean",
+        "fit_seconds",
+        "converged",
+    ]
     assert table["cv_rmse_mean"].is_monotonic_increasing
     assert set(squares.models) == {"identity", "relu"}
     samples = squares.samples
     assert len(samples) == 8
     np.testing.assert_array_equal(samples["Expected"], samples["x1"] ** 2)
-    np.testing.assert_allclose(samples["err (relu)"], samples["Predicted (relu)"] - samples["Expected"])
+    np.testing.assert_allclose(
+        samples["err (relu)"], samples["Predicted (relu)"] - samples["Expected"]
+    )
     payload = json.loads(squares.to_json())
     assert payload["linear_floor_rmse"] == squares.linear_floor
     assert len(payload["cv_results"]["params"]) == 2
@@ -69,10 +81,19 @@ def test_convergence_is_recorded_per_candidate_and_never_printed(capfd):
     # rows also clip batch_size=100, which MLPRegressor warns about.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        adam = run_experiment("sums", n_samples=80, max_iter=5, cv=2, architectures=[(4,)],
-                              progress=False, n_jobs=2)  # fmt: skip
-        lbfgs = run_experiment("sums", n_samples=200, max_iter=2000, cv=2, architectures=[(4,)],
-                               activations=["identity"], solver="lbfgs", progress=False)  # fmt: skip
+        adam = run_experiment(
+            "sums", n_samples=80, max_iter=5, cv=2, architectures=[(4,)], progress=False, n_jobs=2
+        )
+        lbfgs = run_experiment(
+            "sums",
+            n_samples=200,
+            max_iter=2000,
+            cv=2,
+            architectures=[(4,)],
+            activations=["identity"],
+            solver="lbfgs",
+            progress=False,
+        )
     assert caught == [] and capfd.readouterr() == ("", "")
     assert adam.table["converged"].tolist() == [False, False]
     assert adam.convergence_note().startswith("2 of 2 candidates did not converge in every fold")
@@ -89,9 +110,16 @@ EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
 @pytest.fixture(scope="module")
 def extrapolated():
     return run_experiment(
-        "squares", n_samples=600, max_iter=1000, cv=3, activations=("relu", "square"),
-        architectures=[(4,), (16,)], extrapolate=(1001, 2000), progress=False, **EXACT,
-    )  # fmt: skip
+        "squares",
+        n_samples=600,
+        max_iter=1000,
+        cv=3,
+        activations=("relu", "square"),
+        architectures=[(4,), (16,)],
+        extrapolate=(1001, 2000),
+        progress=False,
+        **EXACT,
+    )
 
 
 def test_extrapolation_scores_every_candidate_inside_and_outside(extrapolated):
@@ -126,8 +154,14 @@ def test_square_units_stay_exact_outside_the_training_range(extrapolated):
 
 def test_progress_reports_every_candidate():
     seen = []
-    run_experiment("squares", n_samples=60, max_iter=2, architectures=[(4,), (8,)], cv=2,
-                   progress=lambda i, total, candidate, results: seen.append((i, total)))  # fmt: skip
+    run_experiment(
+        "squares",
+        n_samples=60,
+        max_iter=2,
+        architectures=[(4,), (8,)],
+        cv=2,
+        progress=lambda i, total, candidate, results: seen.append((i, total)),
+    )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -148,12 +182,12 @@ def test_bad_experiment_settings(kwargs, message):
 
 @pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "process workers"])
 def test_parallel_fits_give_the_same_grid_as_one_process(backend):
-    settings = dict(n_samples=120, max_iter=20, architectures=[(8,), (4, 4)], cv=2,
-                    progress=False)  # fmt: skip
+    settings = dict(n_samples=120, max_iter=20, architectures=[(8,), (4, 4)], cv=2, progress=False)
     serial = run_experiment("squares", n_jobs=1, **settings)
     chosen = contextlib.nullcontext() if backend is None else joblib.parallel_config(backend)
     with chosen:
         parallel = run_experiment("squares", n_jobs=2, **settings)
-    np.testing.assert_allclose(parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"],
-                               rtol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"], rtol=1e-9
+    )
     assert parallel.test_rmse == pytest.approx(serial.test_rmse, rel=1e-9)

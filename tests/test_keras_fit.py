@@ -89,8 +89,15 @@ def test_keras_fit_minimises_mlpregressors_own_objective(regression_data):
     weights included, to float32's precision of Keras's reported loss."""
     X, y = regression_data
     w = np.random.default_rng(3).uniform(0.5, 3.0, size=len(y))
-    params = dict(hidden_layer_sizes=(16, 8), max_iter=20, batch_size=len(y), shuffle=False,
-                  alpha=0.1, learning_rate_init=0.01, random_state=0)  # fmt: skip
+    params = dict(
+        hidden_layer_sizes=(16, 8),
+        max_iter=20,
+        batch_size=len(y),
+        shuffle=False,
+        alpha=0.1,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
     engine = MLPFunctionRegressor(**params).fit(X, y, sample_weight=w)
     via_keras = MLPFunctionRegressor(**params, callbacks=[keras.callbacks.Callback()])
     via_keras.fit(X, y, sample_weight=w)
@@ -103,9 +110,13 @@ def test_keras_early_stopping_on_val_loss_and_the_users_callback_untouched(regre
     X, y = regression_data
     # min_delta so large that no epoch improves: stops after 1 + patience epochs.
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=1e9)
-    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 50}, solver="rmsprop",
-                               early_stopping=True, n_iter_no_change=np.inf,
-                               callbacks=[stopper]).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        **{**SMALL, "max_iter": 50},
+        solver="rmsprop",
+        early_stopping=True,
+        n_iter_no_change=np.inf,
+        callbacks=[stopper],
+    ).fit(X, y)
     assert reg.n_iter_ == 3 == len(reg.history_["val_loss"]) == len(reg.validation_scores_)
     assert reg.best_validation_score_ == max(reg.validation_scores_)
     assert stopper.model is None and stopper.stopped_epoch == 0
@@ -118,8 +129,9 @@ def test_reduce_lr_on_plateau_and_csv_logger(regression_data, tmp_path):
         keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e9),
         keras.callbacks.CSVLogger(str(log)),
     ]
-    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 5}, solver="rmsprop",
-                               learning_rate_init=0.01, callbacks=callbacks).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        **{**SMALL, "max_iter": 5}, solver="rmsprop", learning_rate_init=0.01, callbacks=callbacks
+    ).fit(X, y)
     # The first epoch sets the plateau's reference; each later one halves the rate.
     assert float(reg.model_.optimizer.learning_rate) == pytest.approx(0.01 * 0.5**4, rel=1e-6)
     rows = log.read_text().strip().splitlines()
@@ -137,10 +149,13 @@ def test_callback_state_never_leaks_between_fits_clones_or_grid_candidates(regre
 
     grid = GridSearchCV(
         MLPFunctionRegressor(**{**SMALL, "max_iter": 20}),
-        {"solver": ["adam", "rmsprop"], "learning_rate_init": [1e-3, 1e-2],
-         "callbacks": [None, [EpochCounter()]]},
+        {
+            "solver": ["adam", "rmsprop"],
+            "learning_rate_init": [1e-3, 1e-2],
+            "callbacks": [None, [EpochCounter()]],
+        },
         cv=2,
-    )  # fmt: skip
+    )
     grid.fit(X, y)
     assert len(grid.cv_results_["params"]) == 8
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
@@ -155,9 +170,13 @@ def test_mlpregressor_stopping_rule_and_sgd_schedule_on_keras_path(regression_da
     params = dict(**{**SMALL, "max_iter": 50}, tol=1e9, n_iter_no_change=2)
     reg = MLPFunctionRegressor(**params, solver="rmsprop").fit(X, y)
     assert reg.n_iter_ == 4 == MLPFunctionRegressor(**params).fit(X, y).n_iter_
-    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 2}, solver="sgd",
-                               learning_rate="invscaling", learning_rate_init=0.1,
-                               callbacks=[keras.callbacks.Callback()]).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        **{**SMALL, "max_iter": 2},
+        solver="sgd",
+        learning_rate="invscaling",
+        learning_rate_init=0.1,
+        callbacks=[keras.callbacks.Callback()],
+    ).fit(X, y)
     expected = 0.1 / (2 * len(y) + 1) ** 0.5  # scikit-learn's invscaling after 2 epochs
     assert float(reg.model_.optimizer.learning_rate) == pytest.approx(expected, rel=1e-6)
 
@@ -221,16 +240,25 @@ assert "sklearn_fitfn" not in sys.modules
 def test_saved_models_load_in_a_fresh_process_without_the_package(regression_data, tmp_path):
     X, y = regression_data
     relu = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
-    square = MLPFunctionRegressor(hidden_layer_sizes=(4,), activation="square",
-                                  solver="lbfgs", max_iter=30, random_state=0).fit(X, y)  # fmt: skip
+    square = MLPFunctionRegressor(
+        hidden_layer_sizes=(4,), activation="square", solver="lbfgs", max_iter=30, random_state=0
+    ).fit(X, y)
     relu.model_.save(tmp_path / "relu.keras")
     square.model_.save(tmp_path / "square.keras")
     np.save(tmp_path / "X.npy", X)
     result = subprocess.run(
-        [sys.executable, "-c", _LOAD_WITHOUT_PACKAGE, str(tmp_path / "X.npy"),
-         str(tmp_path / "relu.keras"), str(tmp_path / "square.keras")],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            _LOAD_WITHOUT_PACKAGE,
+            str(tmp_path / "X.npy"),
+            str(tmp_path / "relu.keras"),
+            str(tmp_path / "square.keras"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     relu_out, square_out, square_predict = (eval(line) for line in result.stdout.splitlines())
     np.testing.assert_allclose(relu_out, relu.predict(X), rtol=1e-12)
@@ -244,8 +272,9 @@ def test_model_predict_is_the_estimators_prediction(regression_data):
     direct = reg.model_(X).numpy().ravel()
     np.testing.assert_array_equal(direct, reg.predict(X))
     batched = tf.data.Dataset.from_tensor_slices(X).batch(32)
-    np.testing.assert_allclose(reg.model_.predict(batched, verbose=0).ravel(), reg.predict(X),
-                               rtol=1e-12, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        reg.model_.predict(batched, verbose=0).ravel(), reg.predict(X), rtol=1e-12, atol=1e-12
+    )
     # Keras casts NumPy float arrays to keras.config.floatx() (float32 by
     # default) before the model: the float64 network then sees rounded inputs.
     rounded = reg.model_.predict(X, verbose=0).ravel()
@@ -307,11 +336,16 @@ print(repr([reg.predict(X[:3]).tolist(), tags]))
 
 def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     # The TensorFlow settings the package still makes at import, made for both.
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "TF_NUM_INTRAOP_THREADS": "1"}
+    env = {
+        **os.environ,
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_NUM_INTRAOP_THREADS": "1",
+    }
     runs = [
-        subprocess.run([sys.executable, "-c", _PLAIN_SCIKERAS, which], capture_output=True,
-                       text=True, env=env)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", _PLAIN_SCIKERAS, which], capture_output=True, text=True, env=env
+        )
         for which in ("with", "without")
     ]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr + runs[1].stderr

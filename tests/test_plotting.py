@@ -7,8 +7,15 @@ from sklearn_fitfn.plotting import plot_fits, plot_rmse
 
 @pytest.mark.parametrize("function, extrapolate", [("products", None), ("squares", (1001, 2000))])
 def test_figures_are_valid_pngs(tmp_path, function, extrapolate):
-    result = run_experiment(function, n_samples=60, max_iter=3, architectures=[(4,)],
-                            cv=2, extrapolate=extrapolate, progress=False)  # fmt: skip
+    result = run_experiment(
+        function,
+        n_samples=60,
+        max_iter=3,
+        architectures=[(4,)],
+        cv=2,
+        extrapolate=extrapolate,
+        progress=False,
+    )
     for plot, name in [(plot_fits, "fits.png"), (plot_rmse, "rmse.png")]:
         figure = plot(result, tmp_path / name)
         image = matplotlib.image.imread(tmp_path / name)

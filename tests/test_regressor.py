@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from tensorflow.python.framework import config as tf_config
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
@@ -21,6 +20,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from tensorflow.python.framework import config as tf_config
 
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._spec import dense_layers
@@ -37,16 +37,26 @@ SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_stat
         dict(shuffle=False),
         dict(shuffle=True),
         dict(solver="sgd", learning_rate="invscaling"),
-        dict(solver="sgd", learning_rate="adaptive", nesterovs_momentum=False,
-             n_iter_no_change=2, tol=10.0),
+        dict(
+            solver="sgd",
+            learning_rate="adaptive",
+            nesterovs_momentum=False,
+            n_iter_no_change=2,
+            tol=10.0,
+        ),
         dict(early_stopping=True, activation="tanh"),
         dict(early_stopping=True, n_iter_no_change=2, tol=0.05, validation_fraction=0.2),
-        dict(solver="sgd", learning_rate="adaptive", early_stopping=True,
-             n_iter_no_change=2, tol=0.05),
+        dict(
+            solver="sgd",
+            learning_rate="adaptive",
+            early_stopping=True,
+            n_iter_no_change=2,
+            tol=0.05,
+        ),
         dict(activation="logistic", alpha=0.1),
         dict(tol=10.0, n_iter_no_change=3),
     ],
-)  # fmt: skip
+)
 def test_training_reproduces_mlpregressor_step_for_step(regression_data, options):
     X, y = regression_data
     ours = MLPFunctionRegressor(**SMALL, **options).fit(X, y)
@@ -58,7 +68,9 @@ def test_training_reproduces_mlpregressor_step_for_step(regression_data, options
     assert ours.n_iter_ == reference.n_iter_
     assert ours.t_ == reference.t_
     if options.get("early_stopping"):
-        np.testing.assert_allclose(ours.validation_scores_, reference.validation_scores_, rtol=1e-10)
+        np.testing.assert_allclose(
+            ours.validation_scores_, reference.validation_scores_, rtol=1e-10
+        )
         assert ours.best_validation_score_ == pytest.approx(reference.best_validation_score_)
         assert ours.best_loss_ is None
     else:
@@ -126,8 +138,13 @@ def test_pipeline_target_transform_and_grid_search_pick_relu_on_squares():
     rng = np.random.default_rng(0)
     X = rng.integers(1, 1001, size=(300, 1))
     y = X[:, 0].astype(float) ** 2
-    reg = MLPFunctionRegressor(hidden_layer_sizes=(32, 32), activation="relu",
-                               max_iter=150, learning_rate_init=0.01, random_state=0)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=(32, 32),
+        activation="relu",
+        max_iter=150,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
     model = TransformedTargetRegressor(
         make_pipeline(StandardScaler(), reg), transformer=StandardScaler()
     )
@@ -217,12 +234,14 @@ def test_fitted_attributes_describe_the_keras_network(regression_data):
 
 def test_per_layer_activations_and_linear_model(regression_data):
     X, y = regression_data
-    reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), activation=["tanh", "gelu"],
-                               max_iter=5, random_state=0).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=(8, 8), activation=["tanh", "gelu"], max_iter=5, random_state=0
+    ).fit(X, y)
     names = [layer.activation.__name__ for layer in dense_layers(reg.model_)]
     assert names == ["tanh", "gelu", "linear"]
-    linear = MLPFunctionRegressor(hidden_layer_sizes=(), max_iter=300,
-                                  learning_rate_init=0.05, random_state=0).fit(X, y)  # fmt: skip
+    linear = MLPFunctionRegressor(
+        hidden_layer_sizes=(), max_iter=300, learning_rate_init=0.05, random_state=0
+    ).fit(X, y)
     assert len(linear.coefs_) == 1
     design = np.column_stack([X, np.ones(len(X))])
     least_squares = design @ np.linalg.lstsq(design, y, rcond=None)[0]
@@ -302,8 +321,9 @@ def test_lbfgs_in_both_dtypes(regression_data, dtype):
 
 def test_lbfgs_has_no_partial_fit_and_warm_starts_from_its_weights(regression_data):
     X, y = regression_data
-    reg = MLPFunctionRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20,
-                               warm_start=True, random_state=0)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20, warm_start=True, random_state=0
+    )
     assert not hasattr(reg, "partial_fit")
     first = reg.fit(X, y).loss_
     second = reg.fit(X, y).loss_
@@ -313,8 +333,13 @@ def test_lbfgs_has_no_partial_fit_and_warm_starts_from_its_weights(regression_da
 
 def test_square_units_train_pickle_and_reload(regression_data):
     X, y = regression_data
-    reg = MLPFunctionRegressor(hidden_layer_sizes=(8, 4), activation=["square", "relu"],
-                               solver="lbfgs", max_iter=30, random_state=0).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=(8, 4),
+        activation=["square", "relu"],
+        solver="lbfgs",
+        max_iter=30,
+        random_state=0,
+    ).fit(X, y)
     z = X @ reg.coefs_[0] + reg.intercepts_[0]
     np.testing.assert_allclose(reg.model_.get_layer("square_0")([z, z]), z**2, rtol=1e-12)
     restored = pickle.loads(pickle.dumps(reg))
@@ -335,10 +360,13 @@ def test_clone_and_params_round_trip():
         reg.set_params(epochs=3)
 
 
-@pytest.mark.parametrize("dump, load", [
-    (pickle.dumps, pickle.loads),
-    (lambda est: joblib_dump(est), lambda blob: joblib_load(blob)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "dump, load",
+    [
+        (pickle.dumps, pickle.loads),
+        (lambda est: joblib_dump(est), lambda blob: joblib_load(blob)),
+    ],
+)
 def test_pickle_and_joblib_round_trips(regression_data, dump, load):
     X, y = regression_data
     reg = MLPFunctionRegressor(**SMALL).fit(X, y)
@@ -458,8 +486,9 @@ def test_partial_fit_trains_one_epoch_per_call(regression_data):
 
 def test_early_stopping_keeps_the_best_validation_weights(regression_data):
     X, y = regression_data
-    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 300}, early_stopping=True,
-                               tol=1e-3, n_iter_no_change=5).fit(X, y)  # fmt: skip
+    reg = MLPFunctionRegressor(
+        **{**SMALL, "max_iter": 300}, early_stopping=True, tol=1e-3, n_iter_no_change=5
+    ).fit(X, y)
     assert reg.n_iter_ < 300
     assert len(reg.validation_scores_) == reg.n_iter_
     assert reg.best_validation_score_ == max(reg.validation_scores_)
@@ -476,10 +505,14 @@ def test_early_stopping_keeps_the_best_validation_weights(regression_data):
         (None, lambda y: np.where(y > 3, np.nan, y), ValueError, "NaN"),
         (lambda X: X.reshape(len(X), 3, 1), None, ValueError, "dim 3"),
         (lambda X: X[:0], lambda y: y[:0], ValueError, "0 sample"),
-        (lambda X: np.array([["a", "b", "c"]] * len(X), dtype=object), None,
-         ValueError, "convert|string"),
+        (
+            lambda X: np.array([["a", "b", "c"]] * len(X), dtype=object),
+            None,
+            ValueError,
+            "convert|string",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_training_data_is_named(regression_data, X_change, y_change, error, message):
     X, y = regression_data
     X = X_change(X) if X_change else X
@@ -552,11 +585,15 @@ def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
 
 @pytest.mark.parametrize(
     "options, unit",
-    [(dict(solver="adam"), "epoch"), (dict(solver="sgd"), "epoch"),
-     (dict(solver="lbfgs"), "iteration"), (dict(solver="rmsprop"), "epoch"),
-     (dict(solver="adam", warm_start=True), "epoch")],
+    [
+        (dict(solver="adam"), "epoch"),
+        (dict(solver="sgd"), "epoch"),
+        (dict(solver="lbfgs"), "iteration"),
+        (dict(solver="rmsprop"), "epoch"),
+        (dict(solver="adam", warm_start=True), "epoch"),
+    ],
     ids=["adam", "sgd", "lbfgs", "keras-fit", "warm-start"],
-)  # fmt: skip
+)
 def test_a_non_finite_loss_stops_the_fit_and_says_what_to_do(regression_data, options, unit):
     # 1e20 squared overflows float32: every loss is infinite, the weights may not be.
     X, y = regression_data
@@ -626,8 +663,11 @@ _THREADS = (
     ],
 )
 def test_tensorflow_thread_pools(env, expected):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"}}  # fmt: skip
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"}
+    }
     result = subprocess.run(
         [sys.executable, "-c", _THREADS], capture_output=True, text=True, env={**clean, **env}
     )

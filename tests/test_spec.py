@@ -90,8 +90,9 @@ def test_initial_weights_are_scikit_learns():
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = X.sum(axis=1)
     for activation in ["relu", "logistic"]:
-        reference = MLPRegressor(hidden_layer_sizes=(7, 4), activation=activation,
-                                 max_iter=1, random_state=3)  # fmt: skip
+        reference = MLPRegressor(
+            hidden_layer_sizes=(7, 4), activation=activation, max_iter=1, random_state=3
+        )
         reference._random_state = np.random.RandomState(3)
         reference.activation = activation
         reference.solver = "adam"

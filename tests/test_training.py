@@ -50,14 +50,18 @@ def test_one_compiled_epoch_serves_every_sample_count():
     assert compiled_epochs.tracing_count() == traces
 
 
-
 @pytest.mark.parametrize(
     "activations, out_activation",
-    [(("relu", "tanh"), "identity"), (("elu", "selu"), "identity"),
-     (("gelu", "silu"), "identity"), (("softplus", "logistic"), "identity"),
-     (("square", "identity"), "identity"), (("relu", "tanh"), "exp"),
-     (("square", "logistic"), "exp")],
-)  # fmt: skip
+    [
+        (("relu", "tanh"), "identity"),
+        (("elu", "selu"), "identity"),
+        (("gelu", "silu"), "identity"),
+        (("softplus", "logistic"), "identity"),
+        (("square", "identity"), "identity"),
+        (("relu", "tanh"), "exp"),
+        (("square", "logistic"), "exp"),
+    ],
+)
 def test_backpropagation_equals_autodiff_of_the_loss(activations, out_activation):
     """The written-out gradient of every activation, with sample weights,
     several outputs and the L2 penalty, equals TensorFlow's own, for the
@@ -68,8 +72,9 @@ def test_backpropagation_equals_autodiff_of_the_loss(activations, out_activation
     X = tf.constant(rng.normal(size=(20, 3)))
     y = tf.constant(rng.poisson(2.0, size=(20, 2)).astype(float))
     w, alpha = tf.constant(rng.uniform(0.5, 2.0, size=20)), tf.constant(0.3, tf.float64)
-    network = NetworkSpec.from_params((5, 4), activations, "float64", 3, 2,
-                                      out_activation=out_activation)  # fmt: skip
+    network = NetworkSpec.from_params(
+        (5, 4), activations, "float64", 3, 2, out_activation=out_activation
+    )
     loss, grads = network.loss_and_gradients(params, X, y, w, alpha)
     with tf.GradientTape() as tape:
         tape.watch(params)
