@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import __version__
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
 from .distributed import check_scheduler_address, import_distributed
@@ -42,14 +43,20 @@ def _activation(text):
 
 
 def _non_negative(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
     return value
 
 
 def _positive(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
     return value
@@ -96,7 +103,10 @@ def build_parser():
         type=_activation,
         nargs="+",
         default=["identity", "relu"],
-        help="activations to compare (default: identity relu)",
+        metavar="ACTIVATION",
+        help="activations to compare, from: "
+        + ", ".join(sorted(ACTIVATION_NAMES))
+        + " (default: identity relu)",
     )
     parser.add_argument(
         "--architectures",
@@ -163,8 +173,12 @@ def build_parser():
         help="worker processes of --scheduler local (default: one per core)",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print only the verdict: no progress, no tables"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the verdict and where the results went: no progress, no tables",
     )
+    parser.add_argument("--version", action="version", version=f"fitfn {__version__}")
     return parser
 
 
@@ -285,8 +299,7 @@ def _report(result, args, files):
     print(result.verdict())
     if result.convergence_note() is not None:
         print(result.convergence_note())
-    if not args.quiet:
-        print("\nwrote " + ", ".join(str(path) for path in files))
+    print(("" if args.quiet else "\n") + "wrote " + ", ".join(str(path) for path in files))
 
 
 def _fail(message):

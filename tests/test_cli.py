@@ -11,6 +11,7 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
+import sklearn_fitfn
 import sklearn_fitfn.plotting
 from sklearn_fitfn.cli import _StopOnSignals, _Stopped, _write_results
 
@@ -89,7 +90,9 @@ def test_quiet_prints_only_the_verdict(tmp_path):
     assert lines[2:] == [
         "2 of 2 candidates did not converge in every fold: training used all 5 epochs "
         "(max_iter) without the stopping rule ending it (scikit-learn's ConvergenceWarning; "
-        "recorded in the 'converged' column, not printed)."
+        "recorded in the 'converged' column, not printed).",
+        "wrote fitfn-results/results.csv, fitfn-results/results.json, "
+        "fitfn-results/fits.png, fitfn-results/rmse.png",
     ]
     assert (tmp_path / "fitfn-results" / "results.json").exists()
 
@@ -106,6 +109,8 @@ def test_quiet_prints_only_the_verdict(tmp_path):
         (["squares", "--extrapolate", "2000", "1001"], "needs LOW < HIGH"),
         (["squares", "--alpha", "-1"], "must be a number >= 0"),
         (["squares", "--solver", "newton"], "invalid choice: 'newton'"),
+        (["squares", "--epochs", "1.5"], "argument --epochs: must be a positive integer: '1.5'"),
+        (["squares", "--alpha", "lots"], "argument --alpha: must be a number >= 0: 'lots'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
@@ -114,6 +119,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["blocker"]
+
+
+def test_version(tmp_path):
+    result = fitfn("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == f"fitfn {sklearn_fitfn.__version__}\n"
 
 
 def test_help_lists_the_options(tmp_path):
@@ -134,8 +145,12 @@ def test_help_lists_the_options(tmp_path):
         "--output",
         "--n-jobs",
         "--quiet",
+        "--version",
     ]:
         assert option in result.stdout
+    help_text = " ".join(result.stdout.split())  # argparse wraps lines
+    for name in ["identity", "relu", "square", "tanh", "logistic", "gelu"]:
+        assert name in help_text.split("from:")[1]
 
 
 def _folder_contents(folder):
