@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse
-import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as shuffle_indices
 from sklearn.utils.optimize import _check_optimize_result
@@ -27,6 +26,7 @@ from ._data import all_rows, empty_inputs, engine_inputs, gather_rows, input_sig
 from ._executor import executor, runs_inline
 from ._interrupt import catch_interruption
 from ._optimizers import OPTIMIZERS
+from ._quiet import tf
 
 
 @dataclasses.dataclass
@@ -163,14 +163,16 @@ def _run_epochs(
 compiled_epochs = BoundedCompiled(_run_epochs)
 
 
-def _prepare_epoch_function(params, optimizer, stop, dtype, sparse, n_features, n_outputs, static):
+def _prepare_epoch_function(
+    function, params, optimizer, stop, dtype, sparse, n_features, n_outputs
+):
     """Trace the epochs once per shape, with the numbers of rows and epochs left open."""
 
     def spec(*shape):
         return tf.TensorSpec(shape, dtype)
 
     inputs = input_signature(sparse, n_features, dtype)
-    compiled_epochs(**static).get_concrete_function(
+    function.get_concrete_function(
         params,
         optimizer.slots,
         spec(None, len(optimizer.hyperparameters())),
@@ -410,9 +412,11 @@ def train_stochastic(
     }
     sparse = scipy.sparse.issparse(X)
     n_features, n_outputs = spec.n_inputs, y.shape[1]
+    # Taken once per fit: the cache may evict this shape while the fit runs.
+    run_epochs = compiled_epochs(**static)
     with executor(static["inline"]):
         _prepare_epoch_function(
-            params, optimizer, stop, dtype, sparse, n_features, n_outputs, static
+            run_epochs, params, optimizer, stop, dtype, sparse, n_features, n_outputs
         )
 
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
@@ -456,7 +460,7 @@ def train_stochastic(
             call = functools.partial(
                 _call_in_executor,
                 static["inline"],
-                compiled_epochs(**static),
+                run_epochs,
                 params,
                 optimizer.slots,
                 tf.constant(hypers, dtype),
