@@ -1,8 +1,6 @@
 """Activation names: scikit-learn's and Keras's vocabularies, resolved to Keras,
 and the package's own units."""
 
-import keras
-
 #: scikit-learn's names (and a few spellings) mapped to the Keras name used.
 ALIASES = {
     "identity": "linear",
@@ -63,5 +61,7 @@ def canonical_activation(name):
 
 def activation_function(name):
     """Return the callable that computes activation ``name`` on tensors."""
+    from ._quiet import keras  # here, so that the names above need no TensorFlow
+
     name = canonical_activation(name)
     return CUSTOM_ACTIVATIONS.get(name) or keras.activations.get(name)

@@ -11,7 +11,7 @@ import collections
 import functools
 import threading
 
-import tensorflow as tf
+from ._quiet import tf
 
 #: Network shapes whose compiled functions stay in memory: enough for every
 #: candidate of a typical grid, few enough for a flat memory footprint.

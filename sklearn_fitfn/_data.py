@@ -12,7 +12,8 @@ at a time.
 
 import numpy as np
 import scipy.sparse
-import tensorflow as tf
+
+from ._quiet import tf
 
 #: Elements of X densified at most at once (32 MB in float64).
 DENSE_CHUNK_ELEMENTS = 1 << 22

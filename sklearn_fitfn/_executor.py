@@ -18,7 +18,7 @@ operations). Both the tracing and every call therefore run inside
 import contextlib
 import functools
 
-import tensorflow as tf
+from ._quiet import tf
 
 try:  # not public API: without it, everything runs on the default executor
     from tensorflow.python.eager.context import function_executor_type

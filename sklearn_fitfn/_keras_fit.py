@@ -28,13 +28,12 @@ import inspect
 import math
 from typing import NamedTuple
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from ._data import dense_chunks, engine_inputs, gather_rows
 from ._interrupt import Interruption, catch_interruption
 from ._optimizers import LearningRateSchedule
+from ._quiet import keras, tf
 from ._spec import dense_layers, invalid_parameter
 from ._training import (
     check_finite_loss,

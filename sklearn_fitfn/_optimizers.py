@@ -8,7 +8,8 @@ step serves every model of the same shape.
 """
 
 import numpy as np
-import tensorflow as tf
+
+from ._quiet import tf
 
 
 class LearningRateSchedule:

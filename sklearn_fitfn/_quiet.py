@@ -1,10 +1,12 @@
-"""Import TensorFlow and Keras without their start-up log lines, with thread
-pools sized for small networks.
+"""TensorFlow and Keras, imported without their start-up log lines, with thread
+pools sized for small networks: every module of the package that uses them
+takes them from here (``from ._quiet import keras, tf``), so whichever runs
+first starts TensorFlow quietly.
 
 TensorFlow prints C++ log lines (CUDA probing, oneDNN notices, the absl
 "before InitializeLog" warning) straight to file descriptor 2 while it is
 imported, before any Python-level logging setting can take effect. This module
-is imported first by the package so that ``import sklearn_fitfn`` stays silent.
+keeps the package's use of TensorFlow silent.
 A user who has set ``TF_CPP_MIN_LOG_LEVEL`` or ``TF_ENABLE_ONEDNN_OPTS`` keeps
 their setting, and a user who asked for TensorFlow's logs (a level below 3)
 sees them.
@@ -35,18 +37,18 @@ def _import_tensorflow_quietly():
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", os.environ["OMP_NUM_THREADS"])
     if user_wants_logs or "tensorflow" in sys.modules:
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        import keras
+        import tensorflow
 
-        return
+        return tensorflow, keras
 
     sys.stderr.flush()
     saved_fd = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import keras  # noqa: F401
-            import tensorflow  # noqa: F401
+            import keras
+            import tensorflow
         except BaseException:
             os.dup2(saved_fd, 2)
             captured.seek(0)
@@ -59,6 +61,7 @@ def _import_tensorflow_quietly():
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
+    return tensorflow, keras
 
 
-_import_tensorflow_quietly()
+tf, keras = _import_tensorflow_quietly()

@@ -4,10 +4,8 @@ import copy
 import warnings
 from numbers import Integral, Real
 
-import keras
 import numpy as np
 import scipy.sparse
-import tensorflow as tf
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -23,6 +21,7 @@ from sklearn.utils.validation import (
 from ._data import canonical_csr, dense_chunks
 from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
 from ._optimizers import OPTIMIZERS
+from ._quiet import keras, tf
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import TrainingRecord, check_finite_weights, train_lbfgs, train_stochastic
 

@@ -15,13 +15,12 @@ trace.
 from numbers import Integral
 from typing import NamedTuple
 
-import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._activations import ACTIVATION_NAMES, activation_function, canonical_activation
 from ._data import matmul
+from ._quiet import keras, tf
 
 #: What ``dtype`` may be.
 DTYPES = ("float32", "float64")

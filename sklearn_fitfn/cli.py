@@ -1,4 +1,8 @@
-"""The ``fitfn`` command: run the linear-versus-nonlinear experiment from a shell."""
+"""The ``fitfn`` command: run the linear-versus-nonlinear experiment from a shell.
+
+Help, ``--version`` and argument errors answer at once: TensorFlow, the
+estimator and the experiment are imported only when work starts.
+"""
 
 import argparse
 import contextlib
@@ -12,16 +16,6 @@ from . import __version__
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
 from .distributed import check_scheduler_address, import_distributed
-from .experiments import format_rmse, run_experiment
-
-_TABLE_FORMATS = {
-    "cv_rmse_mean": format_rmse,
-    "cv_rmse_std": format_rmse,
-    "cv_r2_mean": "{:.6f}".format,
-    "fit_seconds": "{:.2f}".format,
-    "test_rmse": format_rmse,
-    "extrapolation_rmse": format_rmse,
-}
 
 
 def _architecture(text):
@@ -279,13 +273,23 @@ def _umask():
 
 def _report(result, args, files):
     """Print the ranking, samples and verdict (only the verdict with --quiet)."""
+    from .experiments import format_rmse
+
     if not args.quiet:
+        formats = {
+            "cv_rmse_mean": format_rmse,
+            "cv_rmse_std": format_rmse,
+            "cv_r2_mean": "{:.6f}".format,
+            "fit_seconds": "{:.2f}".format,
+            "test_rmse": format_rmse,
+            "extrapolation_rmse": format_rmse,
+        }
         unit = "iterations" if args.solver == "lbfgs" else "epochs"
         print(
             f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
             f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)"
         )
-        print(result.table.to_string(index=False, formatters=_TABLE_FORMATS))
+        print(result.table.to_string(index=False, formatters=formats))
         floor = f"\nbest straight line on the training data: RMSE {result.linear_floor:,.1f}"
         if result.analytic_floor is not None:
             floor += f" (closed form: {result.analytic_floor:,.1f})"
@@ -330,9 +334,9 @@ def main(argv=None):
         parser.error("--n-workers goes with --scheduler local")
     if args.scheduler is not None:
         try:
-            import_distributed()
             if args.scheduler != "local":
                 check_scheduler_address(args.scheduler)
+            import_distributed()
         except (ImportError, ValueError) as error:
             parser.error(str(error))
         except OSError as error:
@@ -345,6 +349,8 @@ def main(argv=None):
     with _StopOnSignals() as stopping:
         searched = False
         try:
+            from .experiments import run_experiment
+
             result = run_experiment(
                 args.function,
                 n_samples=args.n_samples,

@@ -6,7 +6,6 @@ set: 1,000 integers drawn uniformly from 1..1000 by
 """
 
 import numpy as np
-import pandas as pd
 
 #: name -> (function of the input columns, default number of inputs, formula)
 FUNCTIONS = {
@@ -81,6 +80,8 @@ def make_function_data(
         X = rng.uniform(low, high, size=(n_samples, n_features))
     y = compute(X.astype(np.float64) if function == "sine" else X)
     if as_frame:
+        import pandas as pd
+
         columns = [f"x{i + 1}" for i in range(n_features)]
         return pd.DataFrame(X, columns=columns), pd.Series(y, name="y")
     return X, y

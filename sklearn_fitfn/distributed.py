@@ -11,6 +11,7 @@ Needs the ``dask`` extra: ``pip install "sklearn-fitfn[dask]"``.
 import contextlib
 import math
 import socket
+import urllib.parse
 
 import joblib
 
@@ -52,31 +53,51 @@ def _local_cluster(distributed, n_workers):
 PROBE_TIMEOUT = 5.0
 
 
+def _tcp_host_port(address):
+    """Host and port of a ``tcp://`` or ``tls://`` address (``HOST:PORT`` means
+    tcp, as in Dask), or ``(None, None)`` for another protocol.
+
+    Raises ValueError naming what is missing: the port, a numeric port, a host.
+    """
+    scheme, separator, location = address.rpartition("://")
+    scheme = scheme if separator else "tcp"
+    if scheme not in ("tcp", "tls"):
+        if not location:
+            raise ValueError("nothing after the protocol")
+        return None, None
+    parsed = urllib.parse.urlsplit(f"//{location}")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ValueError("the port is not a number from 0 to 65535") from None
+    if port is None:
+        raise ValueError("no port number")
+    if not parsed.hostname or parsed.path or parsed.query or parsed.fragment:
+        raise ValueError("expected HOST:PORT")
+    return parsed.hostname, port
+
+
 def check_scheduler_address(address, timeout=PROBE_TIMEOUT):
     """Check that a TCP scheduler address is well formed and accepts connections.
 
     Parameters
     ----------
     address : str
-        Such as ``"tcp://10.0.0.5:8786"``; addresses of other protocols are
-        only parsed.
+        Such as ``"tcp://10.0.0.5:8786"`` or ``"10.0.0.5:8786"``; addresses
+        of other protocols (``ucx://``, ``inproc://``, ...) are left to Dask.
     timeout : float
         Seconds to wait for the connection.
 
     Raises
     ------
     ValueError
-        If Dask cannot parse the address (a usage error).
+        If the address is not one (a usage error).
     OSError
         If the connection is refused, the host is unknown, or nothing answers
         within ``timeout`` (``TimeoutError``); the message says which.
     """
-    import_distributed()
-    from distributed.comm import parse_address, parse_host_port
-
     try:
-        scheme, location = parse_address(address)
-        host, port = parse_host_port(location) if scheme == "tcp" else (None, None)
+        host, port = _tcp_host_port(address)
     except ValueError as error:
         raise ValueError(
             f"not a Dask scheduler address: {address!r} ({error}); "

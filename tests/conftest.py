@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-import sklearn_fitfn  # noqa: F401  (first, as a user would: TensorFlow starts quietly)
+from sklearn_fitfn import MLPFunctionRegressor  # noqa: F401  (TensorFlow starts quietly)
 
 
 @pytest.fixture

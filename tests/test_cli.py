@@ -127,6 +127,44 @@ def test_version(tmp_path):
     assert result.stdout == f"fitfn {sklearn_fitfn.__version__}\n"
 
 
+_WITHOUT_TENSORFLOW = """
+import sys
+from sklearn_fitfn.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as stop:
+    status = stop.code
+print(status, "tensorflow" in sys.modules, "sklearn" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        (["--help"], 0),
+        (["--version"], 0),
+        (["tangent"], 2),
+        (["squares", "--epochs", "1.5"], 2),
+        (["squares", "--low", "9", "--high", "3"], 2),
+        (["squares", "--activations", "rellu"], 2),
+        (["squares", "-o", "blocker/out"], 2),
+        (["squares", "--scheduler", "tcp://127.0.0.1"], 2),
+        (["squares", "--scheduler", "tcp://127.0.0.1:9"], 1),  # refused at once
+    ],
+)
+def test_help_version_and_argument_errors_answer_before_tensorflow_starts(tmp_path, args, status):
+    """They take a fraction of a second because neither TensorFlow nor
+    scikit-learn is imported (benchmarks/bench_cli.py measures the time)."""
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TENSORFLOW, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.stderr.splitlines()[-1] == f"{status} False False", result.stderr
+
+
 def test_help_lists_the_options(tmp_path):
     result = fitfn("--help", cwd=tmp_path)
     for option in [

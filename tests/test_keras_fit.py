@@ -313,7 +313,10 @@ def test_importing_and_using_the_package_changes_no_class_of_another_library():
 
 def test_importing_the_package_does_not_import_scikeras():
     """SciKeras changes Keras's pickling when imported; only Keras's fit needs it."""
-    code = "import sys, sklearn_fitfn; print('scikeras' in sys.modules)"
+    code = (
+        "import sys; from sklearn_fitfn import MLPFunctionRegressor; "
+        "print('scikeras' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 

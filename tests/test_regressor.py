@@ -640,16 +640,24 @@ def test_quiet_by_default_and_verbose_prints_the_loss(regression_data, capfd):
     assert all("loss = " in line for line in out)
 
 
-def test_importing_the_package_prints_nothing():
-    result = subprocess.run(
-        [sys.executable, "-c", "import sklearn_fitfn"], capture_output=True, text=True
-    )
+def test_importing_the_estimator_prints_nothing():
+    code = "from sklearn_fitfn import MLPFunctionRegressor"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0
     assert (result.stdout, result.stderr) == ("", "")
 
 
+def test_importing_the_package_waits_for_tensorflow_only_when_the_estimator_is_used():
+    code = (
+        "import sys, sklearn_fitfn; before = 'tensorflow' in sys.modules; "
+        "sklearn_fitfn.MLPFunctionRegressor; print(before, 'tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.stdout, result.stderr) == ("False True\n", "")
+
+
 _THREADS = (
-    "import os, sklearn_fitfn; "
+    "import os; from sklearn_fitfn import MLPFunctionRegressor; "
     "print(os.environ['TF_NUM_INTRAOP_THREADS'], os.environ.get('TF_NUM_INTEROP_THREADS'))"
 )
 
