@@ -16,7 +16,10 @@ result = run_experiment(
 )
 
 print(result.table.to_string(index=False))
-print(f"\nbest straight line: RMSE {result.linear_floor:,.1f}")
+print(
+    f"\nbest straight line: RMSE {result.linear_floor:,.1f} on the training data, "
+    f"{result.held_out_floor:,.1f} on the held-out data"
+)
 print(result.verdict())
 print(result.samples.to_string(index=False))
 

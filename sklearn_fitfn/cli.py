@@ -290,10 +290,10 @@ def _report(result, args, files):
             f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)"
         )
         print(result.table.to_string(index=False, formatters=formats))
-        floor = f"\nbest straight line on the training data: RMSE {result.linear_floor:,.1f}"
+        floor = f"\nbest straight line: RMSE {result.linear_floor:,.1f} on the training data"
         if result.analytic_floor is not None:
             floor += f" (closed form: {result.analytic_floor:,.1f})"
-        print(floor)
+        print(floor + f", {result.held_out_floor:,.1f} on the held-out data")
         print("\nheld-out samples:")
         print(result.samples.to_string(index=False))
         if result.extrapolation_samples is not None:

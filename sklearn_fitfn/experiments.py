@@ -164,6 +164,9 @@ class ExperimentResult:
         (``test_rmse``) and outside (``extrapolation_rmse``) the training range.
     linear_floor : float
         RMSE of the best straight line on the training data.
+    held_out_floor : float
+        RMSE of the best straight line on the held-out data: what a linear
+        network's held-out RMSE (``test_rmse``) can never go below.
     analytic_floor : float or None
         The same from the closed form, where one exists.
     test_rmse : dict
@@ -191,6 +194,7 @@ class ExperimentResult:
     function: str
     table: pd.DataFrame
     linear_floor: float
+    held_out_floor: float
     analytic_floor: float | None
     test_rmse: dict
     samples: pd.DataFrame
@@ -208,10 +212,11 @@ class ExperimentResult:
     exact: dict = dataclasses.field(default_factory=dict)
 
     def verdict(self):
-        """Plain sentences: each activation's error against the best straight line."""
+        """Plain sentences: each activation's held-out error against the best
+        straight line's on the same held-out data."""
         formula = FUNCTIONS[self.function][2]
         # A floor this far below the spread of y means y is linear in x.
-        linear_target = self.linear_floor <= 1e-6 * np.std(self.y_train)
+        linear_target = self.held_out_floor <= 1e-6 * np.std(self.y_test)
         lines = []
         for activation, rmse in self.test_rmse.items():
             exact = self.exact.get("inside", {}).get(activation)
@@ -221,19 +226,23 @@ class ExperimentResult:
                     f"true value (RMSE {format_rmse(rmse)})"
                 )
             else:
-                line = f"{activation}: RMSE {format_rmse(rmse)}"
+                line = f"{activation}: held-out RMSE {format_rmse(rmse)}"
             if activation in LINEAR_NAMES:
                 judged = (
                     f"{formula} is linear, so a linear network fits it"
                     if linear_target
                     else f"a linear network cannot fit {formula}"
                 )
-                line += f", the best straight line gets {format_rmse(self.linear_floor)}: {judged}."
+                line += (
+                    f"; the best straight line on the same data gets "
+                    f"{format_rmse(self.held_out_floor)}: {judged}."
+                )
             elif linear_target or exact:
                 line += "."
             else:
                 line += (
-                    f" ({100 * rmse / self.linear_floor:.1f}% of the best straight line's error)."
+                    f" ({100 * rmse / self.held_out_floor:.1f}% of the best straight "
+                    "line's error on the same data)."
                 )
             if self.extrapolation_rmse is not None:
                 outside = self.extrapolation_rmse[activation]
@@ -274,6 +283,7 @@ class ExperimentResult:
             "function": self.function,
             "config": self.config,
             "linear_floor_rmse": self.linear_floor,
+            "held_out_floor_rmse": self.held_out_floor,
             "analytic_linear_floor_rmse": self.analytic_floor,
             "test_rmse": self.test_rmse,
             "extrapolation_rmse": self.extrapolation_rmse,
@@ -564,6 +574,7 @@ def run_experiment(
         function=function,
         table=table,
         linear_floor=least_squares_rmse(X_train, y_train),
+        held_out_floor=least_squares_rmse(X_test, y_test),
         analytic_floor=analytic_linear_floor(function, low, high),
         test_rmse=test_rmse,
         samples=samples,

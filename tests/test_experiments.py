@@ -1,6 +1,7 @@
 import contextlib
 import json
 import math
+import re
 import warnings
 
 import joblib
@@ -42,6 +43,44 @@ def test_relu_fits_squares_and_identity_is_stuck_at_the_line(squares):
     assert squares.test_rmse["relu"] <= 0.10 * squares.linear_floor
     assert squares.test_rmse["identity"] >= 0.95 * squares.linear_floor
     assert "a linear network cannot fit x²" in squares.verdict()
+
+
+def _reported(verdict, activation):
+    """The held-out RMSE and the floor that the verdict prints for an activation."""
+    line = next(line for line in verdict.splitlines() if line.startswith(f"{activation}:"))
+    numbers = re.findall(r"RMSE ([\d,.]+)|gets ([\d,.]+)", line)
+    rmse, floor = (float((a or b).replace(",", "").rstrip(".")) for a, b in numbers)
+    return rmse, floor
+
+
+def test_the_verdict_compares_held_out_with_held_out(squares):
+    rmse, floor = _reported(squares.verdict(), "identity")
+    assert (rmse, floor) == (
+        pytest.approx(squares.test_rmse["identity"], abs=0.05),
+        pytest.approx(squares.held_out_floor, abs=0.05),
+    )
+    assert floor == pytest.approx(least_squares_rmse(squares.X_test, squares.y_test), abs=0.05)
+    assert rmse >= floor
+    assert "on the same data" in squares.verdict()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_linear_network_is_never_reported_below_the_held_out_floor(seed):
+    # Whatever it learned, a linear network is a straight line: on held-out
+    # data it cannot beat the best line fitted to those very data.
+    result = run_experiment(
+        "squares",
+        n_samples=200,
+        cv=2,
+        max_iter=30,
+        activations=["identity"],
+        architectures=[(8,), (16, 16)],
+        random_state=seed,
+        progress=False,
+    )
+    rmse, floor = _reported(result.verdict(), "identity")
+    assert rmse >= floor == pytest.approx(result.held_out_floor, abs=0.05)
+    assert result.test_rmse["identity"] >= result.held_out_floor
 
 
 def test_both_activations_fit_sums():
