@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.experiments import build_pipeline, least_squares_rmse  # noqa: E402
+from sklearn_fitfn.plotting import activation_colour, plain_axes  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
@@ -65,8 +66,9 @@ def relu_units_figure(units, lbfgs_iter, path):
         lw=1,
         label=f"best straight line (any linear network): {floor:,.0f}",
     )
-    axes.plot(k, adam, "o-", color="tab:blue", label="relu, Adam, 500 epochs (canonical)")
-    axes.plot(k, lbfgs, "s-", color="tab:green", label=f"relu, L-BFGS, {lbfgs_iter} iterations")
+    relu = activation_colour("relu")
+    axes.plot(k, adam, "o-", color=relu, label="relu, Adam, 500 epochs (canonical)")
+    axes.plot(k, lbfgs, "s--", color=relu, label=f"relu, L-BFGS, {lbfgs_iter} iterations")
     axes.plot(
         k, bound, ":", color="tab:gray", label="best k + 1 straight pieces: (999/(k+1))² / (6√5)"
     )
@@ -86,9 +88,9 @@ def extrapolation_figure(lbfgs_iter, path):
     """Fits trained on 1..1000, evaluated on every integer 1..2000."""
     X, y = make_squares(random_state=0)
     models = {
-        "identity (64, 64), Adam": build_pipeline("identity", (64, 64), random_state=0),
-        "relu (64, 64), Adam": build_pipeline("relu", (64, 64), random_state=0),
-        "square (4), L-BFGS": build_pipeline(
+        ("identity", "(64, 64), Adam"): build_pipeline("identity", (64, 64), random_state=0),
+        ("relu", "(64, 64), Adam"): build_pipeline("relu", (64, 64), random_state=0),
+        ("square", "(4), L-BFGS"): build_pipeline(
             "square", (4,), random_state=0, max_iter=lbfgs_iter, **EXACT
         ),
     }
@@ -99,7 +101,8 @@ def extrapolation_figure(lbfgs_iter, path):
     )
     top.plot(x, x**2, color="0.6", lw=4, label="y = x²")
     rows = []
-    for colour, (name, model) in zip(["tab:red", "tab:blue", "tab:green"], models.items()):
+    for (activation, setting), model in models.items():
+        name, colour = f"{activation} {setting}", activation_colour(activation)
         error = model.fit(X, y).predict(x.reshape(-1, 1)) - x**2
         rms_in = float(np.sqrt(np.mean(error[inside] ** 2)))
         rms_out = float(np.sqrt(np.mean(error[outside] ** 2)))
@@ -114,8 +117,8 @@ def extrapolation_figure(lbfgs_iter, path):
         # An exact prediction (error 0) is drawn at 1e-12 on the log scale.
         bottom.plot(x, np.maximum(np.abs(error), 1e-12), color=colour, lw=0.8)
     for axes in (top, bottom):
-        axes.axvspan(1, 1000, color="tab:olive", alpha=0.12, lw=0)
-    top.text(500, 3.6e6, "training range", ha="center", color="tab:olive")
+        axes.axvspan(1, 1000, color="0.5", alpha=0.12, lw=0)
+    top.text(500, 3.6e6, "training range", ha="center", color="0.35")
     top.set_ylabel("y")
     top.set_title("trained on 1..1000, asked about 1..2000")
     top.legend(loc="lower right", fontsize=9)
@@ -124,6 +127,7 @@ def extrapolation_figure(lbfgs_iter, path):
     bottom.text(1990, 0.8, "0.5: rounding still exact below", ha="right", fontsize=8)
     bottom.set_ylabel("|predicted - true|")
     bottom.set_xlabel("x")
+    plain_axes(top, bottom)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -72,6 +72,11 @@ def build_parser():
             "show that a network with linear activations is stuck at the error of "
             "the best straight line, while relu fits."
         ),
+        epilog=(
+            "fitfn replay replays the original report (a linear Keras network that "
+            "could not learn x^2, and relu that 'did not help') step by step: "
+            "see fitfn replay --help."
+        ),
     )
     parser.add_argument(
         "function", choices=list(FUNCTIONS), help="what y is: x^2, x1+x2, x1*x2, ..."
@@ -232,18 +237,36 @@ class _StopOnSignals:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
 
 
-def _write_results(result, folder, stopping):
-    """Write every file under a temporary name first, then move them all into
-    place with SIGINT and SIGTERM held back, so that the folder holds either
-    the old files or all the new ones."""
+def _experiment_files(result):
+    """The files of a grid search: name -> function that writes it to a path."""
     from .plotting import plot_fits, plot_rmse
 
-    writers = {
+    return {
         "results.csv": lambda path: result.table.to_csv(path, index=False),
         "results.json": lambda path: Path(path).write_text(result.to_json()),
         "fits.png": lambda path: plot_fits(result, path),
         "rmse.png": lambda path: plot_rmse(result, path),
     }
+
+
+def _replay_files(result):
+    """The files of the replay: name -> function that writes it to a path."""
+    from .plotting import plot_replay
+
+    return {
+        "replay.csv": lambda path: result.table().to_csv(path, index=False),
+        "replay.json": lambda path: Path(path).write_text(result.to_json()),
+        "replay.png": lambda path: plot_replay(result, path),
+    }
+
+
+def _write_results(writers, folder, stopping):
+    """Write every file under a temporary name first, then move them all into
+    place with SIGINT and SIGTERM held back, so that the folder holds either
+    the old files or all the new ones.
+
+    ``writers`` maps each file name to a function that writes it to a path.
+    """
     staged = {}
     try:
         for name, write in writers.items():
@@ -313,13 +336,16 @@ def _fail(message):
 
 
 def main(argv=None):
-    """Run ``fitfn``; return the exit status.
+    """Run ``fitfn`` (``fitfn replay`` too); return the exit status.
 
     0 done; 2 a usage problem (bad arguments, an unwritable output folder, an
     address that is not a scheduler's); 1 another failure (a scheduler that
     cannot be reached, a failed write), always one line on stderr; 130 and
     143 after SIGINT and SIGTERM, which leave the output folder as it was.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["replay"]:
+        return _main_replay(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.low >= args.high:
@@ -346,32 +372,44 @@ def main(argv=None):
     except OSError as error:
         parser.error(str(error))
 
-    with _StopOnSignals() as stopping:
-        searched = False
-        try:
-            from .experiments import run_experiment
+    def search():
+        from .experiments import run_experiment
 
-            result = run_experiment(
-                args.function,
-                n_samples=args.n_samples,
-                low=args.low,
-                high=args.high,
-                cv=args.cv,
-                max_iter=args.epochs,
-                activations=args.activations,
-                architectures=args.architectures,
-                solver=args.solver,
-                alpha=args.alpha,
-                tol=args.tol,
-                extrapolate=args.extrapolate,
-                random_state=args.seed,
-                n_jobs=args.n_jobs,
-                scheduler=args.scheduler,
-                n_workers=args.n_workers,
-                progress=not args.quiet,
-            )
-            searched = True
-            files = _write_results(result, args.output, stopping)
+        return run_experiment(
+            args.function,
+            n_samples=args.n_samples,
+            low=args.low,
+            high=args.high,
+            cv=args.cv,
+            max_iter=args.epochs,
+            activations=args.activations,
+            architectures=args.architectures,
+            solver=args.solver,
+            alpha=args.alpha,
+            tol=args.tol,
+            extrapolate=args.extrapolate,
+            random_state=args.seed,
+            n_jobs=args.n_jobs,
+            scheduler=args.scheduler,
+            n_workers=args.n_workers,
+            progress=not args.quiet,
+        )
+
+    return _run(args, created, search, _experiment_files, _report)
+
+
+def _run(args, created, work, files_of, report):
+    """Do the work, write its files, print its report; return the exit status.
+
+    SIGINT and SIGTERM stop it at any point before the files are in place,
+    leaving the output folder as it was; a failure is one line on stderr.
+    """
+    with _StopOnSignals() as stopping:
+        worked = False
+        try:
+            result = work()
+            worked = True
+            files = _write_results(files_of(result), args.output, stopping)
         except BaseException as error:
             stopping.settled = True  # a second signal must not cut the clean-up short
             if created and not any(args.output.iterdir()):
@@ -383,20 +421,77 @@ def main(argv=None):
                     file=sys.stderr,
                 )
                 return 128 + error.signum
-            if searched and isinstance(error, OSError):
+            if worked and isinstance(error, OSError):
                 return _fail(
                     f"cannot write the results to {str(args.output)!r}: {error.strerror or error}"
                 )
-            if args.scheduler is not None and isinstance(error, (OSError, RuntimeError)):
-                return _fail(f"Dask scheduler {args.scheduler}: {error}")
+            scheduler = getattr(args, "scheduler", None)
+            if scheduler is not None and isinstance(error, (OSError, RuntimeError)):
+                return _fail(f"Dask scheduler {scheduler}: {error}")
             raise
-        _report(result, args, files)
+        report(result, args, files)
 
     if stopping.signum is not None:  # it came as the results were moved into place
         name = signal.Signals(stopping.signum).name
         print(f"fitfn: stopped by {name} after the results were written", file=sys.stderr)
         return 128 + stopping.signum
     return 0
+
+
+def build_replay_parser():
+    """The argument parser of ``fitfn replay``."""
+    parser = _Parser(
+        prog="fitfn replay",
+        description=(
+            "Replay the original report step by step: a linear Dense network "
+            "(20, 100, 1000, 100, 20, 1) trained with Adam on y = x^2 with x and y "
+            "divided by 1e6; the same with relu; relu with MLPRegressor's default "
+            "stopping; relu with standardised data; the package's canonical model; and "
+            "square units. Prints one table with a sentence per step and writes "
+            "replay.csv, replay.json and replay.png. About a minute on two cores."
+        ),
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the training data and of every model (default: 0)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fitfn-results"),
+        help="folder for the results and the figure (default: ./fitfn-results)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr",
+    )
+    return parser
+
+
+def _report_replay(result, args, files):
+    print(result.report())
+    print("\nwrote " + ", ".join(str(path) for path in files))
+
+
+def _main_replay(argv):
+    parser = build_replay_parser()
+    args = parser.parse_args(argv)
+    try:
+        created = _check_writable(args.output)
+    except OSError as error:
+        parser.error(str(error))
+
+    def replay():
+        from .replay import run_replay
+
+        return run_replay(random_state=args.seed, progress=not args.quiet)
+
+    return _run(args, created, replay, _replay_files, _report_replay)
 
 
 def run():

@@ -1,4 +1,10 @@
-"""Figures of an experiment: fitted curves with residuals, and RMSE per candidate."""
+"""Figures of an experiment and of the replay: fitted curves with residuals,
+and RMSE per candidate.
+
+Each activation has one colour, the same in every figure and every run
+(:data:`ACTIVATION_COLOURS`), and every residual panel has its own scale, so
+that a small error stays visible beside a large one.
+"""
 
 import matplotlib
 
@@ -6,19 +12,69 @@ matplotlib.use("Agg")  # files only: works on machines without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from ._activations import ACTIVATION_NAMES, canonical_activation  # noqa: E402
 from .experiments import format_architecture, format_rmse  # noqa: E402
 
-_COLOURS = ["tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown"]
+#: One colour per activation (by its Keras name; scikit-learn's names share
+#: their Keras twin's), fixed so that relu is the same blue in every figure.
+ACTIVATION_COLOURS = {
+    "linear": "tab:red",
+    "relu": "tab:blue",
+    "square": "tab:green",
+    "tanh": "tab:purple",
+    "sigmoid": "tab:orange",
+    "elu": "tab:brown",
+    "selu": "tab:pink",
+    "gelu": "tab:olive",
+    "silu": "tab:cyan",
+    "softplus": "goldenrod",
+}
+assert {canonical_activation(name) for name in ACTIVATION_NAMES} == set(ACTIVATION_COLOURS)
+
+_DATA = "0.6"  # the data, behind the fits
+_TRAINING_RANGE = "0.5"  # the shading of the training range, at low alpha
+
+
+def activation_colour(activation):
+    """The colour of ``activation`` in every figure (either vocabulary)."""
+    return ACTIVATION_COLOURS[canonical_activation(activation)]
+
+
+def _compact(value, _position=None):
+    """Tick labels without an offset or a multiplier above the axis:
+    1,500, 250k, 4M, 0.25, 1e-10."""
+    size = abs(value)
+    if size == 0:
+        return "0"
+    if size >= 1e6:
+        return f"{value / 1e6:g}M"
+    if size >= 1e4:
+        return f"{value / 1e3:g}k"
+    if size >= 0.01:
+        return f"{value:,.4g}"
+    return f"{value:.0e}"
+
+
+def plain_axes(*axes_list):
+    """Label the linear axes of these panels with plain numbers (250k, 4M),
+    never with an offset or a multiplier that can collide with a title."""
+    for axes in axes_list:
+        for axis in (axes.xaxis, axes.yaxis):
+            if axis.get_scale() == "linear":
+                axis.set_major_formatter(FuncFormatter(_compact))
 
 
 def plot_fits(result, path=None):
-    """Held-out data with each activation's best fitted curve, and their residuals.
+    """Held-out data with each activation's best model, and its residuals.
 
-    With one input the horizontal axis is x; with several it is the true y,
-    so each curve shows predicted against true values. When the experiment
-    extrapolated, the data from outside the training range are drawn too,
-    and the training range is shaded.
+    With one input the top panel draws each model's curve over x; with
+    several it draws each model's predictions against the true y, beside
+    the line where they are equal. Below, one panel per activation shows its
+    residuals at their own scale. When the experiment extrapolated, the data
+    from outside the training range are drawn too, and the training range is
+    shaded.
 
     Parameters
     ----------
@@ -39,38 +95,69 @@ def plot_fits(result, path=None):
     order = np.argsort(X[:, 0] if one_input else y)
     X, y = X[order], y[order]
     x = X[:, 0] if one_input else y
-    figure, (top, bottom) = plt.subplots(
-        2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    n_models = len(result.models)
+    figure, axes = plt.subplots(
+        1 + n_models,
+        1,
+        figsize=(8, 4.6 + 1.7 * n_models),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3] + [1.2] * n_models},
+        squeeze=False,
     )
-    top.scatter(x, y, s=6, color="0.6", label="held-out data")
+    top, residual_axes = axes[0, 0], axes[1:, 0]
+    if one_input:
+        top.scatter(x, y, s=6, color=_DATA, label="held-out data", zorder=1)
+    else:
+        top.plot(x, y, color="black", lw=1, label="predicted = true", zorder=1)
     if extrapolated:
         if one_input:
             span = (result.config["low"], result.config["high"])
         else:  # the range of true y that the training data cover
             span = (result.y_train.min(), result.y_train.max())
-        for axes in (top, bottom):
-            axes.axvspan(
+        for panel in axes[:, 0]:
+            panel.axvspan(
                 *span,
-                color="tab:olive",
+                color=_TRAINING_RANGE,
                 alpha=0.12,
                 lw=0,
-                label="training range" if axes is top else None,
+                label="training range" if panel is top else None,
             )
-    for colour, (activation, model) in zip(_COLOURS, result.models.items()):
+    for (activation, model), panel in zip(result.models.items(), residual_axes):
+        colour = activation_colour(activation)
         prediction = model.predict(X)
         label = f"{activation} {format_architecture(_hidden_sizes(model))}: RMSE "
         label += format_rmse(result.test_rmse[activation])
         if extrapolated:
             label += f" inside, {format_rmse(result.extrapolation_rmse[activation])} outside"
-        top.plot(x, prediction, color=colour, lw=1.8, label=label)
-        bottom.plot(x, prediction - y, color=colour, lw=1.2, label=activation)
-    bottom.axhline(0, color="black", lw=0.8)
-    top.set_ylabel("y")
+        residual = prediction - y
+        if extrapolated:
+            # Errors outside the range dwarf those inside: a log scale shows both
+            # (an exact prediction, error 0, is drawn at 1e-12).
+            residual = np.maximum(np.abs(residual), 1e-12)
+            panel.set_yscale("log")
+        else:
+            panel.axhline(0, color="black", lw=0.8)
+        if one_input:
+            top.plot(x, prediction, color=colour, lw=1.8, label=label, zorder=2)
+            panel.plot(x, residual, color=colour, lw=1.2)
+        else:
+            top.scatter(x, prediction, s=7, alpha=0.6, color=colour, label=label, zorder=2)
+            panel.scatter(x, residual, s=5, alpha=0.6, color=colour)
+        panel.set_ylabel(
+            f"{activation}\n" + ("|error|" if extrapolated else "residual"), fontsize=9
+        )
+    top.set_ylabel("y" if one_input else "predicted y")
     where = "inside and outside the training range" if extrapolated else "on held-out data"
     top.set_title(f"{result.function}: best model of each activation {where}")
     top.legend(loc="upper left", fontsize=9)
-    bottom.set_ylabel("residual (predicted - true)")
-    bottom.set_xlabel("x" if one_input else "true y")
+    residual_axes[-1].set_xlabel("x" if one_input else "true y")
+    residual_axes[0].set_title(
+        "size of the error |predicted - true|, log scale"
+        if extrapolated
+        else "residuals (predicted - true), each at its own scale",
+        fontsize=9,
+    )
+    plain_axes(*axes[:, 0])
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
@@ -96,8 +183,7 @@ def plot_rmse(result, path=None):
     """
     table = result.table
     labels = [f"{a}\n{h}" for a, h in zip(table["activation"], table["architecture"])]
-    activations = list(dict.fromkeys(result.config["activations"]))
-    colours = [_COLOURS[activations.index(a) % len(_COLOURS)] for a in table["activation"]]
+    colours = [activation_colour(a) for a in table["activation"]]
     figure, axes = plt.subplots(figsize=(max(6, 1.2 * len(table)), 4.5))
     axes.bar(labels, table["cv_rmse_mean"], yerr=table["cv_rmse_std"], color=colours, capsize=3)
     if result.linear_floor > 0:
@@ -116,4 +202,73 @@ def plot_rmse(result, path=None):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
+    return figure
+
+
+def plot_replay(result, path=None):
+    """Each step of the replay: its fitted curve on the data, and its residuals.
+
+    One column per step, in the replay's order; the curves share one scale,
+    so that the steps compare at a glance, and each residual panel has its own.
+
+    Parameters
+    ----------
+    result : ReplayResult
+    path : str or Path, optional
+        Where to save the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    order = np.argsort(result.X[:, 0])
+    x, y = result.X[order, 0], result.y[order]
+    columns = 3
+    rows = -(-len(result.steps) // columns)
+    figure, axes = plt.subplots(
+        2 * rows,
+        columns,
+        figsize=(4.3 * columns, 5.6 * rows),
+        gridspec_kw={"height_ratios": [2.4, 1] * rows},
+        sharex=True,
+    )
+    for index, step in enumerate(result.steps):
+        row, column = divmod(index, columns)
+        curve, residual = axes[2 * row, column], axes[2 * row + 1, column]
+        network = step.model.regressor_[-1]
+        colour = activation_colour(network.activation)
+        prediction = step.model.predict(result.X[order])
+        curve.scatter(x, y, s=4, color=_DATA, zorder=1)
+        curve.plot(x, prediction, color=colour, lw=1.8, zorder=2)
+        curve.set_ylim(-0.15 * y.max(), 1.15 * y.max())
+        curve.set_title(f"{index + 1}. {step.name}", fontsize=9.5)
+        curve.text(
+            0.03,
+            0.95,
+            f"{network.activation} {format_architecture(network.hidden_layer_sizes)}\n"
+            f"RMSE {format_rmse(step.rmse)}\n{step.epochs} of {step.max_epochs} "
+            + ("iterations" if network.solver == "lbfgs" else "epochs"),
+            transform=curve.transAxes,
+            va="top",
+            fontsize=8.5,
+        )
+        residual.plot(x, prediction - y, color=colour, lw=1)
+        residual.axhline(0, color="black", lw=0.8)
+        residual.set_xlabel("x", fontsize=9)
+        if column == 0:
+            curve.set_ylabel("y = x²")
+            residual.set_ylabel("residual")
+        plain_axes(curve, residual)
+    for index in range(len(result.steps), rows * columns):
+        row, column = divmod(index, columns)
+        axes[2 * row, column].set_visible(False)
+        axes[2 * row + 1, column].set_visible(False)
+    figure.suptitle(
+        "The original report, replayed: each step's fit on the training data "
+        "(residuals at their own scale)",
+        fontsize=11,
+    )
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=110)
     return figure

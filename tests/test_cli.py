@@ -13,7 +13,7 @@ import pytest
 
 import sklearn_fitfn
 import sklearn_fitfn.plotting
-from sklearn_fitfn.cli import _StopOnSignals, _Stopped, _write_results
+from sklearn_fitfn.cli import _experiment_files, _StopOnSignals, _Stopped, _write_results
 
 SMALL = ["-n", "80", "--epochs", "5", "--architectures", "8", "--cv", "2"]
 
@@ -253,7 +253,7 @@ def test_a_signal_while_writing_leaves_no_staged_file(tmp_path, monkeypatch):
     monkeypatch.setattr(sklearn_fitfn.plotting, "plot_rmse", signal_arrives)
     result = types.SimpleNamespace(table=pd.DataFrame({"a": [1]}), to_json=lambda: '{"new": 1}')
     with pytest.raises(_Stopped), _StopOnSignals() as stopping:
-        _write_results(result, tmp_path, stopping)
+        _write_results(_experiment_files(result), tmp_path, stopping)
     assert _folder_contents(tmp_path) == before
     assert not stopping.settled
 
