@@ -111,6 +111,8 @@ def test_quiet_prints_only_the_verdict(tmp_path):
         (["squares", "--solver", "newton"], "invalid choice: 'newton'"),
         (["squares", "--epochs", "1.5"], "argument --epochs: must be a positive integer: '1.5'"),
         (["squares", "--alpha", "lots"], "argument --alpha: must be a number >= 0: 'lots'"),
+        (["replay", "--epochs", "5"], "fitfn replay: error: unrecognized arguments: --epochs 5"),
+        (["replay", "-o", "blocker/out"], "cannot write to output folder"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
@@ -150,6 +152,9 @@ print(status, "tensorflow" in sys.modules, "sklearn" in sys.modules, file=sys.st
         (["squares", "-o", "blocker/out"], 2),
         (["squares", "--scheduler", "tcp://127.0.0.1"], 2),
         (["squares", "--scheduler", "tcp://127.0.0.1:9"], 1),  # refused at once
+        (["replay", "--help"], 0),
+        (["replay", "--seed", "x"], 2),
+        (["replay", "-o", "blocker/out"], 2),
     ],
 )
 def test_help_version_and_argument_errors_answer_before_tensorflow_starts(tmp_path, args, status):

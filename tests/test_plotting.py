@@ -1,8 +1,19 @@
 import matplotlib.image
 import pytest
+from matplotlib.colors import to_hex
 
-from sklearn_fitfn.experiments import run_experiment
-from sklearn_fitfn.plotting import plot_fits, plot_rmse
+from sklearn_fitfn._activations import ACTIVATION_NAMES, canonical_activation
+from sklearn_fitfn.datasets import make_squares
+from sklearn_fitfn.experiments import build_pipeline, run_experiment
+from sklearn_fitfn.plotting import (
+    ACTIVATION_COLOURS,
+    _compact,
+    activation_colour,
+    plot_fits,
+    plot_replay,
+    plot_rmse,
+)
+from sklearn_fitfn.replay import ReplayResult, ReplayStep
 
 
 @pytest.mark.parametrize("function, extrapolate", [("products", None), ("squares", (1001, 2000))])
@@ -26,3 +37,90 @@ def test_figures_are_valid_pngs(tmp_path, function, extrapolate):
         axes = plot_fits(result).axes[0]
         assert axes.get_xlim()[1] >= 2000  # both ranges are drawn
         assert any("outside" in text.get_text() for text in axes.get_legend().get_texts())
+
+
+def _line_colours(axes):
+    return {line.get_label().split()[0]: to_hex(line.get_color()) for line in axes.get_lines()}
+
+
+def test_each_activation_keeps_its_colour_whatever_the_order():
+    def run(activations):
+        return run_experiment(
+            "squares",
+            n_samples=60,
+            max_iter=3,
+            architectures=[(4,)],
+            cv=2,
+            activations=activations,
+            progress=False,
+        )
+
+    first, second = run(["identity", "relu"]), run(["relu", "tanh", "identity"])
+    colours = [_line_colours(plot_fits(result).axes[0]) for result in (first, second)]
+    assert colours[0]["relu"] == colours[1]["relu"] == to_hex(ACTIVATION_COLOURS["relu"])
+    assert colours[0]["identity"] == colours[1]["identity"] == to_hex(activation_colour("linear"))
+    assert len(set(colours[1].values())) == 3
+    bars = plot_rmse(second).axes[0].patches
+    by_activation = dict(zip(second.table["activation"], (to_hex(b.get_facecolor()) for b in bars)))
+    assert by_activation == {a: to_hex(activation_colour(a)) for a in ["relu", "tanh", "identity"]}
+
+
+def test_every_activation_name_has_its_own_colour():
+    canonical = {canonical_activation(name) for name in ACTIVATION_NAMES}
+    assert {to_hex(activation_colour(name)) for name in canonical} == {
+        to_hex(colour) for colour in ACTIVATION_COLOURS.values()
+    }
+    assert len({to_hex(c) for c in ACTIVATION_COLOURS.values()}) == len(ACTIVATION_COLOURS)
+    assert activation_colour("identity") == activation_colour("linear")
+
+
+def test_several_inputs_are_drawn_as_predicted_against_true_with_residuals_apart():
+    result = run_experiment(
+        "products", n_samples=60, max_iter=3, architectures=[(4,)], cv=2, progress=False
+    )
+    figure = plot_fits(result)
+    top, *residuals = figure.axes
+    assert len(residuals) == 2  # one panel, and one scale, per activation
+    assert [line.get_label() for line in top.get_lines()] == ["predicted = true"]
+    assert len(top.collections) == 2  # each model's predictions as points, not a line
+    assert residuals[0].get_ylim() != residuals[1].get_ylim()
+
+
+def test_ticks_never_use_an_offset_or_multiplier():
+    assert [_compact(v) for v in [0, 1500, 250_000, 4e6, 0.25, 1e-10, -2e5]] == [
+        "0",
+        "1,500",
+        "250k",
+        "4M",
+        "0.25",
+        "1e-10",
+        "-200k",
+    ]
+
+
+def test_the_replay_figure_has_a_fit_and_a_residual_panel_per_step(tmp_path):
+    X, y = make_squares(100, random_state=0)
+    steps = []
+    for activation in ["identity", "relu", "square", "relu"]:
+        model = build_pipeline(activation, (4,), max_iter=3).fit(X, y)
+        steps.append(
+            ReplayStep(
+                name=f"{activation} step",
+                change="",
+                rmse=1.0,
+                line_rmse=2.0,
+                epochs=3,
+                max_epochs=3,
+                seconds=0.1,
+                why="",
+                measured={},
+                model=model,
+            )
+        )
+    result = ReplayResult(steps=steps, X=X, y=y, config={})
+    figure = plot_replay(result, tmp_path / "replay.png")
+    visible = [axes for axes in figure.axes if axes.get_visible()]
+    assert len(visible) == 2 * len(steps)
+    titles = [axes.get_title() for axes in visible if axes.get_title()]
+    assert titles == [f"{i}. {s.name}" for i, s in enumerate(steps, 1)]
+    assert matplotlib.image.imread(tmp_path / "replay.png").std() > 0.01
