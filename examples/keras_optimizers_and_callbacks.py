@@ -1,4 +1,8 @@
-"""Keras's own training on y = x²: a Keras optimizer, Keras callbacks, history_.
+"""
+Keras optimizers and callbacks
+==============================
+
+Keras's own training on y = x²: a Keras optimizer, Keras callbacks, ``history_``.
 
 MLPRegressor's Adam runs on the compiled engine; RMSprop, and Adam with Keras
 callbacks, run through Keras's fit. All three start from the same weights and

@@ -1,4 +1,8 @@
-"""The easy case and the hard case side by side: x1 + x2 against x².
+"""
+Sums are easy, squares are not
+==============================
+
+The easy case and the hard case side by side: x1 + x2 against x².
 
 A network with linear activations fits a sum, because a sum is linear; it
 cannot fit a square, whatever its size. relu fits both.

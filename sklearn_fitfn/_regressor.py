@@ -147,7 +147,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         Keras's per-epoch metrics, such as ``"loss"`` and ``"val_loss"``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when X was a DataFrame with string column names.
     n_outputs_ : int
         Number of targets.

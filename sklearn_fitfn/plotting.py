@@ -38,7 +38,19 @@ _TRAINING_RANGE = "0.5"  # the shading of the training range, at low alpha
 
 
 def activation_colour(activation):
-    """The colour of ``activation`` in every figure (either vocabulary)."""
+    """The colour of an activation in every figure.
+
+    Parameters
+    ----------
+    activation : str
+        A name in scikit-learn's or Keras's vocabulary (``"identity"`` and
+        ``"linear"`` share a colour).
+
+    Returns
+    -------
+    str
+        A matplotlib colour.
+    """
     return ACTIVATION_COLOURS[canonical_activation(activation)]
 
 
@@ -58,8 +70,15 @@ def _compact(value, _position=None):
 
 
 def plain_axes(*axes_list):
-    """Label the linear axes of these panels with plain numbers (250k, 4M),
-    never with an offset or a multiplier that can collide with a title."""
+    """Label the linear axes of panels with plain numbers such as 250k or 4M.
+
+    Never an offset or a multiplier above the axis, which can collide with a
+    title.
+
+    Parameters
+    ----------
+    *axes_list : matplotlib.axes.Axes
+    """
     for axes in axes_list:
         for axis in (axes.xaxis, axes.yaxis):
             if axis.get_scale() == "linear":

@@ -114,6 +114,21 @@ def first_layer_bends(model, X):
     A relu unit of a one-input network bends where its input weight times
     the scaled x plus its bias crosses 0; a unit whose bend lies outside the
     data is straight on all of it.
+
+    Parameters
+    ----------
+    model : fitted pipeline
+        A :class:`~sklearn.compose.TransformedTargetRegressor` around a
+        pipeline that ends with an ``MLPFunctionRegressor`` of one input, as
+        :func:`report_network` and :func:`~sklearn_fitfn.experiments.build_pipeline`
+        make.
+    X : array-like of shape (n_samples, 1)
+        The data, in original units.
+
+    Returns
+    -------
+    int
+        0 for a network whose activation is not relu.
     """
     network = _network(model)
     if canonical_activation(network.activation) != "relu":
@@ -126,9 +141,24 @@ def first_layer_bends(model, X):
 
 
 def straight_pieces(model, x):
-    """Number of straight pieces of a relu network's curve over the sorted
-    inputs ``x``: one more than the number of neighbouring inputs between
-    which some hidden unit switches on or off (1 for a linear network)."""
+    """Number of straight pieces of a relu network's curve over sorted inputs.
+
+    One more than the number of neighbouring inputs between which some hidden
+    unit, in any layer, switches on or off.
+
+    Parameters
+    ----------
+    model : fitted pipeline
+        As for :func:`first_layer_bends`.
+    x : array-like of shape (n_points, 1)
+        Sorted inputs in original units, such as every integer of the range.
+
+    Returns
+    -------
+    int or None
+        1 for a linear network, None for an activation other than relu and
+        identity.
+    """
     network = _network(model)
     if canonical_activation(network.activation) == "linear":
         return 1
@@ -195,7 +225,17 @@ class ReplayStep:
 
 @dataclasses.dataclass
 class ReplayResult:
-    """What :func:`run_replay` found: one :class:`ReplayStep` per step, and the data."""
+    """What :func:`run_replay` found.
+
+    Attributes
+    ----------
+    steps : list of ReplayStep
+        One per step, in the replay's order.
+    X, y : ndarray
+        The training data every step was fitted and scored on.
+    config : dict
+        The seed and the report's settings.
+    """
 
     steps: list
     X: np.ndarray
@@ -268,8 +308,17 @@ class ReplayResult:
 
 
 def replay_markdown(steps):
-    """The replay's table and sentences as Markdown, from the steps of
-    :meth:`ReplayResult.summary` (or of ``replay.json``), wall times left out."""
+    """The replay's table and sentences as Markdown, wall times left out.
+
+    Parameters
+    ----------
+    steps : list of dict
+        The ``"steps"`` of :meth:`ReplayResult.summary`, or of ``replay.json``.
+
+    Returns
+    -------
+    str
+    """
     lines = [
         "| step | RMSE | best straight line | epochs run |",
         "|---|---|---|---|",
