@@ -30,7 +30,7 @@ def fitfn(*args, cwd):
 def test_squares_end_to_end(tmp_path):
     result = fitfn("squares", *SMALL, "-o", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "identity: RMSE" in result.stdout and "best straight line" in result.stdout
+    assert "identity: held-out RMSE" in result.stdout and "best straight line" in result.stdout
     assert result.stderr.count("CV RMSE") == 2  # one progress line per candidate
     out = tmp_path / "out"
     assert sorted(os.listdir(out)) == ["fits.png", "results.csv", "results.json", "rmse.png"]
