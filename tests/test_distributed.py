@@ -14,9 +14,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
+import cloudpickle
 import numpy as np
 import pytest
 
@@ -102,44 +102,67 @@ def test_estimators_travel_to_workers_and_back(client):
     assert there.loss_curve_ == pytest.approx(here.loss_curve_, rel=1e-9)
 
 
-def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(client, in_process):
-    pids = client.run(os.getpid)
-    victim = sorted(pids.values())[0]
-    killed = []
+class _DieAtSecondTask(distributed.WorkerPlugin):
+    """On every worker: the first worker to start executing its second task
+    kills its own process with SIGKILL, as a crash or the OOM killer would.
 
-    def kill_after_first_round(index, total, candidate, results):
-        if index == 1 and not killed:
-            # Kill one worker while the next round's fits are running on it.
-            timer = threading.Timer(
-                0.3, lambda: (os.kill(victim, signal.SIGKILL), killed.append(victim))
-            )
-            timer.start()
+    The marker file, created exclusively, makes it one kill per cluster (the
+    worker its nanny starts again gets this plugin too) and records the pid.
+    Every worker gets a second task in a grid of 15 fits on 2 workers, so the
+    kill happens in every run, while fits are running and more are queued:
+    no timer, no race.
+    """
 
-    outcome = {}
+    name = "die-at-second-task"
 
-    def run():
+    def __init__(self, marker):
+        self.marker = marker
+        self.started = 0
+
+    def setup(self, worker):
+        self.started = 0
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish != "executing":
+            return
+        self.started += 1
+        if self.started != 2:
+            return
         try:
-            outcome["result"] = run_experiment(
-                "squares",
-                extrapolate=(1001, 2000),
-                scheduler=client,
-                **{**GRID, "progress": kill_after_first_round},
-            )
-        except BaseException as error:  # reported below
-            outcome["error"] = error
+            claimed = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(claimed, str(os.getpid()).encode())
+        os.close(claimed)
+        os.kill(os.getpid(), signal.SIGKILL)
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout=300)
-    assert not thread.is_alive(), "the grid did not finish within 300 s"
-    assert killed == [victim]
+
+def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(
+    client, in_process, tmp_path, record_property
+):
+    pids = set(client.run(os.getpid).values())
+    marker = tmp_path / "killed"
+    # The workers unpickle the plugin without importing this test module.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        client.register_plugin(_DieAtSecondTask(str(marker)))
+        try:
+            outcome = run_experiment("squares", extrapolate=(1001, 2000), scheduler=client, **GRID)
+        except RuntimeError as error:
+            outcome = error
+    finally:
+        client.unregister_worker_plugin(_DieAtSecondTask.name)
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    victim = int(marker.read_text())
+    assert victim in pids
     # Dask redoes the lost fits, unless the data they needed died with the
     # worker: then the run stops with a clear error, never a hang.
-    if "error" in outcome:
-        assert isinstance(outcome["error"], RuntimeError), repr(outcome["error"])
-        assert str(outcome["error"]).startswith("the Dask cluster lost work")
+    if isinstance(outcome, RuntimeError):
+        record_property("outcome", "stopped with a clear error")
+        assert str(outcome).startswith("the Dask cluster lost work"), repr(outcome)
     else:
-        assert_same_results(outcome["result"], in_process)
+        record_property("outcome", "completed, same results")
+        assert_same_results(outcome, in_process)
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
     assert victim not in client.run(os.getpid).values()
 
