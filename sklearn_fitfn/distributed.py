@@ -124,9 +124,10 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
 
     Inside the block, ``GridSearchCV(..., n_jobs=-1)`` and any
     ``joblib.Parallel`` run their tasks on the cluster's workers. A task whose
-    worker dies is given to another worker; when Dask gives up instead (the
-    data a task needed died with its worker, or ``KilledWorker``) the block
-    ends with a ``RuntimeError`` that says so.
+    worker dies is given to another worker; work cancelled because the data it
+    needed died with its worker is run again by :func:`redo_lost_work`. When
+    Dask gives up (``KilledWorker``, or work that :func:`redo_lost_work` gave
+    up on) the block ends with a ``RuntimeError`` that says so.
 
     Parameters
     ----------
@@ -191,6 +192,50 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
                     "cancelled or it kept dying); nothing was kept, run it again: "
                     f"{type(error).__name__}: {error}"
                 ) from error
+
+
+#: Times a piece of parallel work is run in all, when workers die with data it needed.
+LOST_WORK_ATTEMPTS = 3
+
+
+def redo_lost_work(client, work, *, attempts=LOST_WORK_ATTEMPTS, report=None):
+    """Run ``work()``; if a dead worker took data it needed, run it again.
+
+    joblib hands a Dask task's larger arguments (the data, a fold's indices)
+    to one worker ahead of the task. When that worker dies, the tasks that
+    needed them are cancelled rather than redone, because such data cannot
+    be recomputed. Running the work again sends them anew to the workers
+    alive; every fit is seeded, so the results are those of a run that lost
+    nothing. A task that keeps killing its workers (``KilledWorker``) is not
+    tried again.
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        The cluster; with None, ``work()`` runs once.
+    work : callable
+        The parallel work, run with no arguments; its result is returned.
+    attempts : int, default=LOST_WORK_ATTEMPTS
+        Runs in all before the cancellation is raised.
+    report : callable, optional
+        Called as ``report(attempt, attempts)`` before each new attempt.
+
+    Returns
+    -------
+    object
+        What ``work()`` returned.
+    """
+    if client is None:
+        return work()
+    cancelled = import_distributed().client.FutureCancelledError
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except cancelled:
+            if attempt == attempts:
+                raise
+            if report is not None:
+                report(attempt + 1, attempts)
 
 
 def parallel_slots(client=None, n_jobs=None):

@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import sys
@@ -22,7 +23,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from ._activations import LINEAR_NAMES
 from ._regressor import MLPFunctionRegressor
 from .datasets import FUNCTIONS, make_function_data
-from .distributed import candidates_per_round, dask_backend, parallel_slots
+from .distributed import candidates_per_round, dask_backend, parallel_slots, redo_lost_work
 
 _MLP = "regressor__mlpfunctionregressor__"
 
@@ -142,6 +143,15 @@ def _stderr_progress(index, total, candidate, results):
     print(
         f"[{index}/{total}] {activation:>9} {architecture:<14} "
         f"CV RMSE {format_rmse(rmse)}  ({seconds:.1f} s per fit)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _stderr_redo(attempt, attempts):
+    print(
+        "a Dask worker died with data its fits needed; running them again "
+        f"(attempt {attempt} of {attempts})",
         file=sys.stderr,
         flush=True,
     )
@@ -491,7 +501,10 @@ def run_experiment(
         search.candidates_per_round = candidates_per_round(parallel_slots(client, n_jobs), cv)
         if progress:
             search.report = _stderr_progress if progress is True else progress
-        search.fit(X_train, y_train)
+        redo = functools.partial(
+            redo_lost_work, client, report=_stderr_redo if progress is True else None
+        )
+        redo(lambda: search.fit(X_train, y_train))
         candidates = search.cv_results_["params"]
         best_of = _best_of_each(activations, search.cv_results_)
         # With extrapolation every candidate is refitted and scored; otherwise
@@ -504,8 +517,10 @@ def run_experiment(
                 file=sys.stderr,
                 flush=True,
             )
-        refitted = Parallel(n_jobs=fit_jobs)(
-            delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train) for i in to_fit
+        refitted = redo(
+            lambda: Parallel(n_jobs=fit_jobs)(
+                delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train) for i in to_fit
+            )
         )
 
     results = search.cv_results_
