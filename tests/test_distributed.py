@@ -209,6 +209,7 @@ def fitfn(*args, env=None, prelude=""):
     )
 
 
+@pytest.mark.slow
 def test_fitfn_runs_on_a_local_cluster(tmp_path):
     result = fitfn(
         "squares",

@@ -19,6 +19,9 @@ import pytest
 
 from sklearn_fitfn.replay import replay_markdown
 
+# Full-size runs of the documentation's commands and pages: `python -m pytest -m slow`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

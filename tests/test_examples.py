@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+# The examples run at their full size: `python -m pytest -m slow`.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

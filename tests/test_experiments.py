@@ -64,6 +64,7 @@ def test_the_verdict_compares_held_out_with_held_out(squares):
     assert "on the same data" in squares.verdict()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_a_linear_network_is_never_reported_below_the_held_out_floor(seed):
     # Whatever it learned, a linear network is a straight line: on held-out
@@ -161,6 +162,7 @@ def extrapolated():
     )
 
 
+@pytest.mark.slow
 def test_extrapolation_scores_every_candidate_inside_and_outside(extrapolated):
     table = extrapolated.table
     assert len(table) == 4
@@ -173,6 +175,7 @@ def test_extrapolation_scores_every_candidate_inside_and_outside(extrapolated):
     assert extrapolated.extrapolation_rmse["relu"] > 10 * extrapolated.test_rmse["relu"]
 
 
+@pytest.mark.slow
 def test_square_units_stay_exact_outside_the_training_range(extrapolated):
     square = extrapolated.table[extrapolated.table["activation"] == "square"]
     assert (square["cv_rmse_mean"] < 1e-3).all()

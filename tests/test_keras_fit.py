@@ -138,6 +138,7 @@ def test_reduce_lr_on_plateau_and_csv_logger(regression_data, tmp_path):
     assert rows[0].startswith("epoch") and len(rows) == 1 + 5
 
 
+@pytest.mark.slow
 def test_callback_state_never_leaks_between_fits_clones_or_grid_candidates(regression_data):
     X, y = regression_data
     counter = EpochCounter()
@@ -337,6 +338,7 @@ print(repr([reg.predict(X[:3]).tolist(), tags]))
 """
 
 
+@pytest.mark.slow
 def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     # The TensorFlow settings the package still makes at import, made for both.
     env = {

@@ -423,6 +423,7 @@ print(repr(reg.predict(X[:5]).tolist()))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", SOLVERS, ids=["engine", "keras-fit"])
 def test_same_seed_same_predictions_in_two_processes(options):
     code = _SUBPROCESS_FIT.format(options=options)
