@@ -343,7 +343,6 @@ def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     # The TensorFlow settings the package still makes at import, made for both.
     env = {
         **os.environ,
-        "TF_ENABLE_ONEDNN_OPTS": "0",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_NUM_INTRAOP_THREADS": "1",
     }
