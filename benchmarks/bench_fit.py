@@ -35,7 +35,11 @@ KERAS_FITS = [
     "keras.wrappers.SKLearnRegressor, RMSprop",
     "scikeras KerasRegressor, Adam",
 ]
-SECTIONS = ("canonical", "early_stopping", "scaling", "check", "grids")
+#: The best case: the same training as one jitted JAX program (jax_reference.py).
+JAX_REFERENCE = "one jax.jit program"
+#: The speed targets' workloads: the canonical fit and the wide network.
+REFERENCE_WORKLOADS = [CANONICAL, dict(n=10000, sizes=[256, 256, 256], epochs=50)]
+SECTIONS = ("canonical", "reference", "early_stopping", "scaling", "check", "grids")
 
 
 def _data(n):
@@ -151,6 +155,20 @@ def worker(task):
         inline = task["executor"] == "inline"
         _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if inline else 0
     X, y, X_test, y_test, y_scaler = _data(task["n"])
+    if task["name"].startswith(JAX_REFERENCE):
+        import jax_reference
+
+        dtype = "float32" if "float32" in task["name"] else "float64"
+        seconds, second_seconds, predicted = jax_reference.fit_and_predict(
+            X, y, X_test, task["sizes"], task["epochs"], dtype=dtype
+        )
+        predicted = y_scaler.inverse_transform(predicted.reshape(-1, 1)).ravel()
+        return {
+            "seconds": seconds,
+            "second_seconds": second_seconds,
+            "rmse": float(np.sqrt(np.mean((predicted - y_test) ** 2))),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
     estimator = _make(
         task["name"],
         task["sizes"],
@@ -258,6 +276,60 @@ def early_stopping_section(repeats, canonical, log):
         else:
             without = _median(canonical[name], "seconds")
         log(f"| {name} | {seconds:.2f} | {seconds / without:.2f}x |")
+
+
+def reference_section(repeats, log):
+    """Each dtype's fit against MLPRegressor and against one jitted JAX program."""
+    log("## Against the best case: the same training as one jitted JAX program")
+    log()
+    log(
+        f"Median of {repeats} alternating repeats, each in a fresh process. First fit: "
+        "the first in the process, every one-off cost (tracing, XLA's compilation for "
+        "JAX) included; second fit: the same shape again in the same process, as the "
+        "folds of a grid search. MLPRegressor trains in float64 in every row; "
+        "`jax_reference.py` follows its training step by step."
+    )
+    log()
+    log(
+        "| workload | dtype | MLPFunctionRegressor s, first / second fit | "
+        "one jax.jit program s, first / second | MLPRegressor s, first / second | "
+        "ours / MLPRegressor, first / second | ours / JAX, second | JAX / MLPRegressor, "
+        "second | held-out RMSE, ours / JAX / MLPRegressor |"
+    )
+    log("|---|---|---|---|---|---|---|---|---|")
+    for workload in REFERENCE_WORKLOADS:
+        task = {"kind": "fit", "second_fit": True, **workload}
+        names = [
+            "MLPFunctionRegressor",
+            JAX_REFERENCE,
+            "MLPFunctionRegressor, dtype='float32'",
+            f"{JAX_REFERENCE}, float32",
+            "MLPRegressor",
+        ]
+        runs = {name: [] for name in names}
+        for _ in range(repeats):
+            for name in names:
+                runs[name].append(measure({**task, "name": name}))
+        reference = _median(runs["MLPRegressor"], "second_seconds")
+        label = f"{workload['n']:,} rows, {tuple(workload['sizes'])}, {workload['epochs']} epochs"
+        for dtype, ours, jax_name in (
+            ("float64", names[0], names[1]),
+            ("float32", names[2], names[3]),
+        ):
+            first, second = (_median(runs[ours], k) for k in ("seconds", "second_seconds"))
+            jax_first, jax_second = (
+                _median(runs[jax_name], k) for k in ("seconds", "second_seconds")
+            )
+            mlp_first = _median(runs["MLPRegressor"], "seconds")
+            rmse = " / ".join(
+                f"{_median(runs[n], 'rmse'):,.1f}" for n in (ours, jax_name, "MLPRegressor")
+            )
+            log(
+                f"| {label} | {dtype} | {first:.2f} / {second:.2f} | "
+                f"{jax_first:.2f} / {jax_second:.2f} | {mlp_first:.2f} / {reference:.2f} | "
+                f"{first / mlp_first:.2f}x / {second / reference:.2f}x | "
+                f"{second / jax_second:.2f}x | {jax_second / reference:.2f}x | {rmse} |"
+            )
 
 
 def scaling_section(extra, quick, log):
@@ -412,6 +484,8 @@ def main():
     canonical = None
     if "canonical" in args.sections:
         canonical = run(canonical_section, repeats)
+    if "reference" in args.sections:
+        run(reference_section, repeats)
     if "early_stopping" in args.sections:
         run(early_stopping_section, repeats, canonical)
     if "scaling" in args.sections:

@@ -6,6 +6,7 @@ settings alternate within each repeat, and MLPRegressor runs alongside as the
 reference. Prints a Markdown table of medians.
 
     python benchmarks/bench_threads.py              # 3 repeats, about 10 minutes
+    python benchmarks/bench_threads.py --repeats 1  # about 3 minutes
 """
 
 import argparse
@@ -16,18 +17,27 @@ from bench_fit import measure
 # name: (environment, executor of the compiled epochs). "pool" is TensorFlow's
 # default executor, "inline" its single-threaded one, "auto" the package's rule.
 SETTINGS = {
-    "default pools, pool executor": ({"TF_NUM_INTRAOP_THREADS": "0"}, "pool"),
-    "1 thread per op, pool executor": ({}, "pool"),
-    "1 thread per op, 1 inter-op thread, pool executor": ({"TF_NUM_INTEROP_THREADS": "1"}, "pool"),
-    "1 thread per op, single-threaded executor": ({}, "inline"),
+    "TensorFlow's default pools": ({"TF_NUM_INTRAOP_THREADS": "0"}, "auto"),
+    "1 thread per op, oneDNN off": (
+        {"TF_NUM_INTRAOP_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0"},
+        "auto",
+    ),
+    "1 thread per op, pool executor": ({"TF_NUM_INTRAOP_THREADS": "1"}, "pool"),
+    "1 thread per op, single-threaded executor": ({"TF_NUM_INTRAOP_THREADS": "1"}, "inline"),
     "the package's defaults": ({}, "auto"),
 }
+# (rows, hidden layers, epochs, estimator name in bench_fit)
 WORKLOADS = [
-    (1000, [64, 64], 500),
-    (1000, [128, 128], 200),
-    (10000, [256, 256, 256], 20),
-    (100000, [64, 64], 5),
+    (1000, [64, 64], 500, "MLPFunctionRegressor"),
+    (1000, [64, 64], 500, "MLPFunctionRegressor, dtype='float32'"),
+    (10000, [256, 256, 256], 10, "MLPFunctionRegressor"),
+    (10000, [256, 256, 256], 10, "MLPFunctionRegressor, dtype='float32'"),
 ]
+
+
+def _label(n, sizes, epochs, name):
+    dtype = "float32" if "float32" in name else "float64"
+    return f"{n:,}, {tuple(sizes)}, {epochs}, {dtype}"
 
 
 def main():
@@ -36,23 +46,24 @@ def main():
     args = parser.parse_args()
     runs = {}
     for _ in range(args.repeats):
-        for n, sizes, epochs in WORKLOADS:
-            task = {"kind": "fit", "n": n, "sizes": sizes, "epochs": epochs}
+        for n, sizes, epochs, name in WORKLOADS:
+            task = {"kind": "fit", "n": n, "sizes": sizes, "epochs": epochs, "name": name}
+            label = _label(n, sizes, epochs, name)
             for setting, (env, executor) in SETTINGS.items():
-                ours = {**task, "name": "MLPFunctionRegressor", "executor": executor}
-                runs.setdefault((n, tuple(sizes), setting), []).append(
-                    measure(ours, tf_threads=env)["seconds"]
+                runs.setdefault((label, setting), []).append(
+                    measure({**task, "executor": executor}, tf_threads=env)["seconds"]
                 )
-            reference = {**task, "name": "MLPRegressor", "executor": "auto"}
-            runs.setdefault((n, tuple(sizes), "MLPRegressor"), []).append(
+            reference = {**task, "name": "MLPRegressor"}
+            runs.setdefault((label, "MLPRegressor"), []).append(
                 measure(reference, tf_threads={})["seconds"]
             )
     columns = [*SETTINGS, "MLPRegressor"]
-    print("| rows, hidden layers, epochs | " + " | ".join(columns) + " |")
+    print("| rows, hidden layers, epochs, dtype | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
-    for n, sizes, epochs in WORKLOADS:
-        cells = [f"{statistics.median(runs[(n, tuple(sizes), c)]):.2f} s" for c in columns]
-        print(f"| {n:,}, {tuple(sizes)}, {epochs} | " + " | ".join(cells) + " |")
+    for workload in WORKLOADS:
+        label = _label(*workload)
+        cells = [f"{statistics.median(runs[(label, c)]):.2f} s" for c in columns]
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
