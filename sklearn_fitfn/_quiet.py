@@ -11,12 +11,13 @@ graphs with oneDNN on) come from TensorFlow's C++ logging, whose level is read
 once, from ``TF_CPP_MIN_LOG_LEVEL``: the package sets it to 3 unless the user
 has set it, and a user who asked for logs (a level below 3) sees every line.
 
-TensorFlow's thread pools are fixed when it starts, from the environment. The
-package asks for one thread per operation (``TF_NUM_INTRAOP_THREADS=1``)
-unless the user has set it: splitting a multilayer perceptron's products over
-this machine's threads made every measured fit slower, the wide (256, 256,
-256) float32 one 1.5 to 1.9 times (benchmarks/bench_threads.py,
-docs/performance.md). Nothing else of TensorFlow's configuration is touched.
+That level is the only process-wide setting the package makes: thread pools,
+oneDNN and everything else stay as TensorFlow chooses. One thread per
+operation (``TF_NUM_INTRAOP_THREADS=1``) made the small networks and the grid
+searches no faster and only the wide (256, 256, 256) network 1.1 to 1.25
+times faster on 2 cores, while it would hold every TensorFlow computation of
+the process to one core per operation; turning oneDNN off changed no fit's
+time (benchmarks/bench_threads.py, docs/performance.md).
 """
 
 import os
@@ -27,7 +28,6 @@ import tempfile
 def _import_tensorflow_quietly():
     user_wants_logs = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") != "3"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     if user_wants_logs or "tensorflow" in sys.modules:
         import keras
         import tensorflow
