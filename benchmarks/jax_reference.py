@@ -14,6 +14,10 @@ This is not a dependency of the package: ``pip install ".[bench]"`` installs
 JAX for the benchmarks only.
 """
 
+import time
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils import shuffle as shuffle_indices
@@ -41,8 +45,6 @@ def initial_and_orders(n_rows, n_features, sizes, epochs, random_state):
 
 
 def _forward(params, X):
-    import jax.numpy as jnp
-
     activations = X
     for index in range(0, len(params), 2):
         activations = activations @ params[index] + params[index + 1]
@@ -52,16 +54,11 @@ def _forward(params, X):
 
 
 def _loss(params, X, y):
-    import jax.numpy as jnp
-
     penalty = sum(jnp.sum(w * w) for w in params[::2])
     return jnp.mean((y - _forward(params, X)) ** 2) / 2 + 0.5 * ALPHA * penalty / X.shape[0]
 
 
 def _train(params, X, y, orders, batch_size):
-    import jax
-    import jax.numpy as jnp
-
     zeros = [jnp.zeros_like(p) for p in params]
     n_batches = orders.shape[1] // batch_size
 
@@ -87,13 +84,7 @@ def fit_and_predict(X, y, X_test, sizes, epochs, batch_size=100, random_state=0,
     """Train as MLPRegressor would and predict ``X_test``; returns (seconds, second_seconds,
     predictions): the first call's time includes XLA's compilation, the second
     trains the same shape again from the same start with the program cached."""
-    import time
-
-    import jax
-
     jax.config.update("jax_enable_x64", dtype == "float64")
-    import jax.numpy as jnp
-
     if X.shape[0] % batch_size:
         raise ValueError("the reference needs whole mini-batches")
     initial, orders = initial_and_orders(X.shape[0], X.shape[1], sizes, epochs, random_state)
