@@ -53,6 +53,7 @@ def test_the_report_network_variants():
         report_network(scaling="minmax")
 
 
+@pytest.mark.slow  # about 18 s; the full replay in test_docs.py runs it too
 def test_the_report_network_trains_and_predicts_in_original_units():
     X, y = make_squares(200, random_state=0)
     model = report_network("relu", random_state=0).set_params(
