@@ -112,9 +112,19 @@ def _make(name, sizes, epochs, random_state=0, early_stopping=False):
     )
 
 
+def _accuracy_and_memory(predicted, y_scaler, y_test):
+    """Held-out RMSE in the original units of y, and this process's peak RSS."""
+    import resource
+
+    predicted = y_scaler.inverse_transform(np.asarray(predicted).reshape(-1, 1)).ravel()
+    return {
+        "rmse": float(np.sqrt(np.mean((predicted - y_test) ** 2))),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def worker(task):
     """Run one fit in this process and return its measurements."""
-    import resource
     import warnings
 
     warnings.simplefilter("ignore")
@@ -162,12 +172,10 @@ def worker(task):
         seconds, second_seconds, predicted = jax_reference.fit_and_predict(
             X, y, X_test, task["sizes"], task["epochs"], dtype=dtype
         )
-        predicted = y_scaler.inverse_transform(predicted.reshape(-1, 1)).ravel()
         return {
             "seconds": seconds,
             "second_seconds": second_seconds,
-            "rmse": float(np.sqrt(np.mean((predicted - y_test) ** 2))),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            **_accuracy_and_memory(predicted, y_scaler, y_test),
         }
     estimator = _make(
         task["name"],
@@ -178,10 +186,10 @@ def worker(task):
     started = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - started
-    predicted = y_scaler.inverse_transform(np.asarray(estimator.predict(X_test)).reshape(-1, 1))
-    rmse = float(np.sqrt(np.mean((predicted.ravel() - y_test) ** 2)))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    measured = {"seconds": seconds, "rmse": rmse, "peak_rss_mb": peak_mb}
+    measured = {
+        "seconds": seconds,
+        **_accuracy_and_memory(estimator.predict(X_test), y_scaler, y_test),
+    }
     if task.get("second_fit"):
         # A new estimator of the same shape, as the next fold or candidate of a
         # grid search would be: one-off costs of the process are behind it.
