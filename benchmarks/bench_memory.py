@@ -16,7 +16,7 @@ import os
 import platform
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +48,13 @@ print(json.dumps(rss))
 """
 
 
+def _jax_installed():
+    try:
+        return f"JAX {version('jax')}"
+    except PackageNotFoundError:
+        return "no JAX"
+
+
 def measure(estimator, n_shapes, marks):
     spec = json.dumps([estimator, n_shapes, marks])
     out = subprocess.run(
@@ -69,7 +76,9 @@ def main(argv=None):
         "",
         f"Produced by `python benchmarks/bench_memory.py`: {platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} CPUs, Python {platform.python_version()}, "
-        f"TensorFlow {version('tensorflow')}, scikit-learn {version('scikit-learn')}.",
+        f"TensorFlow {version('tensorflow')}, scikit-learn {version('scikit-learn')}, "
+        f"{_jax_installed()} (TensorFlow imports JAX when it is installed: about 130 MB more "
+        "in every row).",
         "",
         "RSS in MB after fitting k distinct architectures (k, 8), 2 epochs each, "
         "one process per estimator.",

@@ -5,6 +5,10 @@ A ``tf.function`` keeps every graph it ever traced, and each network shape
 so a search over a thousand architectures would grow without bound. Here each
 shape gets its own ``tf.function``, and only the most recently used
 :data:`KEPT_SHAPES` are kept; a shape dropped and met again is traced again.
+
+The variables a fit creates declare no sizes (:func:`size_free_variable`),
+for the same reason: TensorFlow keeps, for the life of the process, the
+kernel that created a variable of each declared shape.
 """
 
 import collections
@@ -13,9 +17,10 @@ import threading
 
 from ._quiet import tf
 
-#: Network shapes whose compiled functions stay in memory: enough for every
-#: candidate of a typical grid, few enough for a flat memory footprint.
-KEPT_SHAPES = 16
+#: Network shapes whose compiled functions stay in memory (about 5 MB each):
+#: enough for every candidate of a typical grid, few enough for a flat
+#: memory footprint.
+KEPT_SHAPES = 8
 
 
 class BoundedCompiled:
@@ -58,3 +63,26 @@ class BoundedCompiled:
 
     def __len__(self):
         return len(self._functions)
+
+
+def size_free_variable(value, dtype):
+    """A ``tf.Variable`` holding ``value`` whose declared shape leaves every size open.
+
+    Creating a variable runs an eager operation whose kernel TensorFlow caches
+    by the declared shape and never releases: about 0.14 MB for each new shape,
+    so a search over many architectures would grow without bound. With the
+    sizes left open, one cached kernel per rank serves every network. The
+    compiled functions are traced per network shape anyway.
+
+    Parameters
+    ----------
+    value : array-like
+        The initial value.
+    dtype : tf.DType
+
+    Returns
+    -------
+    tf.Variable
+    """
+    value = tf.convert_to_tensor(value, dtype)
+    return tf.Variable(value, shape=tf.TensorShape([None] * value.shape.rank))

@@ -9,6 +9,7 @@ step serves every model of the same shape.
 
 import numpy as np
 
+from ._compiled import size_free_variable
 from ._quiet import tf
 
 
@@ -54,11 +55,11 @@ class _Optimizer:
 
     def __init__(self, params, schedule, state=None):
         self.schedule = schedule
-        shapes = [p.shape for p in params]
+        shapes = [p.value().shape for p in params]
         dtype = params[0].dtype
         if state is None:
             state = [np.zeros(s, dtype.as_numpy_dtype) for s in self._slot_shapes(shapes)]
-        self.slots = [tf.Variable(value, dtype=dtype) for value in state]
+        self.slots = [size_free_variable(value, dtype) for value in state]
 
     def state(self):
         """Return the optimizer's state as numpy arrays (for pickling and resuming)."""

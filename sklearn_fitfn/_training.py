@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as shuffle_indices
 from sklearn.utils.optimize import _check_optimize_result
 
-from ._compiled import BoundedCompiled
+from ._compiled import BoundedCompiled, size_free_variable
 from ._data import all_rows, empty_inputs, engine_inputs, gather_rows, input_signature
 from ._executor import executor, runs_inline
 from ._interrupt import catch_interruption
@@ -400,7 +400,7 @@ def train_stochastic(
         The optimizer, whose ``state()`` a later ``partial_fit`` resumes from.
     """
     dtype = tf.as_dtype(y.dtype)
-    params = [tf.Variable(value, dtype=dtype) for value in weights]
+    params = [size_free_variable(value, dtype) for value in weights]
     optimizer = optimizer_factory(params)
     stop = tf.Variable(False)
     static = {

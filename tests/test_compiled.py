@@ -2,9 +2,12 @@ import gc
 import weakref
 
 import numpy as np
+import pytest
+import tensorflow as tf
 
 import sklearn_fitfn._compiled
 from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._compiled import size_free_variable
 from sklearn_fitfn._training import compiled_epochs, compiled_full_batch
 
 X = np.random.default_rng(0).normal(size=(60, 2))
@@ -43,3 +46,36 @@ def test_lbfgs_functions_are_bounded_too(monkeypatch):
     for width in (3, 4, 5, 6):
         _fit(width, solver="lbfgs")
     assert len(compiled_full_batch) == 2
+
+
+def _declared_shapes_of_variables_created_by(function):
+    declared = []
+
+    def creator(next_creator, **kwargs):
+        variable = next_creator(**kwargs)
+        declared.append(variable.shape)
+        return variable
+
+    with tf.variable_creator_scope(creator):
+        function()
+    return declared
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_a_fit_declares_sizes_only_for_the_keras_models_own_variables(solver):
+    # TensorFlow keeps, for the life of the process, the kernel that created
+    # a variable of each declared shape: a search over many architectures
+    # would grow without bound if the engine's variables declared theirs.
+    declared = _declared_shapes_of_variables_created_by(lambda: _fit(7, solver=solver))
+    sized = [s for s in declared if s.rank and s.is_fully_defined()]
+    engine = [s for s in declared if s.rank and not s.is_fully_defined()]
+    assert sorted(map(tuple, sized)) == [(1,), (2, 7), (7,), (7, 1)]  # model_'s Dense layers
+    assert len(engine) >= 4 and all(set(s.as_list()) == {None} for s in engine)
+
+
+def test_a_size_free_variable_holds_its_value_and_takes_any_size():
+    variable = size_free_variable(np.arange(6.0).reshape(2, 3), tf.float64)
+    assert variable.shape.as_list() == [None, None]
+    np.testing.assert_array_equal(variable.numpy(), np.arange(6.0).reshape(2, 3))
+    variable.assign(np.ones((4, 5)))
+    assert variable.numpy().shape == (4, 5)
