@@ -41,10 +41,11 @@ def _import_tensorflow_quietly():
         try:
             import keras
             import tensorflow
-        except BaseException:
+        except Exception:
             os.dup2(saved_fd, 2)
             captured.seek(0)
             # The import failed: what TensorFlow printed is now worth seeing.
+            # (Not when it was interrupted: Ctrl-C is no reason to show it.)
             sys.stderr.write(captured.read().decode(errors="replace"))
             raise
         finally:

@@ -6,6 +6,7 @@ estimator and the experiment are imported only when work starts.
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -363,6 +364,9 @@ def main(argv=None):
             if args.scheduler != "local":
                 check_scheduler_address(args.scheduler)
             import_distributed()
+            # Every failure is one line here: Dask's own log lines (a closed
+            # connection to a worker just ended, a reconnection) are not shown.
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         except (ImportError, ValueError) as error:
             parser.error(str(error))
         except OSError as error:

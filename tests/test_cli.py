@@ -243,6 +243,84 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
     assert _folder_contents(out) == before
 
 
+_SIGNAL_ON_IMPORT = """
+import importlib.abc, os, signal, sys
+
+class SignalOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "keras.src.models":  # TensorFlow's libraries have loaded and logged
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), {signum})
+        return None
+
+sys.meta_path.insert(0, SignalOnImport())
+from sklearn_fitfn.cli import run
+sys.argv = ["fitfn", *sys.argv[1:]]
+run()
+"""
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_tensorflow_starts_is_one_line(tmp_path, signum, status):
+    # TensorFlow's start-up lines are held back while it is imported, and
+    # shown only if the import fails: an interruption is no failure.
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_ON_IMPORT.format(signum=int(signum)), "squares"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )
+    assert result.returncode == status
+    assert result.stderr == (
+        f"fitfn: stopped by {signal.Signals(signum).name}; "
+        f"fitfn-results is as it was before the run\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_in_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    # As a terminal's Ctrl-C does, the signal goes to every process of the
+    # group: the command and the Dask workers. It lands once the cluster is
+    # up and the search has started; wherever it lands, the outcome is the same.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_fitfn",
+            "squares",
+            "-n",
+            "400",
+            "--epochs",
+            "3000",
+            "--architectures",
+            "1",
+            "256,256,256",
+            "--scheduler",
+            "local",
+            "--n-workers",
+            "2",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    running = process.stderr.readline()
+    assert running.startswith("running the fits on the Dask cluster at"), running
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stdout == ""
+    assert stderr == f"fitfn: stopped by SIGINT; {out} is as it was before the run\n"
+    assert not out.exists()
+
+
 def test_a_signal_while_writing_leaves_no_staged_file(tmp_path, monkeypatch):
     (tmp_path / "results.json").write_text("{}")
     before = _folder_contents(tmp_path)
