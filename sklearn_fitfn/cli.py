@@ -156,8 +156,9 @@ def build_parser():
     parser.add_argument(
         "--n-jobs",
         type=int,
-        default=None,
-        help="parallel fits on this machine, in threads (default: 1)",
+        default=-1,
+        help="parallel fits on this machine, in threads (default: -1, one per core; "
+        "the results are the same for any number)",
     )
     parser.add_argument(
         "--scheduler",

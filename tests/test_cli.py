@@ -43,6 +43,19 @@ def test_squares_end_to_end(tmp_path):
         assert matplotlib.image.imread(out / png).ndim == 3
 
 
+def test_fits_run_one_per_core_by_default_with_the_results_of_one_at_a_time(tmp_path):
+    tables = {}
+    for n_jobs in (None, "1"):
+        out = tmp_path / f"out-{n_jobs}"
+        extra = [] if n_jobs is None else ["--n-jobs", n_jobs]
+        result = fitfn("squares", *SMALL, *extra, "-q", "-o", str(out), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        config = json.loads((out / "results.json").read_text())["config"]
+        assert config["n_jobs"] == (-1 if n_jobs is None else 1)
+        tables[n_jobs] = pd.read_csv(out / "results.csv").drop(columns="fit_seconds")
+    pd.testing.assert_frame_equal(tables[None], tables["1"])
+
+
 def test_extrapolation_with_square_units_and_lbfgs(tmp_path):
     result = fitfn(
         "squares",
@@ -208,8 +221,9 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
     out.mkdir()
     (out / "results.csv").write_text("an earlier run's results\n")
     before = _folder_contents(out)
-    # The first candidate, identity (1), takes well under a second; each of
-    # the three left takes many seconds, so the signal lands in the search.
+    # One fit at a time: the first candidate, identity (1), takes well under
+    # a second; each of the three left takes many seconds, so the signal
+    # lands in the search.
     process = subprocess.Popen(
         [
             sys.executable,
@@ -223,6 +237,8 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
             "--architectures",
             "1",
             "256,256,256",
+            "--n-jobs",
+            "1",
             "-o",
             str(out),
         ],
