@@ -159,8 +159,10 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
     ----------
     scheduler : str or distributed.Client
         ``"local"`` starts a ``LocalCluster`` on this machine (one thread per
-        worker process) and shuts it down when the block ends; an address
-        such as ``"tcp://10.0.0.5:8786"`` connects to a running scheduler; a
+        worker process, no Dask log lines, and the workers leave Ctrl-C to
+        this process) and shuts it down when the block ends, at once when
+        the block is interrupted; an address such as
+        ``"tcp://10.0.0.5:8786"`` connects to a running scheduler; a
         ``Client`` is used as it is and left open.
     n_workers : int, optional
         Worker processes of a ``"local"`` cluster (default: Dask's choice,
