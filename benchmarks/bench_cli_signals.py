@@ -29,8 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 # One fit at a time, so that the first progress line comes within a second of the search.
-LONG_SEARCH = ["-n", "400", "--epochs", "3000", "--architectures", "1", "256,256,256"]
-LONG_SEARCH += ["--n-jobs", "1"]
+LONG_SEARCH = "-n 400 --epochs 3000 --architectures 1 256,256,256 --n-jobs 1".split()
 LOCAL = ["--scheduler", "local", "--n-workers", "2"]
 
 #: (label, extra arguments, when: seconds after the start or a line's start)

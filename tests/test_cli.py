@@ -209,6 +209,11 @@ def test_help_lists_the_options(tmp_path):
         assert name in help_text.split("from:")[1]
 
 
+#: A search whose candidates after the first, identity (1), take many seconds.
+LONG_SEARCH = [sys.executable, "-m", "sklearn_fitfn"]
+LONG_SEARCH += "squares -n 400 --epochs 3000 --architectures 1 256,256,256".split()
+
+
 def _folder_contents(folder):
     return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
 
@@ -225,23 +230,7 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
     # a second; each of the three left takes many seconds, so the signal
     # lands in the search.
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sklearn_fitfn",
-            "squares",
-            "-n",
-            "400",
-            "--epochs",
-            "3000",
-            "--architectures",
-            "1",
-            "256,256,256",
-            "--n-jobs",
-            "1",
-            "-o",
-            str(out),
-        ],
+        [*LONG_SEARCH, "--n-jobs", "1", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -302,25 +291,7 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_in_one_line(tmp_path):
     # group: the command and the Dask workers. It lands once the cluster is
     # up and the search has started; wherever it lands, the outcome is the same.
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sklearn_fitfn",
-            "squares",
-            "-n",
-            "400",
-            "--epochs",
-            "3000",
-            "--architectures",
-            "1",
-            "256,256,256",
-            "--scheduler",
-            "local",
-            "--n-workers",
-            "2",
-            "-o",
-            str(out),
-        ],
+        [*LONG_SEARCH, "--scheduler", "local", "--n-workers", "2", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
