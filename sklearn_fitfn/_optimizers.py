@@ -51,19 +51,42 @@ class LearningRateSchedule:
 
 
 class _Optimizer:
-    """State and learning-rate schedule shared by both solvers."""
+    """State and learning-rate schedule shared by both solvers.
 
-    def __init__(self, params, schedule, state=None):
+    The state is held per group of a :class:`._layout.ParameterLayout` (the
+    compiled step updates whole groups) and given and returned per array,
+    ``[moment of kernel, moment of bias, ...] * per_array_slots + scalars``,
+    whatever the layout.
+    """
+
+    def __init__(self, layout, dtype, schedule, state=None):
         self.schedule = schedule
-        shapes = [p.value().shape for p in params]
-        dtype = params[0].dtype
+        self.layout = layout
         if state is None:
-            state = [np.zeros(s, dtype.as_numpy_dtype) for s in self._slot_shapes(shapes)]
-        self.slots = [size_free_variable(value, dtype) for value in state]
+            state = [
+                np.zeros(shape, dtype.as_numpy_dtype)
+                for _ in range(self.per_array_slots)
+                for shape in layout.shapes
+            ] + [np.zeros((), dtype.as_numpy_dtype) for _ in range(self.scalar_slots)]
+        n = layout.n_arrays
+        per_group = [
+            vector
+            for slot in range(self.per_array_slots)
+            for vector in layout.pack(state[slot * n : (slot + 1) * n])
+        ]
+        scalars = state[self.per_array_slots * n :]
+        self.slots = [size_free_variable(value, dtype) for value in per_group + scalars]
 
     def state(self):
         """Return the optimizer's state as numpy arrays (for pickling and resuming)."""
-        return [slot.numpy() for slot in self.slots]
+        values = [slot.numpy() for slot in self.slots]
+        n = len(self.layout.groups)
+        per_array = [
+            array
+            for slot in range(self.per_array_slots)
+            for array in self.layout.unpack(values[slot * n : (slot + 1) * n])
+        ]
+        return [np.array(a) for a in per_array] + values[self.per_array_slots * n :]
 
     def iteration_ends(self, time_step):
         """Step the learning-rate schedule after an epoch."""
@@ -78,14 +101,12 @@ class Adam(_Optimizer):
     """Adam as in scikit-learn (Kingma and Ba, 2014), bias-corrected step size."""
 
     kind = "adam"
+    per_array_slots = 2  # first and second moments
+    scalar_slots = 1  # step count
 
-    def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon, state=None):
+    def __init__(self, layout, dtype, learning_rate_init, beta_1, beta_2, epsilon, state=None):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        super().__init__(params, LearningRateSchedule(learning_rate_init), state)
-
-    @staticmethod
-    def _slot_shapes(shapes):
-        return [*shapes, *shapes, ()]  # first moments, second moments, step count
+        super().__init__(layout, dtype, LearningRateSchedule(learning_rate_init), state)
 
     def hyperparameters(self):
         return [self.schedule.learning_rate, self.beta_1, self.beta_2, self.epsilon]
@@ -112,10 +133,13 @@ class SGD(_Optimizer):
     """Stochastic gradient descent with momentum and scikit-learn's schedules."""
 
     kind = "sgd"
+    per_array_slots = 1  # velocities
+    scalar_slots = 0
 
     def __init__(
         self,
-        params,
+        layout,
+        dtype,
         learning_rate_init,
         learning_rate,
         momentum,
@@ -126,11 +150,7 @@ class SGD(_Optimizer):
         self.momentum = momentum
         self.nesterov = bool(nesterovs_momentum)
         schedule = LearningRateSchedule(learning_rate_init, learning_rate, power_t)
-        super().__init__(params, schedule, state)
-
-    @staticmethod
-    def _slot_shapes(shapes):
-        return list(shapes)  # velocities
+        super().__init__(layout, dtype, schedule, state)
 
     def hyperparameters(self):
         return [self.schedule.learning_rate, self.momentum]

@@ -389,10 +389,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             )
 
     def _make_optimizer(self, state):
-        def factory(params):
+        def factory(layout, dtype):
             if self.solver == "sgd":
                 return OPTIMIZERS["sgd"](
-                    params,
+                    layout,
+                    dtype,
                     self.learning_rate_init,
                     self.learning_rate,
                     self.momentum,
@@ -401,7 +402,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                     state,
                 )
             return OPTIMIZERS["adam"](
-                params,
+                layout,
+                dtype,
                 self.learning_rate_init,
                 self.beta_1,
                 self.beta_2,

@@ -9,6 +9,7 @@ from sklearn_fitfn._training import (
     TrainingRecord,
     compiled_epochs,
     r2_score_from_sse,
+    shuffled,
     total_sum_of_squares,
 )
 
@@ -88,3 +89,15 @@ def test_backpropagation_equals_autodiff_of_the_loss(activations, out_activation
     np.testing.assert_allclose(loss.numpy(), expected.numpy(), rtol=1e-12)
     for ours, reference in zip(grads, tape.gradient(expected, params)):
         np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_shuffled_draws_as_sklearn_utils_shuffle():
+    from sklearn.utils import shuffle
+
+    ours, theirs = np.random.RandomState(5), np.random.RandomState(5)
+    rows = np.arange(37, dtype=np.int32)
+    a, b = rows, rows
+    for _ in range(4):
+        a, b = shuffled(a, ours), shuffle(b, random_state=theirs)
+        np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.int32
