@@ -13,6 +13,7 @@ import pytest
 
 import sklearn_fitfn
 import sklearn_fitfn.plotting
+from sklearn_fitfn import cli
 from sklearn_fitfn.cli import _experiment_files, _StopOnSignals, _Stopped, _write_results
 
 SMALL = ["-n", "80", "--epochs", "5", "--architectures", "8", "--cv", "2"]
@@ -54,6 +55,37 @@ def test_fits_run_one_per_core_by_default_with_the_results_of_one_at_a_time(tmp_
         assert config["n_jobs"] == (-1 if n_jobs is None else 1)
         tables[n_jobs] = pd.read_csv(out / "results.csv").drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(tables[None], tables["1"])
+
+
+_FREEZE_COUNTS = """
+import gc, sys
+from sklearn_fitfn.cli import main
+args = sys.argv[1:]
+main([*args, "-o", "called"])
+called = gc.get_freeze_count()
+main([*args, "-o", "command"], own_process=True)
+print(called, gc.get_freeze_count() > 0)
+"""
+
+
+def test_only_the_command_freezes_its_imports_for_the_garbage_collector(tmp_path):
+    # gc.freeze acts on the whole process: a Python caller's process keeps its collector.
+    result = subprocess.run(
+        [sys.executable, "-c", _FREEZE_COUNTS, "squares", "-q", *SMALL],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 True"
+
+
+def test_the_command_runs_as_the_owner_of_its_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda **kwargs: calls.append(kwargs) or 0)
+    with pytest.raises(SystemExit) as stop:
+        cli.run()
+    assert stop.value.code == 0 and calls == [{"own_process": True}]
 
 
 def test_extrapolation_with_square_units_and_lbfgs(tmp_path):
