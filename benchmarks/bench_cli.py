@@ -1,10 +1,12 @@
-"""How long ``fitfn`` takes to answer when it has no work to do.
+"""How long ``fitfn`` takes to answer, without work and for the whole job.
 
 Each measurement is a fresh process running the installed ``fitfn`` command,
 timed from start to exit: ``--help``, ``--version``, a few argument errors,
 and, as the reference, ``python -c pass`` (the interpreter alone) and the
 import of the estimator (TensorFlow's start-up, what every call paid before
-the command imported it lazily).
+the command imported it lazily). Then the whole job, ``fitfn squares -q``:
+TensorFlow's start-up, the search (4 candidates x 3 folds), the refits and
+the two figures.
 
     python benchmarks/bench_cli.py           # writes benchmarks/CLI.md
     python benchmarks/bench_cli.py --quick   # 2 repeats
@@ -16,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,8 +45,11 @@ CASES = [
 
 def seconds(command):
     started = time.perf_counter()
-    subprocess.run(command, capture_output=True, check=False)
-    return time.perf_counter() - started
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if command[:2] == ["fitfn", "squares"] and "-q" in command and result.returncode:
+        sys.exit(f"bench_cli: {' '.join(command)} failed:\n{result.stderr}")
+    return elapsed
 
 
 def main():
@@ -53,13 +59,22 @@ def main():
     if shutil.which("fitfn") is None:
         sys.exit("bench_cli: install the package first (pip install .): no fitfn command")
     repeats = 2 if args.quick else 7
+    output = tempfile.mkdtemp(prefix="bench_cli-")
+    cases = [
+        *CASES,
+        (
+            "fitfn squares -q (the whole job: start-up, 4 candidates x 3 folds, refits, figures)",
+            ["fitfn", "squares", "-q", "-o", output],
+        ),
+    ]
     seconds(CASES[-1][1])  # a first start reads TensorFlow from disk; time warm starts
-    times = {label: [] for label, _ in CASES}
+    times = {label: [] for label, _ in cases}
     for _ in range(repeats):  # alternate the cases, so that load affects all alike
-        for label, command in CASES:
+        for label, command in cases:
             times[label].append(seconds(command))
+    shutil.rmtree(output)
     lines = [
-        "# fitfn's answer time without work",
+        "# fitfn's answer time, without work and for the whole job",
         "",
         f"Produced by `python benchmarks/bench_cli.py` on {time.strftime('%Y-%m-%d')}: "
         f"{platform.machine()}, Python {platform.python_version()}; "
