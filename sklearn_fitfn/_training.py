@@ -95,7 +95,8 @@ def _run_epochs(
 ):
     """Train one epoch per row of ``orders``, or until ``stop`` becomes true.
 
-    ``params`` holds the network's parameters as ``layout`` groups them.
+    ``params`` holds the network's parameters as ``layout`` groups them, and
+    so do the best weights returned.
     ``X`` and ``X_val`` are as :func:`._data.engine_inputs` gives them (dense
     or sparse). ``hypers[e]`` holds the optimizer's hyperparameters for epoch
     ``e`` (the learning rate may change between epochs). Returns the epochs'
