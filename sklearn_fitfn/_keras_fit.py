@@ -405,6 +405,7 @@ def train_keras(
         epochs=n_epochs,
         batch_size=None,
         verbose=0,
+        compile__jit_compile=estimator.jit_compile,
         shuffle=False,
         random_state=None,
         **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()},

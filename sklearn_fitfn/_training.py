@@ -78,6 +78,7 @@ def _run_epochs(
     y,
     w,
     orders,
+    n_rows,
     batch_size,
     X_val,
     y_val,
@@ -92,10 +93,12 @@ def _run_epochs(
     layout,
     validate,
     inline,
+    jit_compile,
 ):
     """Train one epoch per row of ``orders``, or until ``stop`` becomes true.
 
-    ``params`` holds the network's parameters as ``layout`` groups them, and
+    Each row of ``orders`` starts with a permutation of the ``n_rows`` rows to
+    train on. ``params`` holds the network's parameters as ``layout`` groups them, and
     so do the best weights returned.
     ``X`` and ``X_val`` are as :func:`._data.engine_inputs` gives them (dense
     or sparse). ``hypers[e]`` holds the optimizer's hyperparameters for epoch
@@ -105,10 +108,13 @@ def _run_epochs(
     (the starting weights when no epoch beat ``best_score``). ``stop`` is
     read before every mini-batch: set, the call ends part-way and its results
     are to be discarded. ``inline`` is not used here: it keeps graphs traced
-    for the two executors apart (see :mod:`._executor`).
+    for the two executors apart (see :mod:`._executor`). With ``jit_compile``
+    each epoch's mini-batches run as one XLA computation, on inputs and
+    orders laid out by :func:`xla_padding`, and ``stop`` is read between
+    epochs only.
     """
     apply_update = OPTIMIZERS[kind].apply
-    n_epochs, n_rows = tf.shape(orders)[0], tf.shape(orders)[1]
+    n_epochs = tf.shape(orders)[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     total_weight = tf.reduce_sum(w)
     dtype = y.dtype
@@ -119,24 +125,29 @@ def _run_epochs(
     def epoch(index, losses, scores, best_score, best_params):
         order, hyper = orders[index], hypers[index]
 
-        def step(batch, total):
-            idx = order[batch * batch_size : (batch + 1) * batch_size]
-            w_batch = tf.gather(w, idx)
+        def step(rows, total):
+            w_batch = tf.gather(w, rows)
             loss, grads = spec.loss_and_gradients(
                 layout.split([p.read_value() for p in params]),
-                gather_rows(X, idx, spec.n_inputs),
-                tf.gather(y, idx),
+                gather_rows(X, rows, spec.n_inputs),
+                tf.gather(y, rows),
                 w_batch,
                 alpha,
             )
             apply_update(params, layout.join(grads), slots, hyper, nesterov)
-            return batch + 1, total + loss * tf.reduce_sum(w_batch)
+            return total + loss * tf.reduce_sum(w_batch)
 
-        _, total = tf.while_loop(
-            lambda batch, total: tf.logical_and(batch < n_batches, running()),
-            step,
-            (tf.constant(0), tf.zeros([], dtype)),
-        )
+        if jit_compile:
+            total = _epoch_through_xla(order, n_batches, step, batch_size, dtype)
+        else:
+            _, total = tf.while_loop(
+                lambda batch, total: tf.logical_and(batch < n_batches, running()),
+                lambda batch, total: (
+                    batch + 1,
+                    step(order[batch * batch_size : (batch + 1) * batch_size], total),
+                ),
+                (tf.constant(0), tf.zeros([], dtype)),
+            )
         losses = losses.write(index, total / total_weight)
         if validate:
             current = layout.split([p.read_value() for p in params])
@@ -163,6 +174,53 @@ def _run_epochs(
     return losses.stack(), scores.stack(), best_score, best_params
 
 
+def _epoch_through_xla(order, n_batches, step, batch_size, dtype):
+    """``step(rows, total)`` over the first ``n_batches`` mini-batches of
+    ``order``, compiled by XLA; returns the final ``total``.
+
+    XLA compiles for fixed shapes, so every batch is a whole one: ``order``
+    is padded (see :func:`xla_padding`) with rows of weight zero, which
+    change neither the loss nor the gradient.
+    """
+
+    def whole_batches(order, n_batches, batch_size):
+        _, total = tf.while_loop(
+            lambda batch, total: batch < n_batches,
+            lambda batch, total: (
+                batch + 1,
+                step(tf.slice(order, [batch * batch_size], [batch_size]), total),
+            ),
+            (tf.constant(0), tf.zeros([], dtype)),
+        )
+        return total
+
+    compiled = tf.function(whole_batches, jit_compile=True, autograph=False)
+    return compiled(order, n_batches, batch_size)
+
+
+def xla_padding(n_rows, batch_size):
+    """Rows to which XLA's inputs and epoch orders are padded.
+
+    At least one row more than ``n_rows`` (the padding rows' first is where
+    a short last batch takes its missing rows) and every row of the whole
+    batches; rounded up to ``m * 2**e`` with ``m`` from 8 to 16, so that a
+    few compiled shapes serve every number of rows, each at most an eighth
+    larger than needed (the folds of a cross-validation, which differ by a
+    row, share one).
+
+    Parameters
+    ----------
+    n_rows, batch_size : int
+
+    Returns
+    -------
+    int
+    """
+    needed = max(n_rows + 1, -(-n_rows // batch_size) * batch_size)
+    scale = 2 ** max(0, needed.bit_length() - 4)
+    return -(-needed // scale) * scale
+
+
 #: The compiled epochs, one ``tf.function`` per network shape and solver.
 compiled_epochs = BoundedCompiled(_run_epochs)
 
@@ -185,6 +243,7 @@ def _prepare_epoch_function(
         spec(None, n_outputs),
         spec(None),
         tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([], tf.int32),
         tf.TensorSpec([], tf.int32),
         inputs,
         spec(None, n_outputs),
@@ -369,6 +428,7 @@ def train_stochastic(
     validation,
     verbose,
     incremental,
+    jit_compile=False,
 ):
     """Train with mini-batch Adam or SGD, following ``MLPRegressor._fit_stochastic``.
 
@@ -406,6 +466,8 @@ def train_stochastic(
     verbose : bool or int
     incremental : bool
         Run a single epoch, as ``partial_fit`` does.
+    jit_compile : bool, default=False
+        Run each epoch's mini-batches as one XLA computation (dense X only).
 
     Returns
     -------
@@ -427,6 +489,7 @@ def train_stochastic(
         "layout": layout,
         "validate": validation is not None,
         "inline": inline,
+        "jit_compile": jit_compile,
     }
     sparse = scipy.sparse.issparse(X)
     n_features, n_outputs = spec.n_inputs, y.shape[1]
@@ -437,6 +500,13 @@ def train_stochastic(
             run_epochs, params, optimizer, stop, dtype, sparse, n_features, n_outputs
         )
 
+    n_samples = X.shape[0]
+    padded_rows = xla_padding(n_samples, batch_size) if jit_compile else n_samples
+    if jit_compile:  # rows of weight zero: see _epoch_through_xla
+        X, y, w = (
+            np.concatenate([a, np.zeros((padded_rows - n_samples, *a.shape[1:]), a.dtype)])
+            for a in (X, y, w)
+        )
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     if validation is None:
         val_tensors = [
@@ -452,10 +522,11 @@ def train_stochastic(
         ]
     alpha_t = tf.constant(alpha, dtype)
     batch_t = tf.constant(batch_size, tf.int32)
+    n_rows_t = tf.constant(n_samples, tf.int32)
     state = [*params, *optimizer.slots]
 
-    n_samples = X.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int32)
+    order_padding = np.full(padded_rows - n_samples, n_samples, np.int32)
     record.n_iter = 0
     stopped = False
     pace = _Pace()
@@ -469,7 +540,7 @@ def train_stochastic(
             for ahead in range(1, n_epochs + 1):
                 if shuffle:
                     sample_idx = shuffled(sample_idx, random_state)
-                orders.append(sample_idx)
+                orders.append(np.concatenate([sample_idx, order_padding]))
                 hypers.append(optimizer.hyperparameters())
                 optimizer.iteration_ends(record.t + ahead * n_samples)
             best_before = record.best_validation_score
@@ -485,6 +556,7 @@ def train_stochastic(
                 alpha_t,
                 *tensors,
                 tf.constant(np.stack(orders)),
+                n_rows_t,
                 batch_t,
                 *val_tensors,
                 tf.constant(-np.inf if best_before is None else best_before, dtype),
@@ -526,20 +598,29 @@ def train_stochastic(
 _SCIPY_FTOL = 2.220446049250313e-09  # scipy.optimize's L-BFGS-B default
 
 
-def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, layout, spec):
+def _full_batch_loss_and_gradient(flat, X, y, w, alpha, *, layout, spec, jit_compile):
     """The full-batch loss of ``MLPRegressor`` and its gradient, for a flat
-    vector laid out as scikit-learn's L-BFGS lays it out (a grouped ``layout``)."""
-    params = layout.split([tf.cast(flat, y.dtype)])
-    loss, grads = spec.loss_and_gradients(params, all_rows(X, spec.n_inputs), y, w, alpha)
-    (gradient,) = layout.join(grads)
-    return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
+    vector laid out as scikit-learn's L-BFGS lays it out (a grouped ``layout``),
+    compiled by XLA with ``jit_compile`` (dense X only)."""
+
+    def loss_and_gradient(flat, X, y, w, alpha):
+        params = layout.split([tf.cast(flat, y.dtype)])
+        loss, grads = spec.loss_and_gradients(params, all_rows(X, spec.n_inputs), y, w, alpha)
+        (gradient,) = layout.join(grads)
+        return tf.cast(loss, tf.float64), tf.cast(gradient, tf.float64)
+
+    if jit_compile:
+        loss_and_gradient = tf.function(loss_and_gradient, jit_compile=True, autograph=False)
+    return loss_and_gradient(flat, X, y, w, alpha)
 
 
 #: The compiled full-batch loss and gradient, one per network shape.
 compiled_full_batch = BoundedCompiled(_full_batch_loss_and_gradient)
 
 
-def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose):
+def train_lbfgs(
+    weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha, verbose, jit_compile=False
+):
     """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
 
     SciPy's L-BFGS-B drives the search; TensorFlow computes the loss and its
@@ -564,6 +645,8 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
     alpha : float
     verbose : bool or int
         Print the loss after every iteration.
+    jit_compile : bool, default=False
+        Compute the loss and gradient as one XLA computation (dense X only).
 
     Returns
     -------
@@ -574,7 +657,7 @@ def train_lbfgs(weights, spec, X, y, w, record, *, max_iter, max_fun, tol, alpha
 
     dtype = tf.as_dtype(y.dtype)
     layout = ParameterLayout([w.shape for w in weights], grouped=True)
-    static = {"layout": layout, "spec": spec}
+    static = {"layout": layout, "spec": spec, "jit_compile": jit_compile}
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     alpha_t = tf.constant(alpha, dtype)
     function = compiled_full_batch(**static)

@@ -267,8 +267,13 @@ def test_catch_interruption_changes_nothing_outside_the_main_thread():
 
 @pytest.mark.parametrize(
     "options",
-    [dict(solver="adam"), dict(solver="rmsprop"), dict(solver="sgd", early_stopping=True)],
-    ids=["engine", "keras-fit", "engine-early-stopping"],
+    [
+        dict(solver="adam"),
+        dict(solver="rmsprop"),
+        dict(solver="sgd", early_stopping=True),
+        dict(solver="adam", jit_compile=True),
+    ],
+    ids=["engine", "keras-fit", "engine-early-stopping", "engine-xla"],
 )
 def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, options):
     """Ctrl-C, wherever it lands after the third epoch, ends the fit with

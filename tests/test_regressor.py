@@ -270,7 +270,7 @@ def test_signature_follows_mlpregressor_names_and_positions():
     ours = list(inspect.signature(MLPFunctionRegressor).parameters)
     theirs = list(inspect.signature(MLPRegressor).parameters)
     assert ours[: len(theirs)] == theirs
-    assert ours[len(theirs) :] == ["dtype", "callbacks"]
+    assert ours[len(theirs) :] == ["dtype", "callbacks", "jit_compile"]
 
 
 @pytest.mark.parametrize("options", [dict(), dict(activation="tanh", alpha=0.1)])

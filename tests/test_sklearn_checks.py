@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks, every one of them, on every public estimator:
-the compiled engine's solvers, and Keras's own fit (a Keras optimizer)."""
+the compiled engine's solvers, the same compiled by XLA, and Keras's own fit
+(a Keras optimizer)."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -10,6 +11,7 @@ from sklearn_fitfn import MLPFunctionRegressor
     [
         MLPFunctionRegressor(),
         MLPFunctionRegressor(solver="lbfgs"),
+        MLPFunctionRegressor(jit_compile=True),
         MLPFunctionRegressor(solver="rmsprop", max_iter=20),
     ]
 )
