@@ -75,6 +75,8 @@ def _make(name, sizes, epochs, random_state=0, early_stopping=False):
         keras_fit = {"solver": "rmsprop"} if "rmsprop" in name else {}
         if "float32" in name:
             keras_fit["dtype"] = "float32"
+        if "jit_compile=True" in name:
+            keras_fit["jit_compile"] = True
         return MLPFunctionRegressor(
             hidden_layer_sizes=tuple(sizes),
             batch_size=100,
@@ -342,7 +344,9 @@ def reference_section(repeats, log):
         "the first in the process, every one-off cost (tracing, XLA's compilation for "
         "JAX) included; second fit: the same shape again in the same process, as the "
         "folds of a grid search. MLPRegressor trains in float64 in every row; "
-        "`jax_reference.py` follows its training step by step."
+        "`jax_reference.py` follows its training step by step. With `jit_compile=True` "
+        "the estimator's epochs are compiled by XLA (its first fit includes XLA's "
+        "compilation)."
     )
     log()
     log(
@@ -360,6 +364,8 @@ def reference_section(repeats, log):
             "MLPFunctionRegressor, dtype='float32'",
             f"{JAX_REFERENCE}, float32",
             "MLPRegressor",
+            "MLPFunctionRegressor, jit_compile=True",
+            "MLPFunctionRegressor, dtype='float32', jit_compile=True",
         ]
         runs = {name: [] for name in names}
         for _ in range(repeats):
@@ -370,6 +376,8 @@ def reference_section(repeats, log):
         for dtype, ours, jax_name in (
             ("float64", names[0], names[1]),
             ("float32", names[2], names[3]),
+            ("float64, `jit_compile=True`", names[5], names[1]),
+            ("float32, `jit_compile=True`", names[6], names[3]),
         ):
             first, second = (_median(runs[ours], k) for k in ("seconds", "second_seconds"))
             jax_first, jax_second = (
