@@ -118,3 +118,18 @@ def test_xla_padding_holds_whole_batches_and_a_spare_row_in_a_few_shapes(batch_s
     assert len(shapes) < 80  # 15 below 16, then 8 per doubling
     # The folds of a 3-fold cross-validation on 1,000 rows share one shape.
     assert xla_padding(666, batch_size) == xla_padding(667, batch_size)
+
+
+def test_a_grid_search_in_threads_under_xla_matches_one_fit_at_a_time(regression_data):
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = regression_data
+    grid = {"activation": ["relu", "tanh"], "hidden_layer_sizes": [(8,), (8, 8)]}
+    estimator = MLPFunctionRegressor(jit_compile=True, max_iter=20, random_state=0)
+    results = []
+    for n_jobs in (1, 2):
+        with joblib.parallel_config("threading"):
+            search = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs).fit(X, y)
+        results.append(search.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(*results)
