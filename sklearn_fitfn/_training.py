@@ -98,8 +98,8 @@ def _run_epochs(
     """Train one epoch per row of ``orders``, or until ``stop`` becomes true.
 
     Each row of ``orders`` starts with a permutation of the ``n_rows`` rows to
-    train on. ``params`` holds the network's parameters as ``layout`` groups them, and
-    so do the best weights returned.
+    train on. ``params`` holds the network's parameters as ``layout`` groups
+    them, and so do the best weights returned.
     ``X`` and ``X_val`` are as :func:`._data.engine_inputs` gives them (dense
     or sparse). ``hypers[e]`` holds the optimizer's hyperparameters for epoch
     ``e`` (the learning rate may change between epochs). Returns the epochs'
@@ -540,7 +540,9 @@ def train_stochastic(
             for ahead in range(1, n_epochs + 1):
                 if shuffle:
                     sample_idx = shuffled(sample_idx, random_state)
-                orders.append(np.concatenate([sample_idx, order_padding]))
+                orders.append(
+                    np.concatenate([sample_idx, order_padding]) if jit_compile else sample_idx
+                )
                 hypers.append(optimizer.hyperparameters())
                 optimizer.iteration_ends(record.t + ahead * n_samples)
             best_before = record.best_validation_score
