@@ -262,19 +262,20 @@ _MAX_ORDER_ELEMENTS = 1_000_000
 BLOCK_SECONDS = 0.25
 
 
-def _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental):
+def _epochs_per_call(record, max_iter, n_iter_no_change, order_length, incremental):
     """How many epochs can run in one compiled call without passing a stop.
 
     Stopping needs ``n_iter_no_change + 1`` epochs without improvement (of the
     training loss, or of the validation score), so with ``count`` such epochs
     behind, no stop can come before ``n_iter_no_change + 1 - count`` more:
     that many run together, and only the last of them can trigger a stop.
-    ``partial_fit`` runs one epoch.
+    ``partial_fit`` runs one epoch. ``order_length`` is the length of one
+    epoch's order as sent (padded for XLA), which bounds the call's memory.
     """
     if incremental:
         return 1
     to_stop = n_iter_no_change + 1 - record.no_improvement_count
-    limit = min(max_iter - record.n_iter, to_stop, _MAX_ORDER_ELEMENTS // n_samples)
+    limit = min(max_iter - record.n_iter, to_stop, _MAX_ORDER_ELEMENTS // order_length)
     return max(1, int(limit))
 
 
@@ -533,7 +534,7 @@ def train_stochastic(
     with catch_interruption() as interruption, _block_runner(interruption, stop) as run:
         while record.n_iter < max_iter and not stopped and not interruption.requested:
             n_epochs = min(
-                _epochs_per_call(record, max_iter, n_iter_no_change, n_samples, incremental),
+                _epochs_per_call(record, max_iter, n_iter_no_change, padded_rows, incremental),
                 pace.epochs(),
             )
             orders, hypers = [], []
