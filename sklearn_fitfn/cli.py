@@ -48,6 +48,18 @@ def _non_negative(text):
     return value
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of fits at once, or -1 for one per core: {text!r}"
+        )
+    return value
+
+
 def _positive(text):
     try:
         value = int(text)
@@ -156,7 +168,7 @@ def build_parser():
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=-1,
         help="parallel fits on this machine, in threads (default: -1, one per core; "
         "the results are the same for any number)",
@@ -223,7 +235,14 @@ class _StopOnSignals:
             raise _Stopped(signum)
 
     def __enter__(self):
-        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        # A signal the process started out ignoring (SIGINT in a job started
+        # with `cmd &` from a script, or under nohup) stays ignored, as Unix
+        # programs leave it: whoever started the run chose that.
+        self._previous = {
+            s: signal.signal(s, self._handle)
+            for s in self.SIGNALS
+            if signal.getsignal(s) is not signal.SIG_IGN
+        }
         return self
 
     def __exit__(self, *exc_info):
@@ -370,8 +389,12 @@ def main(argv=None, *, own_process=False):
         parser.error(f"--low must be smaller than --high; got {args.low} >= {args.high}")
     if args.cv < 2:
         parser.error(f"--cv needs at least 2 folds; got {args.cv}")
-    if args.n_samples < args.cv:
-        parser.error(f"--n-samples {args.n_samples} is fewer than the {args.cv} CV folds")
+    if args.n_samples < 2 * args.cv:
+        # A held-out fold of one row has no R², and scikit-learn warns for each.
+        parser.error(
+            f"--n-samples {args.n_samples} leaves fewer than 2 held-out rows in each of "
+            f"the {args.cv} CV folds; use at least {2 * args.cv}"
+        )
     if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
         parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
     if args.n_workers is not None and args.scheduler != "local":

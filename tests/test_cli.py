@@ -25,7 +25,14 @@ def fitfn(*args, cwd):
         capture_output=True,
         text=True,
         cwd=cwd,
+        timeout=600,
     )
+
+
+def sigint_as_a_terminal_leaves_it():
+    """In the child: SIGINT at its default, as a terminal's foreground job has
+    it, even when this suite was started with SIGINT ignored (nohup, `cmd &`)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_squares_end_to_end(tmp_path):
@@ -75,6 +82,7 @@ def test_only_the_command_freezes_its_imports_for_the_garbage_collector(tmp_path
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "0 True"
@@ -147,7 +155,10 @@ def test_quiet_prints_only_the_verdict(tmp_path):
     [
         (["tangent"], "invalid choice: 'tangent'"),
         (["squares", "--low", "9", "--high", "3"], "--low must be smaller than --high"),
-        (["squares", "-n", "2", "--cv", "3"], "fewer than the 3 CV folds"),
+        (["squares", "-n", "2", "--cv", "3"], "fewer than 2 held-out rows in each of the 3"),
+        (["squares", "-n", "2", "--cv", "2"], "use at least 4"),
+        (["squares", "--n-jobs", "0"], "argument --n-jobs: must be a positive number"),
+        (["squares", "--n-jobs", "two"], "argument --n-jobs: must be a positive number"),
         (["squares", "--activations", "rellu"], "unknown activation 'rellu'"),
         (["squares", "--architectures", "8,0"], "positive integers"),
         (["squares", "-o", "blocker/out"], "cannot write to output folder"),
@@ -211,6 +222,7 @@ def test_help_version_and_argument_errors_answer_before_tensorflow_starts(tmp_pa
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        timeout=600,
     )
     assert result.stderr.splitlines()[-1] == f"{status} False False", result.stderr
 
@@ -267,6 +279,7 @@ def test_a_signal_stops_the_whole_run_in_one_line_and_leaves_the_folder_as_it_wa
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        preexec_fn=sigint_as_a_terminal_leaves_it,
     )
     first = process.stderr.readline()
     assert first.startswith("[1/4]"), first
@@ -307,6 +320,8 @@ def test_a_signal_while_tensorflow_starts_is_one_line(tmp_path, signum, status):
         text=True,
         cwd=tmp_path,
         env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+        preexec_fn=sigint_as_a_terminal_leaves_it,
+        timeout=600,
     )
     assert result.returncode == status
     assert result.stderr == (
@@ -329,6 +344,7 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_in_one_line(tmp_path):
         text=True,
         cwd=tmp_path,
         start_new_session=True,
+        preexec_fn=sigint_as_a_terminal_leaves_it,
     )
     running = process.stderr.readline()
     assert running.startswith("running the fits on the Dask cluster at"), running
@@ -338,6 +354,32 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_run_in_one_line(tmp_path):
     assert stdout == ""
     assert stderr == f"fitfn: stopped by SIGINT; {out} is as it was before the run\n"
     assert not out.exists()
+
+
+def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(tmp_path):
+    # As `nohup fitfn ...` or `fitfn ... &` in a script: SIGINT is not the
+    # command's to re-enable; the run goes on and writes its results.
+    out = tmp_path / "out"
+
+    def sigint_ignored():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = subprocess.Popen(
+        [*LONG_SEARCH[:4], *SMALL, "--activations", "relu", "tanh", "identity"]
+        + ["--n-jobs", "1", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=sigint_ignored,
+    )
+    first = process.stderr.readline()
+    assert first.startswith("[1/3]"), first
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "stopped by" not in stderr and "wrote" in stdout
+    assert sorted(os.listdir(out)) == ["fits.png", "results.csv", "results.json", "rmse.png"]
 
 
 def test_a_signal_while_writing_leaves_no_staged_file(tmp_path, monkeypatch):
@@ -376,6 +418,7 @@ def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_p
         text=True,
         cwd=tmp_path,
         preexec_fn=files_of_at_most_20_kb,
+        timeout=600,
     )
     assert result.returncode == 1
     assert result.stderr == f"fitfn: cannot write the results to {str(out)!r}: File too large\n"
