@@ -259,6 +259,7 @@ def test_saved_models_load_in_a_fresh_process_without_the_package(regression_dat
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     relu_out, square_out, square_predict = (eval(line) for line in result.stdout.splitlines())
@@ -307,7 +308,9 @@ print(json.dumps([before == snapshot(), registered == set(keras.saving.get_custo
 
 
 def test_importing_and_using_the_package_changes_no_class_of_another_library():
-    result = subprocess.run([sys.executable, "-c", _CLASSES], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _CLASSES], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[true, true]"
 
@@ -318,7 +321,9 @@ def test_importing_the_package_does_not_import_scikeras():
         "import sys; from sklearn_fitfn import MLPFunctionRegressor; "
         "print('scikeras' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
     assert result.stdout.strip() == "False", result.stderr
 
 
@@ -344,7 +349,11 @@ def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     runs = [
         subprocess.run(
-            [sys.executable, "-c", _PLAIN_SCIKERAS, which], capture_output=True, text=True, env=env
+            [sys.executable, "-c", _PLAIN_SCIKERAS, which],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
         )
         for which in ("with", "without")
     ]
