@@ -56,6 +56,12 @@ class BoundedCompiled:
                 self._functions.popitem(last=False)
         return function
 
+    def forget(self, function):
+        """Drop ``function``: a trace that failed must not serve a later fit."""
+        with self._lock:
+            for key in [k for k, kept in self._functions.items() if kept is function]:
+                del self._functions[key]
+
     def tracing_count(self):
         """Traces made by the compiled functions kept now."""
         with self._lock:

@@ -10,8 +10,9 @@ raising it, and tells the training loops, which stop at their next
 mini-batch; a second Ctrl-C raises ``KeyboardInterrupt`` at once, as usual
 (the estimator then keeps its state from before the fit). The previous
 handler is back in place when training ends. Elsewhere (a worker thread, a
-handler of the user's own) nothing is changed: Ctrl-C does not reach the
-training there, or the user's handler decides.
+handler of the user's own, a process that ignores SIGINT, as one started with
+``nohup`` or ``cmd &`` from a script does) nothing is changed: Ctrl-C does not
+reach the training there, or the user's handler decides, or it stays ignored.
 """
 
 import contextlib

@@ -39,8 +39,8 @@ from ._training import (
     check_finite_loss,
     end_of_epoch,
     end_of_training,
-    r2_score_from_sse,
     total_sum_of_squares,
+    validation_r2,
 )
 
 #: Solvers of the compiled engine (MLPRegressor's).
@@ -122,18 +122,80 @@ def resolve_optimizer(estimator):
     return name, {"learning_rate": rate}
 
 
+#: Keras's losses for real-valued targets, as functions (what a name resolves
+#: to) and as classes; its other built-in losses are for classes or
+#: probabilities, and would train on real targets without a word, or fail
+#: deep inside TensorFlow.
+REGRESSION_LOSS_FUNCTIONS = frozenset(
+    getattr(keras.losses, name)
+    for name in (
+        "mean_squared_error",
+        "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "huber",
+        "log_cosh",
+        "poisson",
+        "cosine_similarity",
+    )
+)
+REGRESSION_LOSS_CLASSES = tuple(
+    getattr(keras.losses, name)
+    for name in (
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "MeanAbsolutePercentageError",
+        "MeanSquaredLogarithmicError",
+        "Huber",
+        "LogCosh",
+        "Poisson",
+        "CosineSimilarity",
+    )
+)
+
+
+def _is_keras_classification_loss(loss):
+    """Whether ``loss`` (an instance) is one of Keras's own non-regression losses."""
+    builtin = type(loss).__module__.startswith("keras.")
+    return builtin and not isinstance(loss, REGRESSION_LOSS_CLASSES)
+
+
 def resolve_loss(estimator):
-    """The loss for SciKeras's compile arguments, and its weight (or None)."""
+    """The loss for SciKeras's compile arguments, and its weight (or None).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a name Keras does not know, and for Keras's losses that are not
+        for real-valued targets (cross-entropies, hinges, ...).
+    """
     loss, owner = estimator.loss, type(estimator).__name__
-    if isinstance(loss, keras.losses.Loss):
-        return loss, None
     if isinstance(loss, str) and loss in MLP_LOSSES:
         return MLP_LOSSES[loss]
     requirement = (
         "'squared_error', 'poisson', the name of a Keras regression loss (such as "
-        "'huber', 'mean_absolute_error', 'log_cosh') or a keras.losses.Loss"
+        "'huber', 'mean_absolute_error', 'log_cosh') or a keras.losses.Loss for "
+        "real-valued targets"
     )
-    return _keras_name(loss, keras.losses.get, owner, "loss", requirement), None
+    if isinstance(loss, keras.losses.Loss):
+        if _is_keras_classification_loss(loss):
+            raise invalid_parameter(
+                owner, "loss", requirement + f" ({type(loss).__name__} is not one)", loss
+            )
+        return loss, None
+    resolved = None
+    if isinstance(loss, str):
+        try:
+            resolved = keras.losses.get(loss)
+        except ValueError:
+            pass
+    regression = resolved in REGRESSION_LOSS_FUNCTIONS or (
+        isinstance(resolved, keras.losses.Loss) and not _is_keras_classification_loss(resolved)
+    )
+    if not regression:
+        problem = f" ({loss!r} is not one)" if resolved is not None else ""
+        raise invalid_parameter(owner, "loss", requirement + problem, loss)
+    return loss, None
 
 
 def check_callbacks(estimator):
@@ -148,7 +210,18 @@ def check_callbacks(estimator):
             "a list of keras.callbacks.Callback instances",
             callbacks,
         )
-    return copy.deepcopy(list(callbacks))
+    copies = []
+    for index, callback in enumerate(callbacks):
+        try:
+            copies.append(copy.deepcopy(callback))
+        except Exception as error:
+            raise TypeError(
+                f"callbacks[{index}] ({type(callback).__name__}) cannot be copied: {error}. "
+                "Each fit trains with a fresh copy of every callback, so that no state "
+                "passes from one fit to the next; pass a callback that has not been used "
+                "yet (a new instance) and holds no open file, lock or connection."
+            ) from error
+    return copies
 
 
 class KerasSettings(NamedTuple):
@@ -231,8 +304,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
             [self.model(chunk, training=False) for chunk in dense_chunks(X_val, y_val.dtype.name)],
             axis=0,
         )
-        sse = tf.reduce_sum(w_val[:, None] * tf.square(y_val - predicted), axis=0)
-        return float(r2_score_from_sse(sse, self.validation_total))
+        return float(validation_r2(predicted, y_val, w_val, self.validation_total))
 
     def _state(self):
         return [*self.model.variables, *self.model.optimizer.variables]
@@ -254,7 +326,8 @@ class MLPRegressorRules(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.interruption.requested:
             return
-        check_finite_loss(logs["loss"], self.record.n_iter + 1, self.model.inputs[0].dtype)
+        if self.validation is None:  # early stopping scores a diverged network NaN
+            check_finite_loss(logs["loss"], self.record.n_iter + 1, self.model.inputs[0].dtype)
         self._epoch_start = None  # this epoch is booked below: nothing to undo
         score = None
         if self.validation is not None:
@@ -371,6 +444,7 @@ def train_keras(
     """
     from scikeras.wrappers import KerasRegressor
 
+    starting_weights = model.get_weights()
     n_samples = X.shape[0]
     batch_size = estimator._batch_size(n_samples)
     n_epochs = 1 if incremental else estimator.max_iter
@@ -405,7 +479,7 @@ def train_keras(
         epochs=n_epochs,
         batch_size=None,
         verbose=0,
-        compile__jit_compile=estimator.jit_compile,
+        compile__jit_compile=bool(estimator.jit_compile),
         shuffle=False,
         random_state=None,
         **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()},
@@ -448,6 +522,6 @@ def train_keras(
     # A callback of the user's that ends training early counts as a stop.
     stopped = rules.stopped or (record.n_iter < n_epochs and not interruption.requested)
     end_of_training(record, estimator.max_iter, stopped, interruption, incremental)
-    if validation is not None and record.best_weights is not None:
-        model.set_weights(record.best_weights)  # as MLPRegressor: the best epoch's
+    if validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
+        model.set_weights(record.best_weights or starting_weights)
     return history

@@ -447,6 +447,16 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
+        for part, weights in (("training", sample_weight), ("validation", w_val)):
+            if not weights.any():
+                # scikit-learn's words first: MLPRegressor fails with them when it scores.
+                raise ValueError(
+                    "Sample weights must contain at least one non-zero number: every row "
+                    f"of the {part} split has weight zero (early stopping holds out "
+                    f"validation_fraction={self.validation_fraction} of the rows). "
+                    "Change validation_fraction or random_state, or give more rows a "
+                    "non-zero weight."
+                )
         return X, y, sample_weight, (X_val, y_val, w_val)
 
     def _fit(self, X, y, sample_weight, incremental):
@@ -492,7 +502,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                 tol=self.tol,
                 alpha=self.alpha,
                 verbose=self.verbose,
-                jit_compile=self.jit_compile,
+                jit_compile=bool(self.jit_compile),
             )
             return self._finish(spec, weights, record, None, reuse=not first_pass)
 
@@ -538,7 +548,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             validation=validation,
             verbose=self.verbose,
             incremental=incremental,
-            jit_compile=self.jit_compile,
+            jit_compile=bool(self.jit_compile),
         )
         return self._finish(spec, weights, record, optimizer.state(), reuse=not first_pass)
 

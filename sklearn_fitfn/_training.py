@@ -53,14 +53,22 @@ class TrainingRecord:
         return cls([], np.inf, None, None)
 
 
-def r2_score_from_sse(sse, total):
-    """R² averaged over outputs from the weighted residual and total sums of
-    squares, as ``sklearn.metrics.r2_score`` with weights (a constant target
-    scores 1 when predicted exactly, else 0)."""
+def validation_r2(predicted, y, w, total):
+    """The validation score of MLPRegressor's early stopping, as a tensor.
+
+    R² averaged over outputs, as ``sklearn.metrics.r2_score`` with weights (a
+    constant target scores 1 when predicted exactly, else 0), from the
+    predictions, the 2-D targets, the weights and :func:`total_sum_of_squares`;
+    NaN when a prediction is NaN or infinite, as MLPRegressor scores a
+    diverged network.
+    """
+    sse = tf.reduce_sum(w[:, None] * tf.square(y - predicted), axis=0)
     has_spread = total > 0
     ratio = sse / tf.where(has_spread, total, tf.ones_like(total))
     exact = tf.cast(tf.equal(sse, 0), sse.dtype)
-    return tf.reduce_mean(tf.where(has_spread, 1 - ratio, exact))
+    score = tf.reduce_mean(tf.where(has_spread, 1 - ratio, exact))
+    finite = tf.reduce_all(tf.math.is_finite(predicted))
+    return tf.where(finite, score, tf.constant(np.nan, score.dtype))
 
 
 def total_sum_of_squares(y, w):
@@ -152,8 +160,7 @@ def _run_epochs(
         if validate:
             current = layout.split([p.read_value() for p in params])
             predicted = spec.forward(current, all_rows(X_val, spec.n_inputs))
-            sse = tf.reduce_sum(w_val[:, None] * tf.square(y_val - predicted), axis=0)
-            score = r2_score_from_sse(sse, val_total)
+            score = validation_r2(predicted, y_val, w_val, val_total)
             scores = scores.write(index, score)
             improved = score > best_score
             best_params = [tf.where(improved, p, b) for p, b in zip(params, best_params)]
@@ -338,22 +345,27 @@ _REMEDY = (
 )
 
 
+#: MLPRegressor's words for a fit that diverged; every such error here starts with them.
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
 def check_finite_loss(loss, iteration, dtype, unit="epoch"):
-    """Raise ValueError, saying what to do, if a training loss is NaN or infinite."""
+    """Raise MLPRegressor's ValueError, saying where and what to do, if a
+    training loss is NaN or infinite."""
     if not np.isfinite(loss):
         raise ValueError(
-            f"The training loss became non-finite ({loss}) at {unit} {iteration}, "
-            f"computing in {dtype}: the data may contain values too large for it. " + _REMEDY
+            f"{NON_FINITE} The training loss became non-finite ({loss}) at {unit} "
+            f"{iteration}, computing in {dtype}. " + _REMEDY
         )
 
 
 def check_finite_weights(weights):
     """Raise MLPRegressor's ValueError, and what to do, if a weight is NaN or infinite."""
     if not all(np.isfinite(w).all() for w in weights):
-        raise ValueError(
-            "Solver produced non-finite parameter weights. The input data may contain "
-            "large values and need to be preprocessed. " + _REMEDY
-        )
+        raise ValueError(f"{NON_FINITE} " + _REMEDY)
 
 
 def end_of_epoch(record, loss, n_samples, score, optimizer, tol, n_iter_no_change, verbose):
@@ -496,10 +508,14 @@ def train_stochastic(
     n_features, n_outputs = spec.n_inputs, y.shape[1]
     # Taken once per fit: the cache may evict this shape while the fit runs.
     run_epochs = compiled_epochs(**static)
-    with executor(static["inline"]):
-        _prepare_epoch_function(
-            run_epochs, params, optimizer, stop, dtype, sparse, n_features, n_outputs
-        )
+    try:
+        with executor(static["inline"]):
+            _prepare_epoch_function(
+                run_epochs, params, optimizer, stop, dtype, sparse, n_features, n_outputs
+            )
+    except BaseException:
+        compiled_epochs.forget(run_epochs)
+        raise
 
     n_samples = X.shape[0]
     padded_rows = xla_padding(n_samples, batch_size) if jit_compile else n_samples
@@ -574,7 +590,8 @@ def train_stochastic(
             pace.record(n_epochs, time.perf_counter() - started)
             scores = scores.numpy() if validation is not None else [None] * len(losses)
             for loss, score in zip(losses.numpy(), scores):
-                check_finite_loss(loss, record.n_iter + 1, dtype.name)
+                if validation is None:  # early stopping scores a diverged network NaN
+                    check_finite_loss(loss, record.n_iter + 1, dtype.name)
                 stopped = end_of_epoch(
                     record,
                     float(loss),
@@ -593,8 +610,8 @@ def train_stochastic(
                 break
     end_of_training(record, max_iter, stopped, interruption, incremental)
 
-    if validation is not None and record.best_weights is not None:
-        return [np.array(b) for b in record.best_weights], optimizer
+    if validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
+        return [np.array(b) for b in record.best_weights or weights], optimizer
     return [np.array(a) for a in layout.unpack([p.numpy() for p in params])], optimizer
 
 
@@ -664,13 +681,17 @@ def train_lbfgs(
     tensors = [engine_inputs(X, dtype), tf.constant(y, dtype), tf.constant(w, dtype)]
     alpha_t = tf.constant(alpha, dtype)
     function = compiled_full_batch(**static)
-    function.get_concrete_function(
-        tf.TensorSpec([None], tf.float64),
-        input_signature(scipy.sparse.issparse(X), spec.n_inputs, dtype),
-        tf.TensorSpec([None, y.shape[1]], dtype),
-        tf.TensorSpec([None], dtype),
-        tf.TensorSpec([], dtype),
-    )
+    try:
+        function.get_concrete_function(
+            tf.TensorSpec([None], tf.float64),
+            input_signature(scipy.sparse.issparse(X), spec.n_inputs, dtype),
+            tf.TensorSpec([None, y.shape[1]], dtype),
+            tf.TensorSpec([None], dtype),
+            tf.TensorSpec([], dtype),
+        )
+    except BaseException:
+        compiled_full_batch.forget(function)
+        raise
 
     def loss_and_gradient(vector):
         loss, gradient = function(tf.constant(vector), *tensors, alpha_t)

@@ -5,13 +5,18 @@ Where MLPRegressor has the behaviour, the test runs both estimators and
 compares them directly.
 """
 
+import re
 import signal
+import subprocess
+import sys
 import threading
 import warnings
 
+import keras
 import numpy as np
 import pytest
 import scipy.sparse
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
@@ -161,6 +166,115 @@ def test_edge_values_are_accepted_or_refused_as_mlpregressor(regression_data, op
     assert ours == theirs
 
 
+# -- a diverging fit ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [{}, dict(n_iter_no_change=3)], ids=["20-epochs", "stops"])
+def test_a_diverging_fit_with_early_stopping_ends_as_mlpregressors(extra):
+    # scikit-learn's test_mlp_diverging_loss, side by side: no exception, the
+    # NaN validation scores recorded as Python floats, the best weights kept.
+    X, y = load_iris(return_X_y=True)
+    options = dict(
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=1,
+        max_iter=20,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=0,
+    )
+    theirs, ours, mlp, reg = _both({**options, **extra}, X, y)
+    # NumPy's overflow warnings are MLPRegressor's arithmetic, not its API.
+    assert ours == [w for w in theirs if w[0] is not RuntimeWarning]
+    assert reg.n_iter_ == mlp.n_iter_ == len(reg.validation_scores_)
+    assert all(type(score) is float for score in reg.validation_scores_)
+    assert np.isnan(reg.validation_scores_[-1])
+    assert reg.validation_scores_ == pytest.approx(mlp.validation_scores_, rel=1e-10, nan_ok=True)
+    assert reg.loss_curve_ == pytest.approx(mlp.loss_curve_, rel=1e-10, nan_ok=True)
+    assert reg.best_validation_score_ == pytest.approx(mlp.best_validation_score_, rel=1e-10)
+    assert reg.best_loss_ is mlp.best_loss_ is None
+    np.testing.assert_allclose(reg.predict(X), mlp.predict(X), rtol=1e-10)
+
+
+def test_a_diverging_fit_with_early_stopping_on_keras_fit_keeps_the_best_weights():
+    X, y = load_iris(return_X_y=True)
+    reg = MLPFunctionRegressor(
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1.0,
+        callbacks=[keras.callbacks.Callback()],  # Keras's fit, with Keras's SGD
+        max_iter=20,
+        early_stopping=True,
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    scores = reg.validation_scores_
+    assert reg.n_iter_ == 20 and np.isnan(scores).any()
+    assert all(type(score) is float for score in scores)
+    assert reg.best_validation_score_ == np.nanmax(scores)
+    best = MLPFunctionRegressor(**{**reg.get_params(), "max_iter": int(np.nanargmax(scores)) + 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        best.fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), best.predict(X))
+
+
+MLPREGRESSOR_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(solver="adam"),
+        dict(solver="sgd"),
+        dict(solver="lbfgs"),
+        dict(solver="rmsprop"),
+        dict(solver="adam", jit_compile=True),
+        dict(solver="adam", dtype="float32"),
+    ],
+    ids=["adam", "sgd", "lbfgs", "keras-fit", "xla", "float32"],
+)
+def test_non_finite_training_raises_mlpregressors_error(options):
+    # scikit-learn's test_nonfinite_params, on every solver and path.
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    for estimator in (MLPRegressor(), MLPFunctionRegressor(**options)):
+        if isinstance(estimator, MLPRegressor) and options != dict(solver="adam"):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(ValueError, match=re.escape(MLPREGRESSOR_NON_FINITE)):
+                estimator.fit(X, y)
+    assert not hasattr(estimator, "model_")  # ours is left unfitted, as it was
+
+
+def test_validation_rows_all_of_weight_zero_are_refused_as_mlpregressor_refuses_them():
+    # One row of weight 1 among 30: wherever the split puts it, one side is all zeros.
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30.0)
+    weights = np.zeros(30)
+    weights[7] = 1.0
+    options = dict(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0)
+    refused = {}
+    for estimator in (MLPRegressor(**options), MLPFunctionRegressor(**options)):
+        with pytest.raises(ValueError) as error:
+            estimator.fit(X, y, sample_weight=weights)
+        refused[type(estimator).__name__] = str(error.value)
+    sentence = "Sample weights must contain at least one non-zero number"
+    assert refused["MLPRegressor"].startswith(sentence)
+    assert refused["MLPFunctionRegressor"].startswith(sentence)
+    assert "validation split" in refused["MLPFunctionRegressor"]
+
+
 # -- sparse input ---------------------------------------------------------------------
 
 
@@ -240,8 +354,8 @@ def test_sparse_input_is_densified_a_chunk_at_a_time_at_most(monkeypatch):
 # -- Ctrl-C -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_catch_interruption_defers_a_first_ctrl_c_and_raises_a_second():
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with pytest.raises(KeyboardInterrupt):
         with catch_interruption() as interruption:
             assert interruption.active
@@ -251,6 +365,7 @@ def test_catch_interruption_defers_a_first_ctrl_c_and_raises_a_second():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_catch_interruption_changes_nothing_outside_the_main_thread():
     seen = []
 
@@ -260,11 +375,28 @@ def test_catch_interruption_changes_nothing_outside_the_main_thread():
 
     worker = threading.Thread(target=in_a_thread)
     worker.start()
-    worker.join()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
     assert not seen[0].active
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_catch_interruption_leaves_an_ignored_sigint_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with catch_interruption() as interruption:
+            assert not interruption.active
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+#: Epochs of a fit that Ctrl-C should end: a test fails on reaching them.
+_UNINTERRUPTED_EPOCHS = 20_000
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 @pytest.mark.parametrize(
     "options",
     [
@@ -282,30 +414,86 @@ def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, op
     X, y = regression_data
     main = threading.main_thread().ident
     end_of_epoch = sklearn_fitfn._training.end_of_epoch
+    sent = threading.Event()
+
+    def press_ctrl_c():
+        signal.pthread_kill(main, signal.SIGINT)
+        sent.set()
 
     def press_ctrl_c_after_three_epochs(record, *args):
         if record.n_iter == 2:  # booking the third epoch
-            threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
+            # Usually lands inside the next compiled call or Keras epoch.
+            threading.Timer(0.05, press_ctrl_c).start()
+        elif record.n_iter > 2:
+            # However late the timer runs, the signal is out before training
+            # goes on, so the fit cannot end first.
+            assert sent.wait(timeout=60), "the timer never sent Ctrl-C"
         return end_of_epoch(record, *args)
 
     monkeypatch.setattr(sklearn_fitfn._training, "end_of_epoch", press_ctrl_c_after_three_epochs)
     monkeypatch.setattr("sklearn_fitfn._keras_fit.end_of_epoch", press_ctrl_c_after_three_epochs)
-    endless = dict(SMALL, max_iter=10**6, n_iter_no_change=np.inf, **options)
+    long = dict(SMALL, max_iter=_UNINTERRUPTED_EPOCHS, n_iter_no_change=np.inf, **options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        interrupted = MLPFunctionRegressor(**endless).fit(X, y)
+        interrupted = MLPFunctionRegressor(**long).fit(X, y)
     monkeypatch.undo()
     assert [(w.category, str(w.message)) for w in caught] == [(UserWarning, INTERRUPTED)]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     n_iter = interrupted.n_iter_
-    assert 3 <= n_iter == len(interrupted.loss_curve_) < 10**6
+    assert 3 <= n_iter == len(interrupted.loss_curve_) < _UNINTERRUPTED_EPOCHS
     assert interrupted.converged_ is False
 
-    uninterrupted = MLPFunctionRegressor(**{**endless, "max_iter": n_iter}).fit(X, y)
+    uninterrupted = MLPFunctionRegressor(**{**long, "max_iter": n_iter}).fit(X, y)
     assert interrupted.loss_curve_ == uninterrupted.loss_curve_
     np.testing.assert_array_equal(interrupted.predict(X), uninterrupted.predict(X))
     if "history_" in vars(uninterrupted):
         assert interrupted.history_ == uninterrupted.history_
+
+
+_FIT_WITH_SIGINT_IGNORED = """
+import signal, os, warnings
+import numpy as np
+import sklearn_fitfn._training, sklearn_fitfn._keras_fit
+from sklearn_fitfn import MLPFunctionRegressor
+
+assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+end_of_epoch = sklearn_fitfn._training.end_of_epoch
+
+def press_ctrl_c(record, *args):
+    os.kill(os.getpid(), signal.SIGINT)
+    return end_of_epoch(record, *args)
+
+sklearn_fitfn._training.end_of_epoch = press_ctrl_c
+sklearn_fitfn._keras_fit.end_of_epoch = press_ctrl_c
+rng = np.random.default_rng(0)
+X = rng.normal(size=(120, 3))
+y = X[:, 0] ** 2
+for solver in ["adam", "rmsprop"]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = MLPFunctionRegressor(
+            hidden_layer_sizes=(8,), max_iter=12, n_iter_no_change=np.inf,
+            solver=solver, random_state=0,
+        ).fit(X, y)
+    assert fitted.n_iter_ == 12, (solver, fitted.n_iter_)
+    assert [str(w.message) for w in caught if w.category is UserWarning] == [], solver
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN, solver
+print("trained through", 2 * 12, "ignored SIGINTs")
+"""
+
+
+def test_a_process_that_ignores_sigint_trains_through_it_and_keeps_ignoring_it():
+    # As a process started with `nohup` or `cmd &` from a script: SIGINT
+    # arrives ignored, and a fit neither re-enables it nor stops for it.
+    result = subprocess.run(
+        [sys.executable, "-c", _FIT_WITH_SIGINT_IGNORED],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == "trained through 24 ignored SIGINTs\n"
 
 
 def test_how_epochs_are_grouped_into_calls_changes_nothing(regression_data, monkeypatch):

@@ -6,6 +6,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import warnings
 
 import joblib
@@ -25,7 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from tensorflow.python.framework import config as tf_config
 
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._spec import dense_layers
+from sklearn_fitfn._spec import NetworkSpec, dense_layers
+from sklearn_fitfn._training import compiled_epochs, compiled_full_batch
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_state=0)
 
@@ -430,7 +432,9 @@ print(repr(reg.predict(X[:5]).tolist()))
 def test_same_seed_same_predictions_in_two_processes(options):
     code = _SUBPROCESS_FIT.format(options=options)
     outputs = [
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+        )
         for _ in range(2)
     ]
     assert outputs[0].stdout == outputs[1].stdout != ""
@@ -498,6 +502,12 @@ def test_early_stopping_keeps_the_best_validation_weights(regression_data):
 
 
 # -- errors ---------------------------------------------------------------------
+
+#: MLPRegressor's error for a fit that diverged; ours starts with it.
+MLPREGRESSOR_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
 
 
 @pytest.mark.parametrize(
@@ -594,8 +604,10 @@ def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was(regression_data):
         (dict(solver="lbfgs"), "iteration"),
         (dict(solver="rmsprop"), "epoch"),
         (dict(solver="adam", warm_start=True), "epoch"),
+        (dict(solver="adam", jit_compile=True), "epoch"),
+        (dict(solver="lbfgs", jit_compile=True), "iteration"),
     ],
-    ids=["adam", "sgd", "lbfgs", "keras-fit", "warm-start"],
+    ids=["adam", "sgd", "lbfgs", "keras-fit", "warm-start", "adam-xla", "lbfgs-xla"],
 )
 def test_a_non_finite_loss_stops_the_fit_and_says_what_to_do(regression_data, options, unit):
     # 1e20 squared overflows float32: every loss is infinite, the weights may not be.
@@ -605,7 +617,8 @@ def test_a_non_finite_loss_stops_the_fit_and_says_what_to_do(regression_data, op
     with pytest.raises(ValueError) as error:
         reg.fit(X, y * 1e20)
     message = str(error.value)
-    assert re.match(rf"The training loss became non-finite \((inf|nan)\) at {unit} 1,", message)
+    assert message.startswith(MLPREGRESSOR_NON_FINITE)  # so that MLPRegressor's handlers match
+    assert re.search(rf"The training loss became non-finite \((inf|nan)\) at {unit} 1,", message)
     assert "in float32" in message and "Scale X and y" in message and "'float64'" in message
     np.testing.assert_array_equal(reg.predict(X), before)
     assert reg.loss_curve_ == curve
@@ -625,6 +638,113 @@ def test_unscaled_squares_in_float32_with_lbfgs_fail_clearly():
     with pytest.raises(ValueError, match="non-finite"):
         reg.fit(x, x.ravel() ** 2)
     assert not hasattr(reg, "model_")
+
+
+class _HoldsALock(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+
+
+def _used_csv_logger(path):
+    logger = keras.callbacks.CSVLogger(str(path))
+    logger.on_train_begin()  # holds its open file from now on
+    return logger
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        (
+            lambda tmp: dict(callbacks=[keras.callbacks.Callback(), _HoldsALock()]),
+            TypeError,
+            r"callbacks\[1\] \(_HoldsALock\) cannot be copied: .*lock.*new instance",
+        ),
+        (
+            lambda tmp: dict(callbacks=[_used_csv_logger(tmp / "log.csv")]),
+            TypeError,
+            r"callbacks\[0\] \(CSVLogger\) cannot be copied",
+        ),
+        (
+            lambda tmp: dict(loss="sparse_categorical_crossentropy"),
+            InvalidParameterError,
+            "real-valued targets \\('sparse_categorical_crossentropy' is not one\\)",
+        ),
+        (
+            lambda tmp: dict(loss="binary_crossentropy"),
+            InvalidParameterError,
+            "'binary_crossentropy' is not one",
+        ),
+        (
+            lambda tmp: dict(loss=keras.losses.BinaryCrossentropy()),
+            InvalidParameterError,
+            "BinaryCrossentropy is not one",
+        ),
+        (lambda tmp: dict(loss=keras.losses.Hinge()), InvalidParameterError, "Hinge is not one"),
+    ],
+    ids=["lock", "used-csv-logger", "sparse-cce", "bce", "bce-instance", "hinge-instance"],
+)
+def test_a_fault_is_named_before_training_and_leaves_the_fit_as_it_was(
+    regression_data, tmp_path, monkeypatch, params, error, message
+):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL).fit(X, y)
+    before, curve = reg.predict(X), list(reg.loss_curve_)
+    epochs = []
+    monkeypatch.setattr("sklearn_fitfn._keras_fit.end_of_epoch", lambda *a: epochs.append(a))
+    with pytest.raises(error, match=message):
+        reg.set_params(**params(tmp_path)).fit(X, y)
+    assert epochs == []  # refused before any training
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert reg.loss_curve_ == curve
+
+
+@pytest.mark.parametrize(
+    "loss", ["mae", "mean_absolute_percentage_error", keras.losses.Huber(), keras.losses.LogCosh()]
+)
+def test_keras_regression_losses_are_accepted(regression_data, loss):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**{**SMALL, "max_iter": 2}, loss=loss).fit(X, y)
+    assert np.isfinite(reg.predict(X)).all()
+
+
+@pytest.mark.parametrize("flag", [np.False_, np.True_])
+def test_numpy_booleans_work_as_booleans(regression_data, flag):
+    # As GridSearchCV passes them from a parameter grid given as an array.
+    X, y = regression_data
+    numpy_flags = dict(jit_compile=flag, shuffle=np.True_, nesterovs_momentum=np.False_)
+    python_flags = {name: bool(value) for name, value in numpy_flags.items()}
+    for solver in ["sgd", "lbfgs"]:
+        ours = MLPFunctionRegressor(**SMALL, solver=solver, **numpy_flags).fit(X, y)
+        plain = MLPFunctionRegressor(**SMALL, solver=solver, **python_flags).fit(X, y)
+        assert ours.loss_curve_ == plain.loss_curve_
+    search = GridSearchCV(
+        MLPFunctionRegressor(**{**SMALL, "max_iter": 3}), {"jit_compile": np.array([False, True])}
+    )
+    assert len(search.fit(X, y).cv_results_["mean_test_score"]) == 2
+
+
+@pytest.mark.parametrize(
+    "solver, compiled", [("adam", compiled_epochs), ("lbfgs", compiled_full_batch)]
+)
+def test_a_failed_trace_is_not_kept_for_later_fits(regression_data, monkeypatch, solver, compiled):
+    X, y = regression_data
+    monkeypatch.setattr("sklearn_fitfn._compiled.KEPT_SHAPES", 1000)  # nothing evicted
+    options = dict(hidden_layer_sizes=(7, 5, 3), max_iter=3, solver=solver, random_state=0)
+    kept = len(compiled)
+    with monkeypatch.context() as broken:
+        broken.setattr(NetworkSpec, "loss_and_gradients", _fails_to_trace)
+        with pytest.raises(RuntimeError, match="no trace"):
+            MLPFunctionRegressor(**options).fit(X, y)
+    assert len(compiled) == kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPFunctionRegressor(**options).fit(X, y)
+    assert len(compiled) == kept + 1
+
+
+def _fails_to_trace(*args, **kwargs):
+    raise RuntimeError("no trace")
 
 
 # -- output ---------------------------------------------------------------------
@@ -657,7 +777,9 @@ def test_importing_the_estimator_and_fitting_print_nothing():
     # and Keras's fit and predict make the graph optimiser log DT_DOUBLE lines.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     code = f"import warnings; warnings.simplefilter('ignore'){_IMPORT_AND_FIT}"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0
     assert (result.stdout, result.stderr) == ("", "")
 
@@ -667,7 +789,9 @@ def test_importing_the_package_waits_for_tensorflow_only_when_the_estimator_is_u
         "import sys, sklearn_fitfn; before = 'tensorflow' in sys.modules; "
         "sklearn_fitfn.MLPFunctionRegressor; print(before, 'tensorflow' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
     assert (result.stdout, result.stderr) == ("False True\n", "")
 
 
@@ -685,6 +809,7 @@ def _environment_changes(statement, env):
         capture_output=True,
         text=True,
         env={**clean, **env},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))

@@ -8,14 +8,15 @@ from sklearn_fitfn._spec import NetworkSpec
 from sklearn_fitfn._training import (
     TrainingRecord,
     compiled_epochs,
-    r2_score_from_sse,
     shuffled,
     total_sum_of_squares,
+    validation_r2,
 )
 
 
-def weighted_r2(sse, y, w):
-    return float(r2_score_from_sse(tf.constant(sse), tf.constant(total_sum_of_squares(y, w))))
+def weighted_r2(y, pred, w):
+    total = tf.constant(total_sum_of_squares(y, w))
+    return float(validation_r2(tf.constant(pred), tf.constant(y), tf.constant(w), total))
 
 
 def test_validation_r2_equals_sklearns_r2_score():
@@ -23,14 +24,23 @@ def test_validation_r2_equals_sklearns_r2_score():
     y = rng.normal(size=(30, 2))
     pred = y + rng.normal(scale=0.3, size=y.shape)
     w = rng.uniform(0.5, 2.0, size=30)
-    sse = (w[:, None] * (y - pred) ** 2).sum(axis=0)
-    assert weighted_r2(sse, y, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
+    assert weighted_r2(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
 
 
 def test_validation_r2_of_a_constant_target_follows_r2_score():
     y = np.ones((5, 1))
-    assert weighted_r2(np.zeros(1), y, np.ones(5)) == 1.0
-    assert weighted_r2(np.ones(1), y, np.ones(5)) == 0.0
+    assert weighted_r2(y, y, np.ones(5)) == 1.0
+    assert weighted_r2(y, y + 1, np.ones(5)) == 0.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_validation_r2_of_a_diverged_network_is_nan_as_mlpregressor_scores_it(bad):
+    y = np.arange(6.0).reshape(-1, 1)
+    pred = y.copy()
+    pred[2] = bad
+    assert np.isnan(weighted_r2(y, pred, np.ones(6)))
+    # Finite predictions whose squares overflow score -inf, as r2_score does.
+    assert weighted_r2(y, y + 1e200, np.ones(6)) == -np.inf
 
 
 def test_fresh_record_matches_mlpregressor_attributes():
