@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.experiments import build_pipeline, least_squares_rmse  # noqa: E402
-from sklearn_fitfn.plotting import activation_colour, plain_axes  # noqa: E402
+from sklearn_fitfn.plotting import _plain_axes, activation_colour  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
@@ -129,7 +129,7 @@ def extrapolation_figure(lbfgs_iter, path):
     bottom.text(1990, 0.8, "0.5: rounding still exact below", ha="right", fontsize=8)
     bottom.set_ylabel("|predicted - true|")
     bottom.set_xlabel("x")
-    plain_axes(top, bottom)
+    _plain_axes(top, bottom)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

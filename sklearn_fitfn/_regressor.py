@@ -138,14 +138,13 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         Compile training with XLA, as Keras's ``Model.compile(jit_compile=...)``
         does (and it is passed there on the Keras path). On the compiled
         engine each epoch's mini-batches, or L-BFGS's loss and gradient, run
-        as one XLA computation: a second fit of the canonical network takes
-        about two thirds of the time, but each new size of the data costs a
-        compilation (about half a second; Adam and SGD pad the rows with rows
-        of weight zero to a few sizes, so that the folds of a
+        as one XLA computation: later fits of a shape are faster, but each
+        new size of the data costs a compilation (Adam and SGD pad the rows
+        with rows of weight zero to a few sizes, so that the folds of a
         cross-validation share one), and the round-off differs from the
-        default path's (the same losses to about 14 digits in float64;
-        docs/performance.md). The compiled engine then needs a dense X, and
-        reads a Ctrl-C between epochs rather than between mini-batches.
+        default path's. The compiled engine then needs a dense X, and reads
+        a Ctrl-C between epochs rather than between mini-batches. What it
+        gains and costs, measured: docs/performance.md.
 
     Attributes
     ----------

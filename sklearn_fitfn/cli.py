@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from ._activations import ACTIVATION_NAMES
 from .datasets import FUNCTIONS
-from .distributed import check_scheduler_address, import_distributed
+from .distributed import _import_distributed, check_scheduler_address
 
 
 def _architecture(text):
@@ -77,7 +77,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser():
+def _build_parser():
     """The argument parser of ``fitfn``."""
     parser = _Parser(
         prog="fitfn",
@@ -383,7 +383,7 @@ def main(argv=None, *, own_process=False):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["replay"]:
         return _main_replay(argv[1:], own_process)
-    parser = build_parser()
+    parser = _build_parser()
     args = parser.parse_args(argv)
     if args.low >= args.high:
         parser.error(f"--low must be smaller than --high; got {args.low} >= {args.high}")
@@ -403,7 +403,7 @@ def main(argv=None, *, own_process=False):
         try:
             if args.scheduler != "local":
                 check_scheduler_address(args.scheduler)
-            import_distributed()
+            _import_distributed()
             # Every failure is one line here: Dask's own log lines (a closed
             # connection to a worker just ended, a reconnection) are not shown.
             logging.getLogger("distributed").setLevel(logging.CRITICAL)
@@ -483,7 +483,7 @@ def _run(args, created, work, files_of, report):
     return 0
 
 
-def build_replay_parser():
+def _build_replay_parser():
     """The argument parser of ``fitfn replay``."""
     parser = _Parser(
         prog="fitfn replay",
@@ -524,7 +524,7 @@ def _report_replay(result, args, files):
 
 
 def _main_replay(argv, own_process):
-    parser = build_replay_parser()
+    parser = _build_replay_parser()
     args = parser.parse_args(argv)
     try:
         created = _check_writable(args.output)

@@ -7,6 +7,15 @@ set: 1,000 integers drawn uniformly from 1..1000 by
 
 import numpy as np
 
+__all__ = [
+    "make_function_data",
+    "make_squares",
+    "make_sums",
+    "make_products",
+    "make_cubes",
+    "make_sine",
+]
+
 #: name -> (function of the input columns, default number of inputs, formula)
 FUNCTIONS = {
     "squares": (lambda X: X[:, 0] ** 2, 1, "x²"),

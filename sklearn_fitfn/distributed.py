@@ -18,6 +18,12 @@ import urllib.parse
 
 import joblib
 
+__all__ = [
+    "dask_backend",
+    "check_scheduler_address",
+    "redo_lost_work",
+]
+
 MISSING_EXTRA = (
     "running on a Dask cluster needs the 'dask' extra: "
     'pip install "sklearn-fitfn[dask]" (dask and distributed)'
@@ -27,7 +33,7 @@ MISSING_EXTRA = (
 NO_WORKERS_TIMEOUT = "60s"
 
 
-def import_distributed():
+def _import_distributed():
     """Import and return ``distributed``, or raise ImportError naming the extra."""
     try:
         import distributed
@@ -187,7 +193,7 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
     RuntimeError
         If the cluster lost work it could not redo.
     """
-    distributed = import_distributed()
+    distributed = _import_distributed()
     if timeout is None:
         import dask
         from dask.utils import parse_timedelta
@@ -255,7 +261,7 @@ def redo_lost_work(client, work, *, attempts=LOST_WORK_ATTEMPTS, report=None):
     """
     if client is None:
         return work()
-    cancelled = import_distributed().client.FutureCancelledError
+    cancelled = _import_distributed().client.FutureCancelledError
     for attempt in range(1, attempts + 1):
         try:
             return work()
@@ -266,7 +272,7 @@ def redo_lost_work(client, work, *, attempts=LOST_WORK_ATTEMPTS, report=None):
                 report(attempt + 1, attempts)
 
 
-def parallel_slots(client=None, n_jobs=None):
+def _parallel_slots(client=None, n_jobs=None):
     """How many fits can run at once: the cluster's worker threads, or joblib's
     effective ``n_jobs`` when no cluster is given."""
     if client is not None:
@@ -274,7 +280,7 @@ def parallel_slots(client=None, n_jobs=None):
     return joblib.effective_n_jobs(n_jobs)
 
 
-def candidates_per_round(slots, folds):
+def _candidates_per_round(slots, folds):
     """Candidates to evaluate together so that their fits fill whole rounds of
     ``slots`` parallel fits: ``lcm(slots, folds) / folds``, at least 1."""
     return max(1, slots // math.gcd(slots, folds))

@@ -22,8 +22,19 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._activations import LINEAR_NAMES
 from ._regressor import MLPFunctionRegressor
+from ._text import format_architecture, format_rmse
 from .datasets import FUNCTIONS, make_function_data
-from .distributed import candidates_per_round, dask_backend, parallel_slots, redo_lost_work
+from .distributed import _candidates_per_round, _parallel_slots, dask_backend, redo_lost_work
+
+__all__ = [
+    "run_experiment",
+    "ExperimentResult",
+    "build_pipeline",
+    "least_squares_rmse",
+    "analytic_linear_floor",
+    "format_rmse",
+    "format_architecture",
+]
 
 _MLP = "regressor__mlpfunctionregressor__"
 
@@ -119,16 +130,6 @@ class _ReportingGridSearchCV(GridSearchCV):
             if self.report is not None:
                 for index in range(start, min(start + step, len(candidates))):
                     self.report(index + 1, len(candidates), candidates[index], results)
-
-
-def format_rmse(value):
-    """An error for people to read: ``75,198.1``, or ``2.3e-09`` when tiny."""
-    return f"{value:.1e}" if 0 < abs(value) < 0.05 else f"{value:,.1f}"
-
-
-def format_architecture(hidden_layer_sizes):
-    """Write hidden layer sizes as people do: ``(64, 64)``, ``(16)``."""
-    return "(" + ", ".join(map(str, hidden_layer_sizes)) + ")"
 
 
 def _describe(candidate):
@@ -498,7 +499,7 @@ def run_experiment(
             cv=KFold(cv, shuffle=True, random_state=random_state),
             n_jobs=fit_jobs,
         )
-        search.candidates_per_round = candidates_per_round(parallel_slots(client, n_jobs), cv)
+        search.candidates_per_round = _candidates_per_round(_parallel_slots(client, n_jobs), cv)
         if progress:
             search.report = _stderr_progress if progress is True else progress
         redo = functools.partial(

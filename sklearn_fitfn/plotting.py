@@ -4,18 +4,25 @@ and RMSE per candidate.
 Each activation has one colour, the same in every figure and every run
 (:data:`ACTIVATION_COLOURS`), and every residual panel has its own scale, so
 that a small error stays visible beside a large one.
+
+The figures are built with matplotlib's object API, never through pyplot:
+importing this module or drawing a figure leaves the user's backend as it
+was and keeps no figure open, and no TensorFlow is imported.
 """
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")  # files only: works on machines without a display
+from ._activations import canonical_activation
+from ._text import format_architecture, format_rmse
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from ._activations import canonical_activation  # noqa: E402
-from .experiments import format_architecture, format_rmse  # noqa: E402
+__all__ = [
+    "plot_fits",
+    "plot_rmse",
+    "plot_replay",
+    "activation_colour",
+]
 
 #: One colour per activation (by its Keras name; scikit-learn's names share
 #: their Keras twin's), fixed so that relu is the same blue in every figure.
@@ -68,7 +75,7 @@ def _compact(value, _position=None):
     return f"{value:.0e}"
 
 
-def plain_axes(*axes_list):
+def _plain_axes(*axes_list):
     """Label the linear axes of panels with plain numbers such as 250k or 4M.
 
     Never an offset or a multiplier above the axis, which can collide with a
@@ -114,10 +121,10 @@ def plot_fits(result, path=None):
     X, y = X[order], y[order]
     x = X[:, 0] if one_input else y
     n_models = len(result.models)
-    figure, axes = plt.subplots(
+    figure = Figure(figsize=(8, 4.6 + 1.7 * n_models))
+    axes = figure.subplots(
         1 + n_models,
         1,
-        figsize=(8, 4.6 + 1.7 * n_models),
         sharex=True,
         gridspec_kw={"height_ratios": [3] + [1.2] * n_models},
         squeeze=False,
@@ -175,7 +182,7 @@ def plot_fits(result, path=None):
         else "residuals (predicted - true), each at its own scale",
         fontsize=9,
     )
-    plain_axes(*axes[:, 0])
+    _plain_axes(*axes[:, 0])
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
@@ -202,7 +209,8 @@ def plot_rmse(result, path=None):
     table = result.table
     labels = [f"{a}\n{h}" for a, h in zip(table["activation"], table["architecture"])]
     colours = [activation_colour(a) for a in table["activation"]]
-    figure, axes = plt.subplots(figsize=(max(6, 1.2 * len(table)), 4.5))
+    figure = Figure(figsize=(max(6, 1.2 * len(table)), 4.5))
+    axes = figure.subplots()
     axes.bar(labels, table["cv_rmse_mean"], yerr=table["cv_rmse_std"], color=colours, capsize=3)
     if result.linear_floor > 0:
         axes.axhline(
@@ -243,10 +251,10 @@ def plot_replay(result, path=None):
     x, y = result.X[order, 0], result.y[order]
     columns = 3
     rows = -(-len(result.steps) // columns)
-    figure, axes = plt.subplots(
+    figure = Figure(figsize=(4.3 * columns, 5.6 * rows))
+    axes = figure.subplots(
         2 * rows,
         columns,
-        figsize=(4.3 * columns, 5.6 * rows),
         gridspec_kw={"height_ratios": [2.4, 1] * rows},
         sharex=True,
     )
@@ -276,7 +284,7 @@ def plot_replay(result, path=None):
         if column == 0:
             curve.set_ylabel("y = x²")
             residual.set_ylabel("residual")
-        plain_axes(curve, residual)
+        _plain_axes(curve, residual)
     for index in range(len(result.steps), rows * columns):
         row, column = divmod(index, columns)
         axes[2 * row, column].set_visible(False)

@@ -26,6 +26,16 @@ from ._activations import canonical_activation
 from .datasets import make_squares
 from .experiments import build_pipeline, format_architecture, format_rmse, least_squares_rmse
 
+__all__ = [
+    "run_replay",
+    "ReplayResult",
+    "ReplayStep",
+    "report_network",
+    "first_layer_bends",
+    "straight_pieces",
+    "replay_markdown",
+]
+
 #: Hidden layers of the report's network (its output layer is the 1).
 REPORT_LAYERS = (20, 100, 1000, 100, 20)
 #: What the report divided inputs and targets by: the largest x, squared.

@@ -26,7 +26,7 @@ from sklearn_fitfn import MLPFunctionRegressor  # noqa: E402
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.distributed import (  # noqa: E402
     MISSING_EXTRA,
-    candidates_per_round,
+    _candidates_per_round,
     check_scheduler_address,
     dask_backend,
     redo_lost_work,
@@ -182,10 +182,10 @@ def test_local_clusters_fail_tasks_that_find_no_worker():
 
 
 def test_candidates_fill_whole_rounds():
-    assert candidates_per_round(1, 3) == 1
-    assert candidates_per_round(2, 3) == 2  # 6 fits: 3 full rounds of 2
-    assert candidates_per_round(6, 3) == 2
-    assert candidates_per_round(8, 5) == 8
+    assert _candidates_per_round(1, 3) == 1
+    assert _candidates_per_round(2, 3) == 2  # 6 fits: 3 full rounds of 2
+    assert _candidates_per_round(6, 3) == 2
+    assert _candidates_per_round(8, 5) == 8
 
 
 def test_bad_scheduler_arguments():

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import matplotlib.image
 import pytest
 from matplotlib.colors import to_hex
@@ -124,3 +127,35 @@ def test_the_replay_figure_has_a_fit_and_a_residual_panel_per_step(tmp_path):
     titles = [axes.get_title() for axes in visible if axes.get_title()]
     assert titles == [f"{i}. {s.name}" for i, s in enumerate(steps, 1)]
     assert matplotlib.image.imread(tmp_path / "replay.png").std() > 0.01
+
+
+_IMPORT_ALONE = """
+import sys
+import matplotlib
+backend = matplotlib.get_backend()
+import sklearn_fitfn.datasets, sklearn_fitfn.plotting
+from sklearn_fitfn.plotting import plot_rmse
+assert matplotlib.get_backend() == backend, (backend, matplotlib.get_backend())
+heavy = sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "keras", "scikeras"})
+print(heavy)
+"""
+
+
+def test_the_figures_and_the_data_import_without_tensorflow_or_a_backend_change():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALONE], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
+
+
+def test_drawing_keeps_no_pyplot_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    result = run_experiment(
+        "squares", n_samples=40, max_iter=2, architectures=[(4,)], cv=2, progress=False
+    )
+    open_before = plt.get_fignums()
+    plot_rmse(result, tmp_path / "rmse.png")
+    plot_fits(result, tmp_path / "fits.png")
+    assert plt.get_fignums() == open_before

@@ -1,0 +1,41 @@
+"""The public API is the library's: the estimator and five modules, each name
+documented in the API reference, and the command line's helpers private."""
+
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import sklearn_fitfn
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.rst"
+PUBLIC_MODULES = ["datasets", "experiments", "replay", "plotting", "distributed"]
+
+
+def _defined_public_names(module):
+    """Functions and classes defined in ``module`` whose names are public."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(value) or inspect.isclass(value))
+        and value.__module__ == module.__name__
+    }
+
+
+def test_the_api_reference_lists_every_public_name_and_only_those():
+    listed = set(re.findall(r"^   (\w+)$", REFERENCE.read_text(), flags=re.MULTILINE))
+    public = set(sklearn_fitfn.__all__) - {"__version__"}
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(f"sklearn_fitfn.{name}")
+        assert _defined_public_names(module) <= set(module.__all__), name
+        assert all(hasattr(module, entry) for entry in module.__all__), name
+        public |= set(module.__all__)
+    assert listed == public
+
+
+def test_the_command_line_offers_only_its_entry_points():
+    from sklearn_fitfn import cli
+
+    assert _defined_public_names(cli) == {"main", "run"}
+    assert "sklearn_fitfn.cli" not in REFERENCE.read_text()
