@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._activations import ACTIVATION_NAMES
 from ._data import canonical_csr, dense_chunks
 from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
 from ._optimizers import OPTIMIZERS
@@ -225,7 +226,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [str, "array-like"],
+        # One name for every layer, or one per layer (NetworkSpec checks those).
+        "activation": [StrOptions(ACTIVATION_NAMES), "array-like"],
         "solver": [str, keras.optimizers.Optimizer, type],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
