@@ -108,6 +108,19 @@ class Adam(_Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         super().__init__(layout, dtype, LearningRateSchedule(learning_rate_init), state)
 
+    @classmethod
+    def of(cls, settings, layout, dtype, state=None):
+        """Adam with the fit's :class:`.._training.settings.TrainingSettings`."""
+        return cls(
+            layout,
+            dtype,
+            settings.learning_rate_init,
+            settings.beta_1,
+            settings.beta_2,
+            settings.epsilon,
+            state,
+        )
+
     def hyperparameters(self):
         return [self.schedule.learning_rate, self.beta_1, self.beta_2, self.epsilon]
 
@@ -151,6 +164,20 @@ class SGD(_Optimizer):
         self.nesterov = bool(nesterovs_momentum)
         schedule = LearningRateSchedule(learning_rate_init, learning_rate, power_t)
         super().__init__(layout, dtype, schedule, state)
+
+    @classmethod
+    def of(cls, settings, layout, dtype, state=None):
+        """SGD with the fit's :class:`.._training.settings.TrainingSettings`."""
+        return cls(
+            layout,
+            dtype,
+            settings.learning_rate_init,
+            settings.learning_rate,
+            settings.momentum,
+            settings.nesterov,
+            settings.power_t,
+            state,
+        )
 
     def hyperparameters(self):
         return [self.schedule.learning_rate, self.momentum]

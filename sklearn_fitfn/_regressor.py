@@ -1,6 +1,7 @@
 """MLPFunctionRegressor: a Keras multilayer perceptron as a scikit-learn regressor."""
 
 import copy
+import dataclasses
 import warnings
 from numbers import Integral, Real
 
@@ -20,11 +21,12 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATION_NAMES
 from ._data import canonical_csr, dense_chunks
-from ._keras_fit import KerasSettings, train_keras, uses_keras_fit
-from ._optimizers import OPTIMIZERS
 from ._quiet import keras, tf
 from ._spec import DTYPES, NetworkSpec, dense_weights
-from ._training import TrainingRecord, check_finite_weights, train_lbfgs, train_stochastic
+from ._training import train
+from ._training.keras_fit import KerasSettings, uses_keras_fit
+from ._training.record import TrainingRecord
+from ._training.settings import TrainingData, TrainingSettings, TrainingStart, ValidationSet
 
 
 def _solver_is_stochastic(estimator):
@@ -407,34 +409,6 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                 stacklevel=2,
             )
 
-    def _make_optimizer(self, state):
-        def factory(layout, dtype):
-            if self.solver == "sgd":
-                return OPTIMIZERS["sgd"](
-                    layout,
-                    dtype,
-                    self.learning_rate_init,
-                    self.learning_rate,
-                    self.momentum,
-                    self.nesterovs_momentum,
-                    self.power_t,
-                    state,
-                )
-            return OPTIMIZERS["adam"](
-                layout,
-                dtype,
-                self.learning_rate_init,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-                state,
-            )
-
-        return factory
-
-    def _early_stopping(self):
-        return self.early_stopping and _solver_is_stochastic(self)
-
     def _split_validation(self, X, y, sample_weight, random_state):
         X, X_val, y, y_val, sample_weight, w_val = train_test_split(
             X,
@@ -458,55 +432,37 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                     "Change validation_fraction or random_state, or give more rows a "
                     "non-zero weight."
                 )
-        return X, y, sample_weight, (X_val, y_val, w_val)
+        return X, y, sample_weight, ValidationSet(X_val, y_val, w_val)
 
-    def _fit(self, X, y, sample_weight, incremental):
-        keras_settings = None
+    def _training_settings(self, incremental):
+        """The fit's settings, with the Keras optimizer, loss and callbacks
+        resolved when it trains with Keras's ``fit``."""
+        settings = TrainingSettings.of(self, incremental)
         if uses_keras_fit(self.solver, self.loss, self.callbacks):
-            keras_settings = KerasSettings.of(self)
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        if self.jit_compile and keras_settings is None and scipy.sparse.issparse(X):
-            raise ValueError(
-                "jit_compile=True needs a dense X: XLA has no sparse matrices. "
-                "Pass X.toarray(), or leave jit_compile=False."
-            )
-        first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
-        X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
-        random_state = check_random_state(self.random_state)
+            settings = dataclasses.replace(settings, keras=KerasSettings.of(self))
+        return settings
 
+    def _start(self, spec, settings, first_pass, random_state):
+        """Where training starts: new weights and record, or the fitted ones."""
         if first_pass:
             weights = spec.initial_weights(random_state)
-            record = TrainingRecord.start(self._early_stopping())
-            optimizer_state = None
-        else:
-            spec.check_model(self.model_)
-            weights = dense_weights(self.model_)
-            record = copy.deepcopy(self._record)
-            # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
-            # fit starts a new one from the current weights.
-            optimizer_state = self._optimizer_state if incremental else None
+            record = TrainingRecord.start(settings.early_stopping)
+            return TrainingStart(weights, record, None, random_state)
+        spec.check_model(self.model_)
+        # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
+        # fit starts a new one from the current weights.
+        optimizer_state = self._optimizer_state if settings.incremental else None
+        record = copy.deepcopy(self._record)
+        return TrainingStart(
+            dense_weights(self.model_), record, optimizer_state, random_state, self.model_
+        )
 
-        if self.solver == "lbfgs":
+    def _training_data(self, X, y, sample_weight, settings, random_state):
+        """The rows to train on: the validation split held out, rows of weight
+        zero dropped, the batch size resolved."""
+        if settings.solver == "lbfgs":
             # As MLPRegressor: L-BFGS ignores early_stopping and batching.
-            if record.best_loss is None:  # warm start after early stopping
-                record.best_loss = np.inf
-            weights = train_lbfgs(
-                weights,
-                spec,
-                X,
-                y,
-                sample_weight,
-                record,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                alpha=self.alpha,
-                verbose=self.verbose,
-                jit_compile=bool(self.jit_compile),
-            )
-            return self._finish(spec, weights, record, None, reuse=not first_pass)
-
+            return TrainingData(X, y, sample_weight, None, X.shape[0])
         validation = None
         if self.early_stopping:
             X, y, sample_weight, validation = self._split_validation(
@@ -516,100 +472,42 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         # Rows of weight zero change nothing but the batch boundaries.
         keep = sample_weight > 0
         X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+        return TrainingData(X, y, sample_weight, validation, self._batch_size(X.shape[0]))
 
-        if keras_settings is not None:
-            return self._fit_keras(
-                keras_settings,
-                spec,
-                weights,
-                X,
-                y,
-                sample_weight,
-                record,
-                incremental,
-                random_state,
-                validation,
+    def _fit(self, X, y, sample_weight, incremental):
+        settings = self._training_settings(incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if settings.jit_compile and settings.keras is None and scipy.sparse.issparse(X):
+            raise ValueError(
+                "jit_compile=True needs a dense X: XLA has no sparse matrices. "
+                "Pass X.toarray(), or leave jit_compile=False."
             )
+        first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
+        random_state = check_random_state(self.random_state)
+        start = self._start(spec, settings, first_pass, random_state)
+        data = self._training_data(X, y, sample_weight, settings, random_state)
+        return self._install(spec, train(spec, settings, data, start), reuse=not first_pass)
 
-        weights, optimizer = train_stochastic(
-            weights,
-            self._make_optimizer(optimizer_state),
-            spec,
-            X,
-            y,
-            sample_weight,
-            record,
-            batch_size=self._batch_size(X.shape[0]),
-            max_iter=self.max_iter,
-            shuffle=self.shuffle,
-            random_state=random_state,
-            alpha=self.alpha,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            validation=validation,
-            verbose=self.verbose,
-            incremental=incremental,
-            jit_compile=bool(self.jit_compile),
-        )
-        return self._finish(spec, weights, record, optimizer.state(), reuse=not first_pass)
-
-    def _fit_keras(
-        self,
-        settings,
-        spec,
-        weights,
-        X,
-        y,
-        sample_weight,
-        record,
-        incremental,
-        random_state,
-        validation,
-    ):
-        """Train with Keras's ``fit``; partial_fit continues the compiled model."""
-        model = getattr(self, "model_", None)
-        resumes = incremental and model is not None and model.compiled
-        if not resumes:
-            model = spec.keras_model(weights)
-        # A partial_fit trains self.model_ itself: keep what it held, so that
-        # a failed call leaves it as it was.
-        state = model.variables + model.optimizer.variables if resumes else []
-        saved = [v.numpy() for v in state]
-        try:
-            history = train_keras(
-                model,
-                X,
-                y,
-                sample_weight,
-                record,
-                settings=settings,
-                estimator=self,
-                incremental=incremental,
-                random_state=random_state,
-                validation=validation,
-            )
-            check_finite_weights(dense_weights(model))
-        except BaseException:
-            for variable, value in zip(state, saved):
-                variable.assign(value)
-            raise
-        if resumes and hasattr(self, "history_"):
-            history = {k: self.history_.get(k, []) + v for k, v in history.items()}
-        self._set_network(spec, model, record, None)
-        self.history_ = history
-        return self
-
-    def _finish(self, spec, weights, record, optimizer_state, reuse):
-        """Install the compiled engine's weights: into the fitted model when
-        training continued it (and Keras's fit has not compiled it), else
-        into a new one."""
-        check_finite_weights(weights)
-        model = getattr(self, "model_", None) if reuse else None
+    def _install(self, spec, trained, reuse):
+        """Keep what training gave back: Keras's model and history, or the
+        compiled engine's weights, set into the fitted model when training
+        continued it (and Keras's fit has not compiled it), else into a new one."""
+        fitted = getattr(self, "model_", None)
+        if trained.model is not None:
+            history = trained.history
+            if trained.model is fitted and hasattr(self, "history_"):  # a partial_fit went on
+                history = {k: self.history_.get(k, []) + v for k, v in history.items()}
+            self._set_network(spec, trained.model, trained.record, None)
+            self.history_ = history
+            return self
+        model = fitted if reuse else None
         if model is not None and not model.compiled:
-            model.set_weights(weights)
+            model.set_weights(trained.weights)
         else:
-            model = spec.keras_model(weights)
-        self._set_network(spec, model, record, optimizer_state)
+            model = spec.keras_model(trained.weights)
+        self._set_network(spec, model, trained.record, trained.optimizer_state)
         self.__dict__.pop("history_", None)  # Keras's record, of an earlier fit
         return self
 
@@ -689,7 +587,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         """
         X, y, _, spec = self._prepare(X, y, None, reset=True)
         weights = spec.initial_weights(check_random_state(self.random_state))
-        record = TrainingRecord.start(self._early_stopping())
+        record = TrainingRecord.start(TrainingSettings.of(self, False).early_stopping)
         self.__dict__.pop("history_", None)
         return self._set_network(spec, spec.keras_model(weights), record, None)
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 import sklearn_fitfn._compiled
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._compiled import size_free_variable
-from sklearn_fitfn._training import compiled_epochs, compiled_full_batch
+from sklearn_fitfn._training.engine import compiled_epochs
+from sklearn_fitfn._training.lbfgs import compiled_full_batch
 
 X = np.random.default_rng(0).normal(size=(60, 2))
 y = X[:, 0] * X[:, 1]

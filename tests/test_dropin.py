@@ -21,9 +21,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 import sklearn_fitfn._data
-import sklearn_fitfn._training
+import sklearn_fitfn._training.engine
+import sklearn_fitfn._training.record
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._interrupt import INTERRUPTED, catch_interruption
+from sklearn_fitfn._training.interrupt import INTERRUPTED, catch_interruption
 
 SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, random_state=0)
 SOLVERS = ["adam", "sgd", "lbfgs"]
@@ -413,7 +414,7 @@ def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, op
     fit of n_iter_ epochs: weights, loss curve and n_iter_ agree."""
     X, y = regression_data
     main = threading.main_thread().ident
-    end_of_epoch = sklearn_fitfn._training.end_of_epoch
+    end_of_epoch = sklearn_fitfn._training.record.end_of_epoch
     sent = threading.Event()
 
     def press_ctrl_c():
@@ -430,8 +431,9 @@ def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, op
             assert sent.wait(timeout=60), "the timer never sent Ctrl-C"
         return end_of_epoch(record, *args)
 
-    monkeypatch.setattr(sklearn_fitfn._training, "end_of_epoch", press_ctrl_c_after_three_epochs)
-    monkeypatch.setattr("sklearn_fitfn._keras_fit.end_of_epoch", press_ctrl_c_after_three_epochs)
+    monkeypatch.setattr(
+        sklearn_fitfn._training.record, "end_of_epoch", press_ctrl_c_after_three_epochs
+    )
     long = dict(SMALL, max_iter=_UNINTERRUPTED_EPOCHS, n_iter_no_change=np.inf, **options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -453,18 +455,17 @@ def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, op
 _FIT_WITH_SIGINT_IGNORED = """
 import signal, os, warnings
 import numpy as np
-import sklearn_fitfn._training, sklearn_fitfn._keras_fit
+import sklearn_fitfn._training.record
 from sklearn_fitfn import MLPFunctionRegressor
 
 assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-end_of_epoch = sklearn_fitfn._training.end_of_epoch
+end_of_epoch = sklearn_fitfn._training.record.end_of_epoch
 
 def press_ctrl_c(record, *args):
     os.kill(os.getpid(), signal.SIGINT)
     return end_of_epoch(record, *args)
 
-sklearn_fitfn._training.end_of_epoch = press_ctrl_c
-sklearn_fitfn._keras_fit.end_of_epoch = press_ctrl_c
+sklearn_fitfn._training.record.end_of_epoch = press_ctrl_c
 rng = np.random.default_rng(0)
 X = rng.normal(size=(120, 3))
 y = X[:, 0] ** 2
@@ -500,7 +501,7 @@ def test_how_epochs_are_grouped_into_calls_changes_nothing(regression_data, monk
     X, y = regression_data
     options = dict(SMALL, max_iter=40, early_stopping=True, n_iter_no_change=5, tol=1e-3)
     grouped = MLPFunctionRegressor(**options).fit(X, y)
-    monkeypatch.setattr(sklearn_fitfn._training, "BLOCK_SECONDS", 0.0)  # one epoch per call
+    monkeypatch.setattr(sklearn_fitfn._training.engine, "BLOCK_SECONDS", 0.0)  # one epoch per call
     one_by_one = MLPFunctionRegressor(**options).fit(X, y)
     assert grouped.loss_curve_ == one_by_one.loss_curve_
     assert grouped.validation_scores_ == one_by_one.validation_scores_

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sklearn_fitfn import MLPFunctionRegressor, _training
+from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._layout import ParameterLayout
+from sklearn_fitfn._training import engine
 
 SHAPES = [(3, 5), (5,), (5, 2), (2,)]
 
@@ -75,7 +76,7 @@ def test_a_fit_gives_the_same_bits_in_either_layout(monkeypatch, solver, early_s
         asked.append(grouped)
         return ParameterLayout(shapes, grouped=False)
 
-    monkeypatch.setattr(_training, "ParameterLayout", one_group_per_array)
+    monkeypatch.setattr(engine, "ParameterLayout", one_group_per_array)
     separate = fit()
     assert asked and all(asked)  # a network this small is otherwise held as one group
     assert grouped.loss_curve_ == separate.loss_curve_

@@ -27,7 +27,8 @@ from tensorflow.python.framework import config as tf_config
 
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._spec import NetworkSpec, dense_layers
-from sklearn_fitfn._training import compiled_epochs, compiled_full_batch
+from sklearn_fitfn._training.engine import compiled_epochs
+from sklearn_fitfn._training.lbfgs import compiled_full_batch
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=30, batch_size=50, random_state=0)
 
@@ -691,7 +692,7 @@ def test_a_fault_is_named_before_training_and_leaves_the_fit_as_it_was(
     reg = MLPFunctionRegressor(**SMALL).fit(X, y)
     before, curve = reg.predict(X), list(reg.loss_curve_)
     epochs = []
-    monkeypatch.setattr("sklearn_fitfn._keras_fit.end_of_epoch", lambda *a: epochs.append(a))
+    monkeypatch.setattr("sklearn_fitfn._training.record.end_of_epoch", lambda *a: epochs.append(a))
     with pytest.raises(error, match=message):
         reg.set_params(**params(tmp_path)).fit(X, y)
     assert epochs == []  # refused before any training

@@ -5,13 +5,8 @@ from sklearn.metrics import r2_score
 
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._spec import NetworkSpec
-from sklearn_fitfn._training import (
-    TrainingRecord,
-    compiled_epochs,
-    shuffled,
-    total_sum_of_squares,
-    validation_r2,
-)
+from sklearn_fitfn._training.engine import compiled_epochs, shuffled
+from sklearn_fitfn._training.record import TrainingRecord, total_sum_of_squares, validation_r2
 
 
 def weighted_r2(y, pred, w):

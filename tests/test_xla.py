@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.neural_network import MLPRegressor
 
 from sklearn_fitfn import MLPFunctionRegressor, _executor
-from sklearn_fitfn._training import xla_padding
+from sklearn_fitfn._training.xla import xla_padding
 
 SHORT = dict(hidden_layer_sizes=(16, 16), max_iter=30, random_state=0, tol=0, n_iter_no_change=30)
 

@@ -1,7 +1,7 @@
 """Keras's own training, run through SciKeras's Keras lifecycle.
 
 When ``solver`` names (or is) a Keras optimizer, ``loss`` a Keras loss, or
-``callbacks`` are given, the network from :mod:`._spec` trains with Keras
+``callbacks`` are given, the network from :mod:`.._spec` trains with Keras
 ``fit``, and SciKeras does what it was made for: its ``KerasRegressor``
 resolves the optimizer and the loss from names, classes or instances with
 routed parameters (``_get_compile_kwargs``), compiles the model, validates
@@ -30,18 +30,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._data import dense_chunks, engine_inputs, gather_rows
-from ._interrupt import Interruption, catch_interruption
-from ._optimizers import LearningRateSchedule
-from ._quiet import keras, tf
-from ._spec import dense_layers, invalid_parameter
-from ._training import (
-    check_finite_loss,
-    end_of_epoch,
-    end_of_training,
-    total_sum_of_squares,
-    validation_r2,
-)
+from .._data import dense_chunks, engine_inputs, gather_rows
+from .._optimizers import LearningRateSchedule
+from .._quiet import keras, tf
+from .._spec import dense_layers, dense_weights, invalid_parameter
+from . import record as rules
+from .interrupt import Interruption, catch_interruption
+from .settings import Trained
 
 #: Solvers of the compiled engine (MLPRegressor's).
 ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
@@ -268,10 +263,10 @@ class MLPRegressorRules(keras.callbacks.Callback):
         Training rows, added to ``record.t`` every epoch.
     schedule : LearningRateSchedule or None
         Applied to the Keras optimizer's learning rate, for ``solver="sgd"``.
-    tol, n_iter_no_change, verbose
-        As the estimator's.
-    validation : tuple or None
-        ``(X_val, y_val, w_val)``; X_val may be sparse.
+    settings : TrainingSettings
+        ``tol``, ``n_iter_no_change`` and ``verbose``.
+    validation : ValidationSet or None
+        X_val may be sparse.
 
     Attributes
     ----------
@@ -281,13 +276,12 @@ class MLPRegressorRules(keras.callbacks.Callback):
         Whether the stopping rule ended training.
     """
 
-    def __init__(self, record, n_samples, schedule, tol, n_iter_no_change, verbose, validation):
+    def __init__(self, record, n_samples, schedule, settings, validation):
         super().__init__()
-        self.record, self.n_samples = record, n_samples
+        self.record, self.n_samples, self.settings = record, n_samples, settings
         self.interruption = Interruption(active=False)
         self.stopped = False
         self._epoch_start = None
-        self.tol, self.n_iter_no_change, self.verbose = tol, n_iter_no_change, verbose
         # Any other optimizer keeps its own learning rate: stopping is all
         # that a constant schedule decides.
         self.schedule = schedule or LearningRateSchedule(0.0)
@@ -296,7 +290,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
         if validation is not None:
             X_val, y_val, w_val = validation
             self.validation = (X_val, tf.constant(y_val), tf.constant(w_val))
-            self.validation_total = tf.constant(total_sum_of_squares(y_val, w_val))
+            self.validation_total = tf.constant(rules.total_sum_of_squares(y_val, w_val))
 
     def _validation_score(self):
         X_val, y_val, w_val = self.validation
@@ -304,7 +298,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
             [self.model(chunk, training=False) for chunk in dense_chunks(X_val, y_val.dtype.name)],
             axis=0,
         )
-        return float(validation_r2(predicted, y_val, w_val, self.validation_total))
+        return float(rules.validation_r2(predicted, y_val, w_val, self.validation_total))
 
     def _state(self):
         return [*self.model.variables, *self.model.optimizer.variables]
@@ -327,7 +321,8 @@ class MLPRegressorRules(keras.callbacks.Callback):
         if self.interruption.requested:
             return
         if self.validation is None:  # early stopping scores a diverged network NaN
-            check_finite_loss(logs["loss"], self.record.n_iter + 1, self.model.inputs[0].dtype)
+            dtype = self.model.inputs[0].dtype
+            rules.check_finite_loss(logs["loss"], self.record.n_iter + 1, dtype)
         self._epoch_start = None  # this epoch is booked below: nothing to undo
         score = None
         if self.validation is not None:
@@ -335,15 +330,8 @@ class MLPRegressorRules(keras.callbacks.Callback):
             if score > self.record.best_validation_score:
                 self.record.best_weights = self.model.get_weights()
         self.schedule.iteration_ends(self.record.t + self.n_samples)
-        stopped = end_of_epoch(
-            self.record,
-            float(logs["loss"]),
-            self.n_samples,
-            score,
-            self.schedule,
-            self.tol,
-            self.n_iter_no_change,
-            self.verbose,
+        stopped = rules.end_of_epoch(
+            self.record, float(logs["loss"]), self.n_samples, score, self.schedule, self.settings
         )
         if self.sets_learning_rate:
             self.model.optimizer.learning_rate = self.schedule.learning_rate
@@ -412,80 +400,51 @@ def _attach_penalty(model, strength):
         layer.kernel.regularizer = _Penalty(strength) if strength else None
 
 
-def train_keras(
-    model, X, y, w, record, *, settings, estimator, incremental, random_state, validation
-):
-    """Train ``model`` with Keras ``fit`` through SciKeras.
-
-    Parameters
-    ----------
-    model : keras.Model
-        The network, compiled already when ``incremental`` continues a
-        ``partial_fit`` (its optimizer state carries on), uncompiled otherwise.
-    X, y, w : ndarray
-        Training rows (zero weights removed), 2-D targets and weights.
-    record : TrainingRecord
-        Updated in place, as the compiled engine updates it.
-    settings : KerasSettings
-        The optimizer, loss and callbacks, resolved from ``estimator``.
-    estimator : MLPFunctionRegressor
-        Its other hyperparameters.
-    incremental : bool
-        One epoch, continuing the optimizer: ``partial_fit``.
-    random_state : numpy.random.RandomState
-        Seeds the batches' shuffling.
-    validation : tuple of ndarray or None
-        ``(X_val, y_val, w_val)`` for early stopping.
-
-    Returns
-    -------
-    history : dict
-        SciKeras's ``history_``: a list of per-epoch values for each metric.
-    """
+def _wrapper(model, settings, rules_callback, n_epochs):
+    """SciKeras's ``KerasRegressor`` around ``model``, with the fit's optimizer,
+    loss and callbacks (ours first); it shuffles, seeds and prints nothing."""
     from scikeras.wrappers import KerasRegressor
 
-    starting_weights = model.get_weights()
-    n_samples = X.shape[0]
-    batch_size = estimator._batch_size(n_samples)
-    n_epochs = 1 if incremental else estimator.max_iter
-    # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
-    # weights: weights of mean 1 make the two agree, and the penalty per
-    # batch becomes ½·alpha over the batch's expected weight.
-    penalty = float(0.5 * estimator.alpha * n_samples / (w.sum() * batch_size))
-    w = w * (n_samples / w.sum())
-    schedule = None
-    if estimator.solver == "sgd":
-        schedule = LearningRateSchedule(
-            estimator.learning_rate_init, estimator.learning_rate, estimator.power_t
-        )
-    rules = MLPRegressorRules(
-        record,
-        n_samples,
-        schedule,
-        estimator.tol,
-        estimator.n_iter_no_change,
-        estimator.verbose,
-        validation,
-    )
-
-    weighting = (
-        {} if settings.loss_weight is None else {"compile__loss_weights": settings.loss_weight}
-    )
-    wrapper = KerasRegressor(
+    keras_settings = settings.keras
+    weighting = {}
+    if keras_settings.loss_weight is not None:
+        weighting = {"compile__loss_weights": keras_settings.loss_weight}
+    return KerasRegressor(
         model=model,
-        optimizer=settings.optimizer,
-        loss=settings.loss,
-        callbacks=[rules, *settings.callbacks],
+        optimizer=keras_settings.optimizer,
+        loss=keras_settings.loss,
+        callbacks=[rules_callback, *keras_settings.callbacks],
         epochs=n_epochs,
         batch_size=None,
         verbose=0,
-        compile__jit_compile=bool(estimator.jit_compile),
+        compile__jit_compile=settings.jit_compile,
         shuffle=False,
         random_state=None,
-        **{f"optimizer__{k}": v for k, v in settings.optimizer_params.items()},
+        **{f"optimizer__{k}": v for k, v in keras_settings.optimizer_params.items()},
         **weighting,
     )
-    wrapper._initialize(X, y)
+
+
+def _fit(model, settings, data, start):
+    """Train ``model`` on ``data`` with Keras's ``fit`` through SciKeras;
+    return SciKeras's ``history_`` of this call."""
+    record, incremental = start.record, settings.incremental
+    starting_weights = model.get_weights()
+    n_samples, batch_size = data.n_samples, data.batch_size
+    n_epochs = 1 if incremental else settings.max_iter
+    # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
+    # weights: weights of mean 1 make the two agree, and the penalty per
+    # batch becomes ½·alpha over the batch's expected weight.
+    penalty = float(0.5 * settings.alpha * n_samples / (data.w.sum() * batch_size))
+    w = data.w * (n_samples / data.w.sum())
+    schedule = None
+    if settings.solver == "sgd":
+        schedule = LearningRateSchedule(
+            settings.learning_rate_init, settings.learning_rate, settings.power_t
+        )
+    mlp_rules = MLPRegressorRules(record, n_samples, schedule, settings, data.validation)
+    wrapper = _wrapper(model, settings, mlp_rules, n_epochs)
+    wrapper._initialize(data.X, data.y)
     if model.compiled and record.keras_penalty != penalty:
         model.make_train_function(force=True)  # the penalty is traced into it
     _attach_penalty(model, penalty)
@@ -493,19 +452,21 @@ def train_keras(
     wrapper._ensure_compiled_model()
 
     first_epoch = len(record.loss_curve)
-    seed = int(random_state.randint(np.iinfo(np.int32).max))
-    data = _epoch_batches(X, y, w, batch_size, seed, first_epoch, n_epochs, estimator.shuffle)
+    seed = int(start.random_state.randint(np.iinfo(np.int32).max))
+    batches = _epoch_batches(
+        data.X, data.y, w, batch_size, seed, first_epoch, n_epochs, settings.shuffle
+    )
     fit_options = {"steps_per_epoch": math.ceil(n_samples / batch_size)}
-    if validation is not None:
-        fit_options["validation_data"] = _validation_batches(*validation, batch_size)
+    if data.validation is not None:
+        fit_options["validation_data"] = _validation_batches(*data.validation, batch_size)
     record.n_iter = 0
     with catch_interruption() as interruption:
-        rules.interruption = interruption
+        mlp_rules.interruption = interruption
         try:
             # Keras counts epochs on from earlier partial fits, as SciKeras's
             # partial_fit does.
             wrapper._fit_keras_model(
-                data,
+                batches,
                 None,
                 sample_weight=None,
                 warm_start=incremental,
@@ -515,13 +476,50 @@ def train_keras(
             )
         finally:
             _attach_penalty(model, 0.0)
-        rules.undo_unbooked_epoch()
+        mlp_rules.undo_unbooked_epoch()
     history = dict(wrapper.history_)
     if interruption.requested:  # Keras's record of the epoch that was undone
         history = {key: values[: record.n_iter] for key, values in history.items()}
     # A callback of the user's that ends training early counts as a stop.
-    stopped = rules.stopped or (record.n_iter < n_epochs and not interruption.requested)
-    end_of_training(record, estimator.max_iter, stopped, interruption, incremental)
-    if validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
+    stopped = mlp_rules.stopped or (record.n_iter < n_epochs and not interruption.requested)
+    rules.end_of_training(record, settings, stopped, interruption)
+    if data.validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
         model.set_weights(record.best_weights or starting_weights)
     return history
+
+
+def train_keras(spec, settings, data, start):
+    """Train with Keras's ``fit`` through SciKeras.
+
+    A ``partial_fit`` continues ``start.model`` when Keras's fit compiled it
+    (its optimizer's state carries on), and leaves it as it was if the call
+    fails; every other fit trains a new model of the spec from
+    ``start.weights``.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    settings : TrainingSettings
+        With the optimizer, loss and callbacks in ``settings.keras``.
+    data : TrainingData
+    start : TrainingStart
+
+    Returns
+    -------
+    Trained
+        The trained model, the record and SciKeras's ``history_`` of the call.
+    """
+    model = start.model
+    resumes = settings.incremental and model is not None and model.compiled
+    if not resumes:
+        model = spec.keras_model(start.weights)
+    state = model.variables + model.optimizer.variables if resumes else []
+    saved = [v.numpy() for v in state]
+    try:
+        history = _fit(model, settings, data, start)
+        rules.check_finite_weights(dense_weights(model))
+    except BaseException:
+        for variable, value in zip(state, saved):
+            variable.assign(value)
+        raise
+    return Trained(start.record, model=model, history=history)

@@ -1,0 +1,42 @@
+"""Training: the three back-ends behind one call, and the rules they share.
+
+- :mod:`.settings`: what a back-end is given (the fit's settings, its data,
+  where it starts) and what it gives back;
+- :mod:`.record`: the training record and MLPRegressor's rules (stopping,
+  warnings, the validation score, non-finite checks);
+- :mod:`.engine`: the compiled mini-batch engine (Adam and SGD);
+- :mod:`.xla`: XLA's padded shapes and compiled loops;
+- :mod:`.lbfgs`: full-batch L-BFGS;
+- :mod:`.keras_fit`: Keras's own ``fit``, through SciKeras;
+- :mod:`.interrupt`: Ctrl-C during a fit.
+
+Every back-end is called as ``backend(spec, settings, data, start)`` and
+returns a :class:`.settings.Trained`; none reads the estimator.
+"""
+
+from .engine import train_stochastic
+from .keras_fit import train_keras
+from .lbfgs import train_lbfgs
+
+
+def train(spec, settings, data, start):
+    """Train with the back-end the settings choose.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    settings : TrainingSettings
+    data : TrainingData
+    start : TrainingStart
+
+    Returns
+    -------
+    Trained
+    """
+    if settings.keras is not None:
+        backend = train_keras
+    elif settings.solver == "lbfgs":
+        backend = train_lbfgs
+    else:
+        backend = train_stochastic
+    return backend(spec, settings, data, start)
