@@ -82,7 +82,9 @@ class NetworkSpec(NamedTuple):
         activation : str or sequence of str
             One name for every hidden layer, or one per layer, in scikit-learn's
             or Keras's vocabulary.
-        dtype : str
+        dtype : {"float32", "float64"}
+            The data's, once validated (the estimator's ``dtype`` constraint
+            checks the parameter).
         n_inputs, n_outputs : int
         out_activation : {"identity", "exp"}
         owner : str
@@ -114,8 +116,6 @@ class NetworkSpec(NamedTuple):
                 f"one activation name or one per hidden layer ({problem})",
                 activation,
             )
-        if dtype not in DTYPES:
-            raise invalid_parameter(owner, "dtype", f"one of {DTYPES}", dtype)
         return cls(
             int(n_inputs),
             tuple(int(s) for s in sizes),

@@ -29,7 +29,6 @@ def test_spec_resolves_both_vocabularies_and_one_name_for_every_layer():
         (dict(activation=["relu"]), "activation"),
         (dict(activation=["relu", "nope"]), "activation"),
         (dict(activation="rellu"), "activation"),
-        (dict(dtype="float16"), "dtype"),
     ],
 )
 def test_spec_names_the_parameter_that_is_wrong(kwargs, name):
