@@ -57,6 +57,16 @@ class EngineState(NamedTuple):
     slots: list
 
 
+def _rows_signature(sparse, n_features, n_outputs, dtype):
+    """TensorSpecs of X (as :func:`.._data.engine_inputs` gives it), 2-D y and
+    the weights, for any number of rows."""
+    return (
+        input_signature(sparse, n_features, dtype),
+        tf.TensorSpec([None, n_outputs], dtype),
+        tf.TensorSpec([None], dtype),
+    )
+
+
 class EpochData(NamedTuple):
     """The training tensors of a fit, the same for every call.
 
@@ -75,9 +85,7 @@ class EpochData(NamedTuple):
     def signature(cls, sparse, n_features, n_outputs, dtype):
         """TensorSpecs for any number of rows."""
         return cls(
-            input_signature(sparse, n_features, dtype),
-            tf.TensorSpec([None, n_outputs], dtype),
-            tf.TensorSpec([None], dtype),
+            *_rows_signature(sparse, n_features, n_outputs, dtype),
             tf.TensorSpec([], tf.int32),
             tf.TensorSpec([], tf.int32),
             tf.TensorSpec([], dtype),
@@ -114,9 +122,7 @@ class ValidationData(NamedTuple):
     def signature(cls, sparse, n_features, n_outputs, dtype):
         """TensorSpecs for any number of rows."""
         return cls(
-            input_signature(sparse, n_features, dtype),
-            tf.TensorSpec([None, n_outputs], dtype),
-            tf.TensorSpec([None], dtype),
+            *_rows_signature(sparse, n_features, n_outputs, dtype),
             tf.TensorSpec([n_outputs], dtype),
             tf.TensorSpec([], dtype),
         )
