@@ -6,6 +6,7 @@ estimator and the experiment are imported only when work starts.
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from ._activations import ACTIVATION_NAMES
+from ._experiment_settings import ExperimentSettings, InvalidExperiment
 from .datasets import FUNCTIONS
 from .distributed import _import_distributed, check_scheduler_address
 
@@ -45,18 +47,6 @@ def _non_negative(text):
         value = float("nan")
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
-    return value
-
-
-def _n_jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value == 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive number of fits at once, or -1 for one per core: {text!r}"
-        )
     return value
 
 
@@ -168,7 +158,7 @@ def _build_parser():
     )
     parser.add_argument(
         "--n-jobs",
-        type=_n_jobs,
+        type=int,
         default=-1,
         help="parallel fits on this machine, in threads (default: -1, one per core; "
         "the results are the same for any number)",
@@ -370,6 +360,23 @@ def _settle_imports(own_process):
         gc.freeze()
 
 
+#: The options whose names differ from run_experiment's settings.
+_OPTIONS = {"max_iter": "epochs", "random_state": "seed"}
+
+
+def _experiment_settings(args):
+    """run_experiment's settings, from the parsed options."""
+    names = [f.name for f in dataclasses.fields(ExperimentSettings) if f.name != "n_samples_shown"]
+    return {name: getattr(args, _OPTIONS.get(name, name)) for name in names}
+
+
+def _as_option(name, value):
+    """A setting as it is written on the command line: ``--epochs 5``."""
+    values = value if isinstance(value, tuple) else (value,)
+    written = " ".join(",".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in values)
+    return f"--{_OPTIONS.get(name, name).replace('_', '-')} {written}"
+
+
 def main(argv=None, *, own_process=False):
     """Run ``fitfn`` (``fitfn replay`` too); return the exit status.
 
@@ -385,20 +392,11 @@ def main(argv=None, *, own_process=False):
         return _main_replay(argv[1:], own_process)
     parser = _build_parser()
     args = parser.parse_args(argv)
-    if args.low >= args.high:
-        parser.error(f"--low must be smaller than --high; got {args.low} >= {args.high}")
-    if args.cv < 2:
-        parser.error(f"--cv needs at least 2 folds; got {args.cv}")
-    if args.n_samples < 2 * args.cv:
-        # A held-out fold of one row has no R², and scikit-learn warns for each.
-        parser.error(
-            f"--n-samples {args.n_samples} leaves fewer than 2 held-out rows in each of "
-            f"the {args.cv} CV folds; use at least {2 * args.cv}"
-        )
-    if args.extrapolate is not None and args.extrapolate[0] >= args.extrapolate[1]:
-        parser.error("--extrapolate LOW HIGH needs LOW < HIGH; got {} {}".format(*args.extrapolate))
-    if args.n_workers is not None and args.scheduler != "local":
-        parser.error("--n-workers goes with --scheduler local")
+    settings = _experiment_settings(args)
+    try:
+        ExperimentSettings(**settings)
+    except InvalidExperiment as error:
+        parser.error(error.spelled(_as_option))
     if args.scheduler is not None:
         try:
             if args.scheduler != "local":
@@ -420,25 +418,7 @@ def main(argv=None, *, own_process=False):
         from .experiments import run_experiment
 
         _settle_imports(own_process)
-        return run_experiment(
-            args.function,
-            n_samples=args.n_samples,
-            low=args.low,
-            high=args.high,
-            cv=args.cv,
-            max_iter=args.epochs,
-            activations=args.activations,
-            architectures=args.architectures,
-            solver=args.solver,
-            alpha=args.alpha,
-            tol=args.tol,
-            extrapolate=args.extrapolate,
-            random_state=args.seed,
-            n_jobs=args.n_jobs,
-            scheduler=args.scheduler,
-            n_workers=args.n_workers,
-            progress=not args.quiet,
-        )
+        return run_experiment(args.function, progress=not args.quiet, **settings)
 
     return _run(args, created, search, _experiment_files, _report)
 

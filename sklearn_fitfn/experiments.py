@@ -21,13 +21,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._activations import LINEAR_NAMES
-from ._regressor import MLPFunctionRegressor
+from ._experiment_settings import ExperimentSettings, InvalidExperiment
 from ._text import format_architecture, format_rmse
 from .datasets import FUNCTIONS, make_function_data
 from .distributed import _candidates_per_round, _parallel_slots, dask_backend, redo_lost_work
 
 __all__ = [
     "run_experiment",
+    "ExperimentSettings",
+    "InvalidExperiment",
     "ExperimentResult",
     "build_pipeline",
     "least_squares_rmse",
@@ -74,6 +76,8 @@ def build_pipeline(
     -------
     sklearn.compose.TransformedTargetRegressor
     """
+    from ._regressor import MLPFunctionRegressor  # here: the settings need no TensorFlow
+
     params.setdefault("n_iter_no_change", max_iter)
     mlp = MLPFunctionRegressor(
         activation=activation,
@@ -368,27 +372,7 @@ def _sample_table(X, y, predictions, n_rows, random_state):
     return samples
 
 
-def run_experiment(
-    function="squares",
-    *,
-    n_samples=1000,
-    low=1,
-    high=1000,
-    cv=3,
-    max_iter=500,
-    activations=("identity", "relu"),
-    architectures=((16,), (64, 64)),
-    solver="adam",
-    alpha=1e-4,
-    tol=1e-4,
-    extrapolate=None,
-    random_state=0,
-    n_jobs=None,
-    scheduler=None,
-    n_workers=None,
-    n_samples_shown=8,
-    progress=True,
-):
+def run_experiment(function="squares", *, progress=True, **settings):
     """Grid-search activation × architecture on a function and compare to a line.
 
     Training data come from ``make_function_data(function, ...,
@@ -399,74 +383,109 @@ def run_experiment(
     ----------
     function : str, default="squares"
         One of :data:`sklearn_fitfn.datasets.FUNCTIONS`.
-    n_samples : int, default=1000
-        Rows of training data (and of test data).
-    low, high : float, default=1, 1000
-        Range of the integer inputs.
-    cv : int, default=3
-        Number of cross-validation folds (shuffled, seeded).
-    max_iter : int, default=500
-        Epochs per fit (iterations with ``solver="lbfgs"``).
-    activations : sequence of str, default=("identity", "relu")
-    architectures : sequence of tuple of int, default=((16,), (64, 64))
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        Solver of every candidate. With ``"adam"``, the canonical model.
-    alpha, tol : float, default=1e-4
-        L2 penalty and tolerance of every candidate (``tol`` only matters
-        for ``"lbfgs"``: Adam runs all ``max_iter`` epochs here). Exact fits
-        with square units need ``alpha=0`` and ``tol=0``.
-    extrapolate : (float, float), optional
-        A second input range, e.g. ``(1001, 2000)``. Every candidate is then
-        refitted on all training data and scored inside the training range
-        and on ``n_samples`` rows from this range (seed ``random_state + 2``).
-    random_state : int, default=0
-    n_jobs : int or None, default=None
-        Parallel fits on this machine, as in GridSearchCV. They run in
-        threads, unless a ``joblib.parallel_config(backend=...)`` around the
-        call says otherwise.
-    scheduler : str or distributed.Client, optional
-        Run the fits on a Dask cluster instead: ``"local"`` (a
-        ``LocalCluster`` started for the run and shut down after), a scheduler
-        address such as ``"tcp://host:8786"``, or a ``Client``. Needs the
-        ``dask`` extra; ``n_jobs`` is then ignored. See
-        :func:`sklearn_fitfn.distributed.dask_backend`.
-    n_workers : int, optional
-        Worker processes of ``scheduler="local"``.
-    n_samples_shown : int, default=8
-        Rows in the Expected / Predicted table.
     progress : bool or callable, default=True
         Print a line per finished candidate on stderr, or call
         ``progress(index, total, candidate, cv_results)``, where
         ``cv_results`` holds every candidate up to ``index`` (1-based).
+    **settings
+        The fields of :class:`ExperimentSettings`, by keyword:
+
+        n_samples : int, default=1000
+            Rows of training data (and of test data); at least 2 per fold.
+        low, high : float, default=1, 1000
+            Range of the integer inputs.
+        cv : int, default=3
+            Number of cross-validation folds (shuffled, seeded).
+        max_iter : int, default=500
+            Epochs per fit (iterations with ``solver="lbfgs"``).
+        activations : sequence of str, default=("identity", "relu")
+        architectures : sequence of tuple of int, default=((16,), (64, 64))
+        solver : {"adam", "sgd", "lbfgs"}, default="adam"
+            Solver of every candidate. With ``"adam"``, the canonical model.
+        alpha, tol : float, default=1e-4
+            L2 penalty and tolerance of every candidate (``tol`` only matters
+            for ``"lbfgs"``: Adam runs all ``max_iter`` epochs here). Exact
+            fits with square units need ``alpha=0`` and ``tol=0``.
+        extrapolate : (float, float), optional
+            A second input range, e.g. ``(1001, 2000)``. Every candidate is
+            then refitted on all training data and scored inside the training
+            range and on ``n_samples`` rows from this range (seed
+            ``random_state + 2``).
+        random_state : int, default=0
+        n_jobs : int or None, default=None
+            Parallel fits on this machine, as in GridSearchCV. They run in
+            threads, unless a ``joblib.parallel_config(backend=...)`` around
+            the call says otherwise.
+        scheduler : str or distributed.Client, optional
+            Run the fits on a Dask cluster instead: ``"local"`` (a
+            ``LocalCluster`` started for the run and shut down after), a
+            scheduler address such as ``"tcp://host:8786"``, or a ``Client``.
+            Needs the ``dask`` extra; ``n_jobs`` is then ignored. See
+            :func:`sklearn_fitfn.distributed.dask_backend`.
+        n_workers : int, optional
+            Worker processes of ``scheduler="local"``.
+        n_samples_shown : int, default=8
+            Rows in the Expected / Predicted table.
 
     Returns
     -------
     ExperimentResult
+
+    Raises
+    ------
+    InvalidExperiment
+        A ValueError naming the first setting that cannot be run, before any fit.
     """
-    if cv < 2:
-        raise ValueError(f"cv must be at least 2 folds; got {cv}")
-    if n_samples < cv:
-        raise ValueError(f"n_samples={n_samples} is fewer than the cv={cv} folds")
-    if not activations or not architectures:
-        raise ValueError("give at least one activation and one architecture")
-    if extrapolate is not None and not extrapolate[0] < extrapolate[1]:
-        raise ValueError(f"extrapolate must be (low, high) with low < high; got {extrapolate}")
+    settings = ExperimentSettings(**settings)
     X_train, y_train = make_function_data(
-        function, n_samples, low=low, high=high, random_state=random_state
+        function,
+        settings.n_samples,
+        low=settings.low,
+        high=settings.high,
+        random_state=settings.random_state,
     )
     X_test, y_test = make_function_data(
-        function, n_samples, low=low, high=high, random_state=random_state + 1
+        function,
+        settings.n_samples,
+        low=settings.low,
+        high=settings.high,
+        random_state=settings.random_state + 1,
     )
+    started = time.perf_counter()
+    search, fitted = _search(settings, X_train, y_train, progress)
+    summary = _summarise(function, settings, search, fitted, (X_test, y_test))
+    config = dict(settings.config(), seconds=round(time.perf_counter() - started, 1))
+    return ExperimentResult(
+        function=function,
+        linear_floor=least_squares_rmse(X_train, y_train),
+        held_out_floor=least_squares_rmse(X_test, y_test),
+        analytic_floor=analytic_linear_floor(function, settings.low, settings.high),
+        search=search,
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        config=config,
+        **summary,
+    )
+
+
+def _search(settings, X, y, progress):
+    """Cross-validate every candidate, then refit on all of ``(X, y)`` those
+    that will be scored on held-out rows: the best of each activation, or
+    every candidate with extrapolation. Returns the search and the fitted
+    candidates by index."""
     grid = {
-        _MLP + "activation": list(activations),
-        _MLP + "hidden_layer_sizes": [tuple(a) for a in architectures],
+        _MLP + "activation": list(settings.activations),
+        _MLP + "hidden_layer_sizes": list(settings.architectures),
     }
     model = build_pipeline(
-        max_iter=max_iter, random_state=random_state, solver=solver, alpha=alpha, tol=tol
+        max_iter=settings.max_iter,
+        random_state=settings.random_state,
+        solver=settings.solver,
+        alpha=settings.alpha,
+        tol=settings.tol,
     )
-    if n_workers is not None and scheduler != "local":
-        raise ValueError("n_workers applies to scheduler='local' only")
-    started = time.perf_counter()
     # On one machine, parallel fits run in threads unless the caller chose a
     # joblib backend: TensorFlow releases the GIL while it trains, and a thread
     # needs no second copy of TensorFlow (a process worker spends about 4 s
@@ -478,12 +497,13 @@ def run_experiment(
         warnings.simplefilter("ignore", ConvergenceWarning)
         # batch_size=100 is more than a small fold holds; clipping it is intended.
         warnings.filterwarnings("ignore", "Got `batch_size`", UserWarning)
-        if scheduler is None:
+        if settings.scheduler is None:
             stack.enter_context(joblib.parallel_config(prefer="threads"))
             client = None
         else:
-            client = stack.enter_context(dask_backend(scheduler, n_workers=n_workers))
-        fit_jobs = n_jobs if client is None else -1  # -1: every worker of the cluster
+            backend = dask_backend(settings.scheduler, n_workers=settings.n_workers)
+            client = stack.enter_context(backend)
+        fit_jobs = settings.n_jobs if client is None else -1  # -1: every worker of the cluster
         if progress is True and client is not None:
             print(
                 f"running the fits on the Dask cluster at {client.scheduler.address} "
@@ -496,21 +516,20 @@ def run_experiment(
             grid,
             scoring=_SCORING,
             refit="rmse",
-            cv=KFold(cv, shuffle=True, random_state=random_state),
+            cv=KFold(settings.cv, shuffle=True, random_state=settings.random_state),
             n_jobs=fit_jobs,
         )
-        search.candidates_per_round = _candidates_per_round(_parallel_slots(client, n_jobs), cv)
+        slots = _parallel_slots(client, settings.n_jobs)
+        search.candidates_per_round = _candidates_per_round(slots, settings.cv)
         if progress:
             search.report = _stderr_progress if progress is True else progress
         redo = functools.partial(
             redo_lost_work, client, report=_stderr_redo if progress is True else None
         )
-        redo(lambda: search.fit(X_train, y_train))
+        redo(lambda: search.fit(X, y))
         candidates = search.cv_results_["params"]
-        best_of = _best_of_each(activations, search.cv_results_)
-        # With extrapolation every candidate is refitted and scored; otherwise
-        # only the best of each activation.
-        to_fit = range(len(candidates)) if extrapolate is not None else best_of.values()
+        best_of = _best_of_each(settings.activations, search.cv_results_)
+        to_fit = range(len(candidates)) if settings.extrapolate is not None else best_of.values()
         to_fit = [i for i in dict.fromkeys(to_fit) if i != search.best_index_]
         if progress is True and to_fit:
             print(
@@ -520,11 +539,19 @@ def run_experiment(
             )
         refitted = redo(
             lambda: Parallel(n_jobs=fit_jobs)(
-                delayed(_fit_on)(search.estimator, candidates[i], X_train, y_train) for i in to_fit
+                delayed(_fit_on)(search.estimator, candidates[i], X, y) for i in to_fit
             )
         )
+    fitted = dict(zip(to_fit, refitted))
+    fitted[search.best_index_] = search.best_estimator_
+    return search, fitted
 
-    results = search.cv_results_
+
+def _summarise(function, settings, search, fitted, test):
+    """The ranked table, the best model of each activation, its held-out
+    errors and sample rows (and the same outside the training range)."""
+    X_test, y_test = test
+    results, candidates = search.cv_results_, search.cv_results_["params"]
     table = pd.DataFrame(
         {
             "activation": [_describe(c)[0] for c in candidates],
@@ -536,17 +563,14 @@ def run_experiment(
             "converged": results["mean_test_converged"] == 1,
         }
     )
-    fitted = dict(zip(to_fit, refitted))
-    fitted[search.best_index_] = search.best_estimator_
-
     X_out = y_out = None
-    if extrapolate is not None:
+    if settings.extrapolate is not None:
         X_out, y_out = make_function_data(
             function,
-            n_samples,
-            low=extrapolate[0],
-            high=extrapolate[1],
-            random_state=random_state + 2,
+            settings.n_samples,
+            low=settings.extrapolate[0],
+            high=settings.extrapolate[1],
+            random_state=settings.random_state + 2,
         )
         table["test_rmse"] = [
             _rmse(fitted[i].predict(X_test), y_test) for i in range(len(candidates))
@@ -556,54 +580,24 @@ def run_experiment(
         ]
     table = table.sort_values("cv_rmse_mean", kind="stable").reset_index(drop=True)
 
+    best_of = _best_of_each(settings.activations, results)
     models = {activation: fitted[i] for activation, i in best_of.items()}
     predictions = {a: m.predict(X_test) for a, m in models.items()}
-    test_rmse = {a: _rmse(p, y_test) for a, p in predictions.items()}
-    samples = _sample_table(X_test, y_test, predictions, n_samples_shown, random_state)
-    exact = {"inside": _rounds_exactly(predictions, y_test)}
-    extrapolation_rmse = extrapolation_samples = None
-    if extrapolate is not None:
-        outside = {a: m.predict(X_out) for a, m in models.items()}
-        exact["outside"] = _rounds_exactly(outside, y_out)
-        extrapolation_rmse = {a: _rmse(p, y_out) for a, p in outside.items()}
-        extrapolation_samples = _sample_table(X_out, y_out, outside, n_samples_shown, random_state)
-
-    config = dict(
-        n_samples=n_samples,
-        low=low,
-        high=high,
-        cv=cv,
-        max_iter=max_iter,
-        activations=list(activations),
-        architectures=[list(a) for a in architectures],
-        solver=solver,
-        alpha=alpha,
-        tol=tol,
-        extrapolate=None if extrapolate is None else list(extrapolate),
-        random_state=random_state,
-        n_jobs=n_jobs,
-        scheduler=None if scheduler is None else str(scheduler),
-        n_workers=n_workers,
-        seconds=round(time.perf_counter() - started, 1),
-    )
-    return ExperimentResult(
-        function=function,
+    shown, seed = settings.n_samples_shown, settings.random_state
+    summary = dict(
         table=table,
-        linear_floor=least_squares_rmse(X_train, y_train),
-        held_out_floor=least_squares_rmse(X_test, y_test),
-        analytic_floor=analytic_linear_floor(function, low, high),
-        test_rmse=test_rmse,
-        samples=samples,
         models=models,
-        search=search,
-        X_train=X_train,
-        y_train=y_train,
-        X_test=X_test,
-        y_test=y_test,
-        config=config,
-        extrapolation_rmse=extrapolation_rmse,
-        extrapolation_samples=extrapolation_samples,
+        test_rmse={a: _rmse(p, y_test) for a, p in predictions.items()},
+        samples=_sample_table(X_test, y_test, predictions, shown, seed),
+        exact={"inside": _rounds_exactly(predictions, y_test)},
+        extrapolation_rmse=None,
+        extrapolation_samples=None,
         X_extrapolate=X_out,
         y_extrapolate=y_out,
-        exact=exact,
     )
+    if settings.extrapolate is not None:
+        outside = {a: m.predict(X_out) for a, m in models.items()}
+        summary["exact"]["outside"] = _rounds_exactly(outside, y_out)
+        summary["extrapolation_rmse"] = {a: _rmse(p, y_out) for a, p in outside.items()}
+        summary["extrapolation_samples"] = _sample_table(X_out, y_out, outside, shown, seed)
+    return summary

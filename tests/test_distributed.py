@@ -192,7 +192,9 @@ def test_bad_scheduler_arguments():
     with pytest.raises(TypeError, match="scheduler must be 'local'"):
         with dask_backend(8786):
             pass
-    with pytest.raises(ValueError, match="n_workers applies to scheduler='local' only"):
+    with pytest.raises(
+        ValueError, match="n_workers=2 applies to a cluster started for the run only"
+    ):
         run_experiment("squares", scheduler="tcp://127.0.0.1:8786", n_workers=2, **GRID)
 
 

@@ -8,8 +8,11 @@ import joblib
 import numpy as np
 import pytest
 
+from sklearn_fitfn import experiments
 from sklearn_fitfn.datasets import make_products, make_squares
 from sklearn_fitfn.experiments import (
+    ExperimentSettings,
+    InvalidExperiment,
     analytic_linear_floor,
     least_squares_rmse,
     run_experiment,
@@ -211,15 +214,40 @@ def test_progress_reports_every_candidate():
     "kwargs, message",
     [
         (dict(function="tangent"), "unknown function"),
-        (dict(low=10, high=1), "low must be smaller"),
-        (dict(n_samples=2, cv=3), "fewer than"),
-        (dict(cv=1), "at least 2"),
-        (dict(extrapolate=(2000, 1001)), "low < high"),
+        (dict(low=10, high=1), r"^low=10 must be smaller than high=1$"),
+        (dict(n_samples=5, cv=3), r"^n_samples=5 leaves fewer than 2 held-out rows .* cv=3 folds"),
+        (dict(cv=1), "^cv=1: cross-validation needs at least 2 folds$"),
+        (dict(extrapolate=(2000, 1001)), r"^extrapolate=\(2000, 1001\) needs low < high$"),
+        (dict(n_jobs=0), "^n_jobs=0: give a positive number"),
+        (dict(activations=[]), "at least one activation"),
+        (dict(n_workers=2), "^n_workers=2 applies to a cluster started for the run only"),
+        (dict(n_sample=10), "unexpected keyword argument 'n_sample'"),
     ],
 )
-def test_bad_experiment_settings(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_experiment_settings_fail_before_any_fit(kwargs, message, monkeypatch):
+    fits = []
+    monkeypatch.setattr(experiments, "_search", lambda *args: fits.append(args))
+    with pytest.raises((ValueError, TypeError), match=message):
         run_experiment(**{"function": "squares", "progress": False, **kwargs})
+    assert fits == []
+
+
+def test_a_bad_setting_is_spelled_as_its_caller_names_it():
+    with pytest.raises(InvalidExperiment) as error:
+        ExperimentSettings(n_samples=3, cv=2)
+    assert str(error.value).startswith("n_samples=3 leaves")
+    spelled = error.value.spelled(lambda name, value: f"<{name} {value}>")
+    assert spelled.startswith(
+        "<n_samples 3> leaves fewer than 2 held-out rows in each of the <cv 2>"
+    )
+
+
+def test_settings_are_plain_and_recorded_as_json():
+    settings = ExperimentSettings(architectures=[[8], (4, 4)], activations=["relu"])
+    assert settings.architectures == ((8,), (4, 4)) and settings.activations == ("relu",)
+    config = settings.config()
+    assert config["architectures"] == [[8], [4, 4]] and "n_samples_shown" not in config
+    assert json.loads(json.dumps(config)) == config
 
 
 @pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "process workers"])

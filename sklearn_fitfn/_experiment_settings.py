@@ -1,0 +1,112 @@
+"""The experiment's settings and their one check, apart from the experiment
+itself so that the ``fitfn`` command checks its options at once, before
+pandas, scikit-learn's searches or TensorFlow are imported;
+:mod:`sklearn_fitfn.experiments` offers both classes as its own."""
+
+import dataclasses
+
+
+def _as_python(name, value):
+    return f"{name}={value!r}"
+
+
+class InvalidExperiment(ValueError):
+    """A setting of the experiment that cannot be run, and why.
+
+    The message names the settings as ``name=value``; :meth:`spelled` words
+    it as another caller names them (the ``fitfn`` command: ``--cv 1``).
+    """
+
+    def __init__(self, template, **settings):
+        self.template, self.settings = template, settings
+        super().__init__(self.spelled(_as_python))
+
+    def spelled(self, spell):
+        """The message with each setting written as ``spell(name, value)``."""
+        return self.template.format(**{k: spell(k, v) for k, v in self.settings.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentSettings:
+    """What :func:`run_experiment` searches, on which data and where; checked
+    when made, so that a bad setting fails before any fit.
+
+    The fields are :func:`run_experiment`'s keyword arguments, with its
+    defaults (the canonical squares workload and the demo grid).
+
+    Raises
+    ------
+    InvalidExperiment
+        Naming the first setting that cannot be run.
+    """
+
+    n_samples: int = 1000
+    low: float = 1
+    high: float = 1000
+    cv: int = 3
+    max_iter: int = 500
+    activations: tuple = ("identity", "relu")
+    architectures: tuple = ((16,), (64, 64))
+    solver: str = "adam"
+    alpha: float = 1e-4
+    tol: float = 1e-4
+    extrapolate: tuple | None = None
+    random_state: int = 0
+    n_jobs: int | None = None
+    scheduler: object = None
+    n_workers: int | None = None
+    n_samples_shown: int = 8
+
+    def __post_init__(self):
+        plain = {
+            "activations": tuple(self.activations),
+            "architectures": tuple(tuple(a) for a in self.architectures),
+            "extrapolate": None if self.extrapolate is None else tuple(self.extrapolate),
+        }
+        for name, value in plain.items():
+            object.__setattr__(self, name, value)
+        self._check()
+
+    def _check(self):
+        cv, n_samples = self.cv, self.n_samples
+        if cv < 2:
+            raise InvalidExperiment("{cv}: cross-validation needs at least 2 folds", cv=cv)
+        if n_samples < 2 * cv:
+            # A held-out fold of one row has no R², and scikit-learn warns for each.
+            raise InvalidExperiment(
+                "{n_samples} leaves fewer than 2 held-out rows in each of the {cv} folds; "
+                f"use at least {2 * cv}",
+                n_samples=n_samples,
+                cv=cv,
+            )
+        if not self.low < self.high:
+            raise InvalidExperiment(
+                "{low} must be smaller than {high}", low=self.low, high=self.high
+            )
+        if not self.activations or not self.architectures:
+            raise InvalidExperiment("give at least one activation and one architecture")
+        if self.extrapolate is not None and not self.extrapolate[0] < self.extrapolate[1]:
+            raise InvalidExperiment("{extrapolate} needs low < high", extrapolate=self.extrapolate)
+        if self.n_jobs == 0:
+            raise InvalidExperiment(
+                "{n_jobs}: give a positive number of fits at once, or -1 for one per core",
+                n_jobs=self.n_jobs,
+            )
+        if self.n_workers is not None and self.scheduler != "local":
+            raise InvalidExperiment(
+                "{n_workers} applies to a cluster started for the run only ({scheduler})",
+                n_workers=self.n_workers,
+                scheduler="local",
+            )
+
+    def config(self):
+        """The settings as JSON values, for :attr:`ExperimentResult.config`."""
+        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del config["n_samples_shown"]
+        config["activations"] = list(self.activations)
+        config["architectures"] = [list(a) for a in self.architectures]
+        if self.extrapolate is not None:
+            config["extrapolate"] = list(self.extrapolate)
+        if self.scheduler is not None:
+            config["scheduler"] = str(self.scheduler)
+        return config
