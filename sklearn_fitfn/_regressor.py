@@ -19,8 +19,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _quadratic as quadratic
 from ._activations import ACTIVATION_NAMES
 from ._data import canonical_csr, dense_chunks
+from ._polynomial import Polynomial, check_polynomial_network, network_polynomials
 from ._quiet import keras, tf
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import train
@@ -488,6 +490,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         start = self._start(spec, settings, first_pass, random_state)
         data = self._training_data(X, y, sample_weight, settings, random_state)
+        if first_pass and quadratic.applies(spec, settings):
+            start = start._replace(weights=quadratic.quadratic_start(spec, data, start.weights))
         return self._install(spec, train(spec, settings, data, start), reuse=not first_pass)
 
     def _install(self, spec, trained, reuse):
@@ -616,6 +620,59 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         ]
         y_pred = np.concatenate(chunks)
         return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
+
+    # -- the function a network of square and identity units computes --------
+
+    def _polynomials(self, inputs):
+        """The outputs as :class:`._polynomial.Polynomial` of ``inputs``."""
+        check_is_fitted(self)
+        spec = self._spec
+        check_polynomial_network(spec.activations, spec.out_activation, type(self).__name__)
+        return network_polynomials(dense_weights(self.model_), spec.activations, inputs)
+
+    def to_polynomial(self, tol=1e-6):
+        """The polynomial the fitted network computes, term by term.
+
+        One hidden layer of square units computes a quadratic of the inputs
+        (each further square layer doubles the degree); identity units keep
+        what they are given. The polynomial is expanded exactly from the
+        weights, so it is the network, not an approximation of it.
+
+        Parameters
+        ----------
+        tol : float, default=1e-6
+            Terms whose coefficient is no larger than this are left out.
+
+        Returns
+        -------
+        dict or list of dict
+            From exponent tuples (one exponent per input feature) to
+            coefficients; a list with one dict per output when y has several.
+            :func:`sklearn_fitfn.formula.format_polynomial` writes one as
+            ``"y = 1·x0·x1"``; :func:`sklearn_fitfn.formula.to_polynomial`
+            gives it in the original units of a pipeline with StandardScaler.
+
+        Raises
+        ------
+        ValueError
+            When a hidden layer has another activation, or the output is
+            exponential (``loss="poisson"``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_fitfn import MLPFunctionRegressor
+        >>> X = np.random.default_rng(0).uniform(1, 2, size=(100, 2))
+        >>> net = MLPFunctionRegressor(hidden_layer_sizes=(2,), activation="square",
+        ...                            solver="lbfgs", random_state=0)
+        >>> {powers: round(c, 6) for powers, c in
+        ...  net.fit(X, X[:, 0] * X[:, 1]).to_polynomial().items()}
+        {(1, 1): 1.0}
+        """
+        n_inputs = self.n_features_in_ if hasattr(self, "n_features_in_") else 0
+        inputs = [Polynomial.variable(i) for i in range(n_inputs)]
+        terms = [p.exponents(n_inputs, tol) for p in self._polynomials(inputs)]
+        return terms[0] if self.n_outputs_ == 1 else terms
 
     # -- fitted attributes derived from the network and the training record ---
 

@@ -1,9 +1,13 @@
-"""Function-fitting data: squares, sums, products, cubes and sines of random inputs.
+"""Function-fitting data: squares, sums, products, cubes and sines of random
+inputs, and the neural-arithmetic benchmark.
 
 With the defaults, ``make_squares(random_state=0)`` is the canonical training
 set: 1,000 integers drawn uniformly from 1..1000 by
 ``np.random.default_rng(0).integers(1, 1001, size=(1000, 1))``, and y = x².
 """
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,6 +18,9 @@ __all__ = [
     "make_products",
     "make_cubes",
     "make_sine",
+    "make_arithmetic",
+    "ArithmeticWindows",
+    "arithmetic_success_threshold",
 ]
 
 #: name -> (function of the input columns, default number of inputs, formula)
@@ -119,3 +126,191 @@ def make_cubes(n_samples=1000, **kwargs):
 def make_sine(n_samples=1000, **kwargs):
     """y = sin(x) (see :func:`make_function_data`)."""
     return make_function_data("sine", n_samples, **kwargs)
+
+
+# -- the neural-arithmetic benchmark ---------------------------------------------
+
+#: The benchmark's operations on the sums ``a`` and ``b`` of the two windows.
+ARITHMETIC_OPERATIONS = {
+    "add": (lambda a, b: a + b, "a + b"),
+    "sub": (lambda a, b: a - b, "a - b"),
+    "mul": (lambda a, b: a * b, "a · b"),
+    "square": (lambda a, b: a * a, "a²"),
+    "div": (lambda a, b: a / b, "a / b"),
+}
+
+
+class ArithmeticWindows(NamedTuple):
+    """Where the two summed windows of the inputs lie: ``(start, end)`` column
+    ranges, end excluded, so that ``a = X[:, start:end].sum(axis=1)``."""
+
+    a: tuple
+    b: tuple
+
+
+def _random_state(random_state):
+    """A ``numpy.random.RandomState`` from None, an int or a RandomState."""
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    return np.random.RandomState(random_state)
+
+
+def _draw_windows(rng, n_features, subset_ratio, overlap_ratio):
+    subset = math.floor(subset_ratio * n_features)
+    overlap = math.floor(overlap_ratio * subset)
+    used = 2 * subset - overlap
+    if subset < 1 or used > n_features:
+        raise ValueError(
+            f"subset_ratio={subset_ratio} and overlap_ratio={overlap_ratio} give windows of "
+            f"{subset} columns overlapping by {overlap}: they need 1 to {n_features} columns "
+            f"together, got {used}"
+        )
+    offset = int(rng.randint(0, n_features - used + 1))
+    return ArithmeticWindows((offset, offset + subset), (offset + subset - overlap, offset + used))
+
+
+def _intervals(interval):
+    """``interval`` as a list of ``(low, high)`` pairs: one, or a union of several."""
+    pairs = [interval] if np.ndim(interval) == 1 else list(interval)
+    pairs = [(float(low), float(high)) for low, high in pairs]
+    if not pairs or any(not low < high for low, high in pairs):
+        raise ValueError(
+            f"interval must be (low, high) with low < high, or a union of such pairs such as "
+            f"((-6, -2), (2, 6)); got {interval!r}"
+        )
+    return pairs
+
+
+def _uniform_on(interval, shape, rng):
+    """Draws uniform on ``interval`` (a union: each draw in one of its pairs,
+    chosen in proportion to its length)."""
+    pairs = _intervals(interval)
+    if len(pairs) == 1:
+        return rng.uniform(*pairs[0], size=shape)
+    lengths = np.array([high - low for low, high in pairs])
+    which = rng.choice(len(pairs), size=shape, p=lengths / lengths.sum())
+    lows, highs = (np.array(side)[which] for side in zip(*pairs))
+    return lows + (highs - lows) * rng.uniform(size=shape)
+
+
+def _window_sums(X, windows):
+    return tuple(X[:, start:end].sum(axis=1) for start, end in windows)
+
+
+def make_arithmetic(
+    n_samples,
+    operation,
+    n_features=100,
+    subset_ratio=0.25,
+    overlap_ratio=0.5,
+    interval=(1, 2),
+    random_state=None,
+    windows=None,
+):
+    """The neural-arithmetic benchmark's data: a function of two sums of inputs.
+
+    Each row has ``n_features`` inputs drawn uniformly from ``interval``;
+    ``a`` sums a window of ``floor(subset_ratio * n_features)`` consecutive
+    columns, ``b`` the next window of the same width, overlapping ``a`` by
+    ``floor(overlap_ratio * width)`` columns, and y is ``operation`` of the
+    two. The windows start at an offset drawn per seed, as the simple
+    function task of Madsen & Johansen, "Neural Arithmetic Units" (ICLR 2020;
+    reference code AndreasMadsen/stable-nalu) draws them: with the defaults,
+    100 inputs, windows of 25 overlapping by 12, training on U[1, 2] and
+    extrapolation on U[2, 6]. With ``n_features=2, subset_ratio=0.5,
+    overlap_ratio=0`` it is the 2-input single-operation task of the Primer
+    benchmark (Mistry, Farrahi & Hare, JMLR 2022).
+
+    Parameters
+    ----------
+    n_samples : int
+    operation : {"add", "sub", "mul", "square", "div"}
+        ``a + b``, ``a - b``, ``a · b``, ``a²`` or ``a / b``.
+    n_features : int, default=100
+    subset_ratio, overlap_ratio : float, default=0.25, 0.5
+        Width of a window as a share of the inputs, and the share of it that
+        the two windows have in common.
+    interval : (float, float) or sequence of them, default=(1, 2)
+        Where inputs are drawn uniformly; a union of intervals, such as
+        ``((-6, -2), (2, 6))``, draws from each in proportion to its length.
+    random_state : int, RandomState or None
+        Seeds the windows (the first draw, as the reference code's) and then
+        the inputs.
+    windows : ArithmeticWindows, optional
+        Windows to keep, as returned by an earlier call: the held-out data of
+        a seed, drawn with another ``random_state``, sums the same columns.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    windows : ArithmeticWindows
+
+    Examples
+    --------
+    >>> from sklearn_fitfn.datasets import make_arithmetic
+    >>> X, y, windows = make_arithmetic(1000, "mul", random_state=0)
+    >>> windows
+    ArithmeticWindows(a=(44, 69), b=(57, 82))
+    >>> X_out, y_out, _ = make_arithmetic(
+    ...     1000, "mul", interval=(2, 6), random_state=1, windows=windows)
+    >>> bool(y_out.min() > y.max())
+    True
+    """
+    if operation not in ARITHMETIC_OPERATIONS:
+        raise ValueError(
+            f"unknown operation {operation!r}; choose one of {sorted(ARITHMETIC_OPERATIONS)}"
+        )
+    rng = _random_state(random_state)
+    drawn = _draw_windows(rng, n_features, subset_ratio, overlap_ratio)
+    windows = drawn if windows is None else ArithmeticWindows(*map(tuple, windows))
+    X = _uniform_on(interval, (n_samples, n_features), rng)
+    y = ARITHMETIC_OPERATIONS[operation][0](*_window_sums(X, windows))
+    return X, y, windows
+
+
+def arithmetic_success_threshold(
+    operation,
+    windows,
+    n_features=100,
+    interval=(2, 6),
+    epsilon=1e-5,
+    n_samples=1_000_000,
+    random_state=0,
+):
+    """The extrapolation MSE below which a seed of the benchmark succeeds.
+
+    As Madsen & Johansen define it (ICLR 2020; stable-nalu's
+    ``export/function_task_static_mse_expectation.r``): the MSE, against the
+    exact answer, of a near-perfect solution whose summing weights are
+    ``1 - epsilon`` on each window and ``epsilon`` everywhere else, estimated
+    on ``n_samples`` rows drawn from ``interval`` (in blocks of 100,000, so
+    memory stays bounded).
+
+    Parameters
+    ----------
+    operation : {"add", "sub", "mul", "square", "div"}
+    windows : ArithmeticWindows
+    n_features : int, default=100
+    interval : (float, float) or sequence of them, default=(2, 6)
+        The extrapolation range.
+    epsilon : float, default=1e-5
+    n_samples : int, default=1_000_000
+    random_state : int, RandomState or None, default=0
+
+    Returns
+    -------
+    float
+    """
+    function = ARITHMETIC_OPERATIONS[operation][0]
+    rng = _random_state(random_state)
+    total, done = 0.0, 0
+    while done < n_samples:
+        rows = min(100_000, n_samples - done)
+        X = _uniform_on(interval, (rows, n_features), rng)
+        sums = _window_sums(X, windows)
+        everything = X.sum(axis=1)
+        near = [(1 - epsilon) * s + epsilon * (everything - s) for s in sums]
+        total += float(np.sum((function(*near) - function(*sums)) ** 2))
+        done += rows
+    return total / n_samples

@@ -20,11 +20,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._activations import LINEAR_NAMES
+from ._activations import LINEAR_NAMES, canonical_activation
 from ._experiment_settings import ExperimentSettings, InvalidExperiment
 from ._text import format_architecture, format_rmse
 from .datasets import FUNCTIONS, make_function_data
 from .distributed import _candidates_per_round, _parallel_slots, dask_backend, redo_lost_work
+from .formula import format_polynomial, to_polynomial
 
 __all__ = [
     "run_experiment",
@@ -134,6 +135,19 @@ class _ReportingGridSearchCV(GridSearchCV):
             if self.report is not None:
                 for index in range(start, min(start + step, len(candidates))):
                     self.report(index + 1, len(candidates), candidates[index], results)
+
+
+def _formula(model, X):
+    """The formula a fitted model of square units computes, written out, with
+    the terms that change no prediction on ``X`` by a millionth left out."""
+    terms = to_polynomial(model, tol=0.0)
+    reach = np.abs(np.asarray(X, dtype=float)).max(axis=0)
+    size = {powers: abs(c) * np.prod(reach ** np.array(powers)) for powers, c in terms.items()}
+    largest = max(size.values(), default=0.0)
+    kept = {p: c for p, c in terms.items() if size[p] > 1e-6 * largest}
+    # The inputs as FUNCTIONS names them: x, or x1, x2, ...
+    names = ["x"] if len(reach) == 1 else [f"x{i + 1}" for i in range(len(reach))]
+    return format_polynomial(kept, names=names)
 
 
 def _describe(candidate):
@@ -259,6 +273,8 @@ class ExperimentResult:
                     f" ({100 * rmse / self.held_out_floor:.1f}% of the best straight "
                     "line's error on the same data)."
                 )
+            if canonical_activation(activation) == "square":
+                line += f" It computes {_formula(self.models[activation], self.X_train)}."
             if self.extrapolation_rmse is not None:
                 outside = self.extrapolation_rmse[activation]
                 low, high = self.config["extrapolate"]

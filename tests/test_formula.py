@@ -1,0 +1,86 @@
+"""The formula of a fitted pipeline of square units, in the data's own units."""
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn.datasets import make_products
+from sklearn_fitfn.experiments import build_pipeline, run_experiment
+from sklearn_fitfn.formula import format_polynomial, to_polynomial
+
+
+def _rounded(terms, digits=6):
+    return {powers: round(c, digits) for powers, c in terms.items()}
+
+
+def test_a_scaled_pipeline_gives_the_formula_in_the_datas_units():
+    X, y = make_products(1000, random_state=0)  # integers 1..1000, y up to 1e6
+    model = build_pipeline("square", (2,), solver="lbfgs").fit(X, y)
+    assert _rounded(to_polynomial(model, tol=1e-3)) == {(1, 1): 1.0}
+    assert format_polynomial(to_polynomial(model, tol=1e-3), digits=4) == "y = 1·x0·x1"
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda mlp: mlp,
+        lambda mlp: make_pipeline(StandardScaler(), mlp),
+        lambda mlp: make_pipeline("passthrough", StandardScaler(with_mean=False), mlp),
+        lambda mlp: TransformedTargetRegressor(mlp, transformer=StandardScaler()),
+    ],
+    ids=["estimator", "pipeline", "passthrough-no-mean", "target-only"],
+)
+def test_every_supported_wrapping_gives_the_same_function(wrap):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, size=(300, 2))
+    y = 2 * X[:, 0] ** 2 - X[:, 0] * X[:, 1] + 3
+    mlp = MLPFunctionRegressor(
+        hidden_layer_sizes=(4,), activation="square", solver="lbfgs", random_state=0
+    )
+    model = wrap(mlp).fit(X, y)
+    terms = to_polynomial(model, tol=0)
+    X_new = rng.uniform(-5, 5, size=(20, 2))
+    predicted = sum(c * np.prod(X_new ** np.array(p), axis=1) for p, c in terms.items())
+    np.testing.assert_allclose(predicted, model.predict(X_new), rtol=1e-7, atol=1e-7)
+    assert _rounded(to_polynomial(model, tol=1e-6), 5) == {(2, 0): 2.0, (1, 1): -1.0, (0, 0): 3.0}
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (make_pipeline(MinMaxScaler(), MLPFunctionRegressor(max_iter=2)), "step 'minmaxscaler'"),
+        (
+            make_pipeline(StandardScaler(), LinearRegression()),
+            "needs a fitted MLPFunctionRegressor",
+        ),
+        (
+            TransformedTargetRegressor(
+                MLPFunctionRegressor(max_iter=2), func=np.log1p, inverse_func=np.expm1
+            ),
+            "transformer is a StandardScaler",
+        ),
+    ],
+)
+def test_other_models_are_named_in_the_error(model, message):
+    X = np.random.default_rng(0).uniform(1, 2, size=(30, 2))
+    model.fit(X, X.sum(axis=1))
+    with pytest.raises(ValueError, match=message):
+        to_polynomial(model)
+
+
+def test_the_verdict_of_square_units_writes_the_formula_out():
+    result = run_experiment(
+        "squares",
+        n_samples=200,
+        cv=2,
+        max_iter=200,
+        activations=["square"],
+        architectures=[(2,)],
+        solver="lbfgs",
+        progress=False,
+    )
+    assert "It computes y = 1·x²." in result.verdict()
