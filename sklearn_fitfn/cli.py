@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from ._activations import ACTIVATION_NAMES
 from ._experiment_settings import ExperimentSettings, InvalidExperiment
-from .datasets import FUNCTIONS
+from .datasets import ARITHMETIC_OPERATIONS, FUNCTIONS
 from .distributed import _import_distributed, check_scheduler_address
 
 
@@ -79,7 +79,8 @@ def _build_parser():
         epilog=(
             "fitfn replay replays the original report (a linear Keras network that "
             "could not learn x^2, and relu that 'did not help') step by step: "
-            "see fitfn replay --help."
+            "see fitfn replay --help. fitfn arithmetic runs the neural-arithmetic "
+            "benchmark on square units: see fitfn arithmetic --help."
         ),
     )
     parser.add_argument(
@@ -378,7 +379,7 @@ def _as_option(name, value):
 
 
 def main(argv=None, *, own_process=False):
-    """Run ``fitfn`` (``fitfn replay`` too); return the exit status.
+    """Run ``fitfn`` (``fitfn replay`` and ``fitfn arithmetic`` too); return the exit status.
 
     0 done; 2 a usage problem (bad arguments, an unwritable output folder, an
     address that is not a scheduler's); 1 another failure (a scheduler that
@@ -390,6 +391,8 @@ def main(argv=None, *, own_process=False):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["replay"]:
         return _main_replay(argv[1:], own_process)
+    if argv[:1] == ["arithmetic"]:
+        return _main_arithmetic(argv[1:], own_process)
     parser = _build_parser()
     args = parser.parse_args(argv)
     settings = _experiment_settings(args)
@@ -518,6 +521,87 @@ def _main_replay(argv, own_process):
         return run_replay(random_state=args.seed, progress=not args.quiet)
 
     return _run(args, created, replay, _replay_files, _report_replay)
+
+
+def _build_arithmetic_parser():
+    """The argument parser of ``fitfn arithmetic``."""
+    parser = _Parser(
+        prog="fitfn arithmetic",
+        description=(
+            "Run the neural-arithmetic benchmark (Madsen & Johansen, ICLR 2020) on square "
+            "units trained with L-BFGS: 100 inputs drawn from U[1,2], y an operation on the "
+            "sums of two overlapping windows of 25 of them, and success when the MSE on "
+            "U[2,6] beats the paper's threshold. Prints the success rate with its Wilson "
+            "95%% interval beside the published units' rates, and writes arithmetic.csv, "
+            "arithmetic.json and arithmetic.png. About a minute for the default seeds."
+        ),
+    )
+    parser.add_argument(
+        "--operation",
+        choices=list(ARITHMETIC_OPERATIONS),
+        default="mul",
+        help="y = a+b, a-b, a·b, a² or a/b (default: mul)",
+    )
+    parser.add_argument(
+        "--seeds", type=_positive, default=10, help="seeds to run, from 0 (default: 10)"
+    )
+    parser.add_argument(
+        "--primer",
+        action="store_true",
+        help="the Primer benchmark's 2-input task over its nine training and "
+        "extrapolation ranges instead (each seed on every range)",
+    )
+    parser.add_argument(
+        "--hidden", type=_positive, default=2, help="square units in the hidden layer (default: 2)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fitfn-results"),
+        help="folder for the results and the figure (default: ./fitfn-results)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def _arithmetic_files(result):
+    """The files of the benchmark: name -> function that writes it to a path."""
+    from .plotting import plot_arithmetic
+
+    return {
+        "arithmetic.csv": lambda path: result.table.to_csv(path, index=False),
+        "arithmetic.json": lambda path: Path(path).write_text(result.to_json()),
+        "arithmetic.png": lambda path: plot_arithmetic(result, path),
+    }
+
+
+def _report_arithmetic(result, args, files):
+    print(result.report())
+    print("\nwrote " + ", ".join(str(path) for path in files))
+
+
+def _main_arithmetic(argv, own_process):
+    parser = _build_arithmetic_parser()
+    args = parser.parse_args(argv)
+    try:
+        created = _check_writable(args.output)
+    except OSError as error:
+        parser.error(str(error))
+
+    def benchmark():
+        from .arithmetic import run_arithmetic
+
+        _settle_imports(own_process)
+        return run_arithmetic(
+            args.operation,
+            args.seeds,
+            primer=args.primer,
+            hidden=args.hidden,
+            progress=not args.quiet,
+        )
+
+    return _run(args, created, benchmark, _arithmetic_files, _report_arithmetic)
 
 
 def run():

@@ -404,44 +404,11 @@ def run_experiment(function="squares", *, progress=True, **settings):
         ``progress(index, total, candidate, cv_results)``, where
         ``cv_results`` holds every candidate up to ``index`` (1-based).
     **settings
-        The fields of :class:`ExperimentSettings`, by keyword:
-
-        n_samples : int, default=1000
-            Rows of training data (and of test data); at least 2 per fold.
-        low, high : float, default=1, 1000
-            Range of the integer inputs.
-        cv : int, default=3
-            Number of cross-validation folds (shuffled, seeded).
-        max_iter : int, default=500
-            Epochs per fit (iterations with ``solver="lbfgs"``).
-        activations : sequence of str, default=("identity", "relu")
-        architectures : sequence of tuple of int, default=((16,), (64, 64))
-        solver : {"adam", "sgd", "lbfgs"}, default="adam"
-            Solver of every candidate. With ``"adam"``, the canonical model.
-        alpha, tol : float, default=1e-4
-            L2 penalty and tolerance of every candidate (``tol`` only matters
-            for ``"lbfgs"``: Adam runs all ``max_iter`` epochs here). Exact
-            fits with square units need ``alpha=0`` and ``tol=0``.
-        extrapolate : (float, float), optional
-            A second input range, e.g. ``(1001, 2000)``. Every candidate is
-            then refitted on all training data and scored inside the training
-            range and on ``n_samples`` rows from this range (seed
-            ``random_state + 2``).
-        random_state : int, default=0
-        n_jobs : int or None, default=None
-            Parallel fits on this machine, as in GridSearchCV. They run in
-            threads, unless a ``joblib.parallel_config(backend=...)`` around
-            the call says otherwise.
-        scheduler : str or distributed.Client, optional
-            Run the fits on a Dask cluster instead: ``"local"`` (a
-            ``LocalCluster`` started for the run and shut down after), a
-            scheduler address such as ``"tcp://host:8786"``, or a ``Client``.
-            Needs the ``dask`` extra; ``n_jobs`` is then ignored. See
-            :func:`sklearn_fitfn.distributed.dask_backend`.
-        n_workers : int, optional
-            Worker processes of ``scheduler="local"``.
-        n_samples_shown : int, default=8
-            Rows in the Expected / Predicted table.
+        The fields of :class:`ExperimentSettings`, by keyword, with its
+        defaults: ``n_samples``, ``low``, ``high``, ``cv``, ``max_iter``,
+        ``activations``, ``architectures``, ``solver``, ``alpha``, ``tol``,
+        ``extrapolate``, ``random_state``, ``n_jobs``, ``scheduler``,
+        ``n_workers``, ``n_samples_shown``.
 
     Returns
     -------

@@ -21,6 +21,7 @@ __all__ = [
     "plot_fits",
     "plot_rmse",
     "plot_replay",
+    "plot_arithmetic",
     "activation_colour",
 ]
 
@@ -297,4 +298,65 @@ def plot_replay(result, path=None):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=110)
+    return figure
+
+
+def plot_arithmetic(result, path=None):
+    """Each fit's extrapolation MSE beside the success threshold it had to beat.
+
+    Parameters
+    ----------
+    result : ArithmeticResult
+    path : str or Path, optional
+        Where to save the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = result.table
+    if result.primer:  # one column per range, its seeds side by side
+        pairs = list(dict.fromkeys(zip(table["train"], table["extrapolation"])))
+        column = [pairs.index(pair) for pair in zip(table["train"], table["extrapolation"])]
+        n_seeds = max(1, len(table) // len(pairs))
+        positions = np.array(column) + 0.6 * (table["seed"].to_numpy() / n_seeds - 0.3)
+        ticks, labels = np.arange(len(pairs)), [f"{t}\n→ {e}" for t, e in pairs]
+        width = 11
+    else:
+        positions = ticks = np.arange(len(table))
+        labels = [str(seed) for seed in table["seed"]]
+        width = max(6, 0.3 * len(table) + 2)
+    figure = Figure(figsize=(width, 4.5))
+    axes = figure.subplots()
+    solved = table["success"].to_numpy()
+    colour = activation_colour("square")
+    # A perfect fit's MSE can be 0: drawn at the axis' floor.
+    mse = table["mse"].to_numpy()
+    floor = max(np.min(mse[mse > 0], initial=1e-30) / 10, 1e-32)
+    mse = np.maximum(mse, floor)
+    if solved.any():
+        axes.scatter(positions[solved], mse[solved], color=colour, label="solved", zorder=3)
+    if not solved.all():
+        axes.scatter(
+            positions[~solved],
+            mse[~solved],
+            color="black",
+            marker="x",
+            label="not solved",
+            zorder=3,
+        )
+    axes.scatter(
+        positions, table["threshold"], color="grey", marker="_", s=300, label="success threshold"
+    )
+    axes.set_yscale("log")
+    axes.set_xticks(ticks, labels, fontsize=7 if result.primer else 8)
+    axes.set_xlabel("training → extrapolation range" if result.primer else "seed")
+    axes.set_ylabel("extrapolation MSE")
+    rate = f"{result.successes} of {len(table)} solved"
+    task = "Primer's 2-input task" if result.primer else "100 inputs, U[1,2] → U[2,6]"
+    axes.set_title(f"{result.operation}, {task}\nsquare units and L-BFGS: {rate}")
+    axes.legend(loc="best", fontsize=8)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
     return figure
