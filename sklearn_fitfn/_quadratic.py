@@ -53,29 +53,43 @@ def fit_quadratic(X, y, w=None):
     which keeps the normal equations well conditioned, and the result is
     mapped back to the inputs' own units.
     """
-    X = X.toarray() if scipy.sparse.issparse(X) else np.asarray(X, dtype=np.float64)
+    sparse = scipy.sparse.issparse(X)
+    X = scipy.sparse.csr_matrix(X, dtype=np.float64) if sparse else np.asarray(X, np.float64)
     y = np.asarray(y, dtype=np.float64).ravel()
     w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
     n_features = X.shape[1]
-    mean = np.average(X, axis=0, weights=w)
-    scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+    # Weighted means and spreads, from sums (a sparse X is densified a block at a time only).
+    share = w / w.sum()
+    mean = np.asarray(X.T @ share).ravel()
+    squares = X.multiply(X) if sparse else X * X
+    scale = np.sqrt(np.maximum(np.asarray(squares.T @ share).ravel() - mean**2, 0.0))
     scale[scale == 0] = 1.0
     upper = np.triu_indices(n_features)
-    p = n_monomials(n_features)
-    gram, moment = np.zeros((p, p), order="F"), np.zeros(p)
-    step = max(1, _CHUNK_ELEMENTS // p)
-    for start in range(0, len(X), step):
-        rows = slice(start, start + step)
-        root_w = np.sqrt(w[rows])[:, None]
-        block = np.asfortranarray(_monomials((X[rows] - mean) / scale, upper) * root_w)
+
+    def normal_equations():
         # Only the upper triangle of the symmetric Gram matrix: half the work.
-        gram = scipy.linalg.blas.dsyrk(1.0, block, beta=1.0, c=gram, trans=1, overwrite_c=1)
-        moment += block.T @ (y[rows] * root_w[:, 0])
-    gram = np.triu(gram) + np.triu(gram, 1).T
-    try:
-        coef = scipy.linalg.solve(gram, moment, assume_a="pos")
+        p = n_monomials(n_features)
+        gram, moment = np.zeros((p, p), order="F"), np.zeros(p)
+        step = max(1, _CHUNK_ELEMENTS // p)
+        for start in range(0, X.shape[0], step):
+            rows = slice(start, start + step)
+            root_w = np.sqrt(w[rows])[:, None]
+            inputs = X[rows].toarray() if sparse else X[rows]
+            block = np.asfortranarray(_monomials((inputs - mean) / scale, upper) * root_w)
+            gram = scipy.linalg.blas.dsyrk(1.0, block, beta=1.0, c=gram, trans=1, overwrite_c=1)
+            moment += block.T @ (y[rows] * root_w[:, 0])
+        return gram, moment
+
+    gram, moment = normal_equations()
+    try:  # Cholesky reads the upper triangle, in place: no copy of the Gram matrix
+        coef = scipy.linalg.solve(
+            gram, moment, assume_a="pos", lower=False, overwrite_a=True, check_finite=False
+        )
     except (np.linalg.LinAlgError, ValueError):
-        coef = scipy.linalg.lstsq(gram, moment)[0]
+        # Rank-deficient monomials (a constant or repeated input): the
+        # minimum-norm solution, from the equations made again.
+        gram, moment = normal_equations()
+        coef = scipy.linalg.pinvh(np.triu(gram) + np.triu(gram, 1).T) @ moment
     n_products = len(upper[0])
     A = np.zeros((n_features, n_features))
     A[upper] = coef[:n_products]

@@ -175,3 +175,21 @@ def test_the_replay_section_agrees_with_fitfn_replay(tmp_path):
     assert stopped["epochs"] < 100 and stopped["rmse"] > 0.9 * stopped["line_rmse"]
     assert standard["rmse"] * 5 < comment["rmse"]
     assert by_name["square units, L-BFGS"]["rmse"] == 0
+
+
+def test_the_arithmetic_run_section_agrees_with_a_run_today():
+    """docs/arithmetic.md's run section is what the same runs give today: the
+    same text, every figure within a small tolerance."""
+    make = runpy.run_path(str(ROOT / "docs" / "make_arithmetic.py"), run_name="not_main")
+    page = (ROOT / "docs" / "arithmetic.md").read_text()
+    documented = page.split(make["START"])[1].split(make["END"])[0]
+    measured, _ = make["section"]()
+    assert NUMBER.sub("#", documented) == NUMBER.sub("#", measured)
+    pairs = list(zip(NUMBER.findall(documented), NUMBER.findall(measured)))
+    disagree = [pair for pair in pairs if not _numbers_agree(*pair)]
+    assert not disagree, f"page and run differ (page, run): {disagree}"
+    # What the page says, with wide margins: mul and square solved on every
+    # seed, division on none.
+    assert "**mul**, 100 inputs, U[1,2] / U[2,6]: solved in 10 of 10" in documented
+    assert "**square**, 100 inputs, U[1,2] / U[2,6]: solved in 10 of 10" in documented
+    assert "**div**, primer: solved in 0 of 90" in documented

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 import sklearn_fitfn._quadratic as quadratic
 from sklearn_fitfn import MLPFunctionRegressor
@@ -155,3 +156,26 @@ def test_a_warm_start_continues_from_the_fitted_weights(monkeypatch):
     monkeypatch.setattr(quadratic, "quadratic_start", lambda *args: calls.append(args))
     model.fit(X, X[:, 0] * X[:, 1])
     assert calls == []
+
+
+def test_a_sparse_x_and_a_constant_input_give_the_dense_quadratic():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1, 2, size=(300, 4)) * (rng.random((300, 4)) < 0.7)
+    X[:, 2] = 5.0  # constant: its monomials are all one column's multiples
+    y = X[:, 0] * X[:, 1] + X[:, 3] ** 2
+    dense = fit_quadratic(X, y)
+    sparse = fit_quadratic(scipy.sparse.csr_matrix(X), y)
+    X_new = rng.uniform(0, 3, size=(20, 4))
+    X_new[:, 2] = 5.0
+    for Q, g, c in (dense, sparse):
+        np.testing.assert_allclose(
+            _quadratic_value(Q, g, c, X_new),
+            _quadratic_value(
+                np.array([[0, 0.5, 0, 0], [0.5, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1.0]]),
+                np.zeros(4),
+                0.0,
+                X_new,
+            ),
+            rtol=1e-7,
+            atol=1e-7,
+        )
