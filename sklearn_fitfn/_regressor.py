@@ -26,9 +26,15 @@ from ._polynomial import Polynomial, check_polynomial_network, network_polynomia
 from ._quiet import keras, tf
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import train
-from ._training.keras_fit import KerasSettings, uses_keras_fit
+from ._training.keras_fit import KerasSettings
 from ._training.record import TrainingRecord
-from ._training.settings import TrainingData, TrainingSettings, TrainingStart, ValidationSet
+from ._training.settings import (
+    TrainingData,
+    TrainingSettings,
+    TrainingStart,
+    ValidationSet,
+    uses_keras_fit,
+)
 
 
 def _solver_is_stochastic(estimator):

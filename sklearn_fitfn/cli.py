@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__
 from ._activations import ACTIVATION_NAMES
 from ._experiment_settings import ExperimentSettings, InvalidExperiment
+from ._training.settings import ENGINE_SOLVERS
 from .datasets import ARITHMETIC_OPERATIONS, FUNCTIONS
 from .distributed import _import_distributed, check_scheduler_address
 
@@ -121,7 +122,7 @@ def _build_parser():
     )
     parser.add_argument(
         "--solver",
-        choices=["adam", "sgd", "lbfgs"],
+        choices=list(ENGINE_SOLVERS),
         default="adam",
         help="solver of every candidate (default: adam)",
     )

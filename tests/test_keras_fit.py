@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._training.keras_fit import uses_keras_fit
+from sklearn_fitfn._training.settings import uses_keras_fit
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, batch_size=50, random_state=0)
 

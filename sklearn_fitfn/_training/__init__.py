@@ -14,10 +14,6 @@ Every back-end is called as ``backend(spec, settings, data, start)`` and
 returns a :class:`.settings.Trained`; none reads the estimator.
 """
 
-from .engine import train_stochastic
-from .keras_fit import train_keras
-from .lbfgs import train_lbfgs
-
 
 def train(spec, settings, data, start):
     """Train with the back-end the settings choose.
@@ -33,10 +29,11 @@ def train(spec, settings, data, start):
     -------
     Trained
     """
+    # Imported here, so that the settings (and the command's choices) need no TensorFlow.
     if settings.keras is not None:
-        backend = train_keras
+        from .keras_fit import train_keras as backend
     elif settings.solver == "lbfgs":
-        backend = train_lbfgs
+        from .lbfgs import train_lbfgs as backend
     else:
-        backend = train_stochastic
+        from .engine import train_stochastic as backend
     return backend(spec, settings, data, start)

@@ -36,26 +36,7 @@ from .._quiet import keras, tf
 from .._spec import dense_layers, dense_weights, invalid_parameter
 from . import record as rules
 from .interrupt import Interruption, catch_interruption
-from .settings import Trained
-
-#: Solvers of the compiled engine (MLPRegressor's).
-ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
-
-#: MLPRegressor's losses, which the compiled engine computes; the Keras path
-#: maps each to a Keras loss and its weight (the network's output layer,
-#: exponential for "poisson", comes from the spec).
-MLP_LOSSES = {"squared_error": ("mean_squared_error", 0.5), "poisson": ("poisson", None)}
-
-
-def uses_keras_fit(solver, loss, callbacks):
-    """Whether these settings train with Keras's ``fit`` rather than the compiled engine."""
-    return not (
-        isinstance(solver, str)
-        and solver in ENGINE_SOLVERS
-        and isinstance(loss, str)
-        and loss in MLP_LOSSES
-        and not callbacks
-    )
+from .settings import MLP_LOSSES, Trained
 
 
 def _keras_name(value, get, owner, name, requirement):

@@ -3,14 +3,34 @@ where it starts and what it trained.
 
 The estimator builds these once per fit, from its parameters and the
 validated data; a back-end (the compiled engine, L-BFGS, Keras's fit) reads
-them and never the estimator.
+them and never the estimator. Which back-end a fit takes is decided here too,
+from names that need no TensorFlow (the ``fitfn`` command offers the same
+solvers).
 """
 
 import dataclasses
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse
+
+#: Solvers of the compiled engine (MLPRegressor's).
+ENGINE_SOLVERS = ("adam", "sgd", "lbfgs")
+
+#: MLPRegressor's losses, which the compiled engine computes; the Keras path
+#: maps each to a Keras loss and its weight (the network's output layer,
+#: exponential for "poisson", comes from the spec).
+MLP_LOSSES = {"squared_error": ("mean_squared_error", 0.5), "poisson": ("poisson", None)}
+
+
+def uses_keras_fit(solver, loss, callbacks):
+    """Whether these settings train with Keras's ``fit`` rather than the compiled engine."""
+    return not (
+        isinstance(solver, str)
+        and solver in ENGINE_SOLVERS
+        and isinstance(loss, str)
+        and loss in MLP_LOSSES
+        and not callbacks
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +134,8 @@ class TrainingData(NamedTuple):
 
     @property
     def sparse(self):
+        import scipy.sparse  # here: the command reads this module's names at once
+
         return scipy.sparse.issparse(self.X)
 
     def padded(self, n_rows):
