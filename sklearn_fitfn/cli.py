@@ -502,26 +502,36 @@ def _build_replay_parser():
     return parser
 
 
-def _report_replay(result, args, files):
+def _print_report(result, args, files):
+    """Print a replay's or a benchmark's report, and where its files went."""
     print(result.report())
     print("\nwrote " + ", ".join(str(path) for path in files))
 
 
-def _main_replay(argv, own_process):
-    parser = _build_replay_parser()
+def _main_command(parser, argv, work, files_of, own_process):
+    """Parse a command's options, then do ``work(args)`` and write its files
+    (see :func:`_run`); return the exit status."""
     args = parser.parse_args(argv)
     try:
         created = _check_writable(args.output)
     except OSError as error:
         parser.error(str(error))
 
-    def replay():
-        from .replay import run_replay
-
+    def do_work():
         _settle_imports(own_process)
-        return run_replay(random_state=args.seed, progress=not args.quiet)
+        return work(args)
 
-    return _run(args, created, replay, _replay_files, _report_replay)
+    return _run(args, created, do_work, files_of, _print_report)
+
+
+def _replay(args):
+    from .replay import run_replay
+
+    return run_replay(random_state=args.seed, progress=not args.quiet)
+
+
+def _main_replay(argv, own_process):
+    return _main_command(_build_replay_parser(), argv, _replay, _replay_files, own_process)
 
 
 def _build_arithmetic_parser():
@@ -577,32 +587,17 @@ def _arithmetic_files(result):
     }
 
 
-def _report_arithmetic(result, args, files):
-    print(result.report())
-    print("\nwrote " + ", ".join(str(path) for path in files))
+def _arithmetic(args):
+    from .arithmetic import run_arithmetic
+
+    return run_arithmetic(
+        args.operation, args.seeds, primer=args.primer, hidden=args.hidden, progress=not args.quiet
+    )
 
 
 def _main_arithmetic(argv, own_process):
     parser = _build_arithmetic_parser()
-    args = parser.parse_args(argv)
-    try:
-        created = _check_writable(args.output)
-    except OSError as error:
-        parser.error(str(error))
-
-    def benchmark():
-        from .arithmetic import run_arithmetic
-
-        _settle_imports(own_process)
-        return run_arithmetic(
-            args.operation,
-            args.seeds,
-            primer=args.primer,
-            hidden=args.hidden,
-            progress=not args.quiet,
-        )
-
-    return _run(args, created, benchmark, _arithmetic_files, _report_arithmetic)
+    return _main_command(parser, argv, _arithmetic, _arithmetic_files, own_process)
 
 
 def run():
