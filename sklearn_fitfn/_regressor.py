@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 from . import _quadratic as quadratic
 from ._activations import ACTIVATION_NAMES
 from ._data import canonical_csr, dense_chunks
-from ._polynomial import Polynomial, check_polynomial_network, network_polynomials
+from ._polynomial import check_polynomial_network, network_polynomials
 from ._quiet import keras, tf
 from ._spec import DTYPES, NetworkSpec, dense_weights
 from ._training import train
@@ -472,7 +472,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             # As MLPRegressor: L-BFGS ignores early_stopping and batching.
             return TrainingData(X, y, sample_weight, None, X.shape[0])
         validation = None
-        if self.early_stopping:
+        if settings.early_stopping:
             X, y, sample_weight, validation = self._split_validation(
                 X, y, sample_weight, random_state
             )
@@ -630,8 +630,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     # -- the function a network of square and identity units computes --------
 
     def _polynomials(self, inputs):
-        """The outputs as :class:`._polynomial.Polynomial` of ``inputs``."""
-        check_is_fitted(self)
+        """The outputs as :class:`._polynomial.Polynomial` of ``inputs``, for a
+        fitted network (:func:`sklearn_fitfn.formula.to_polynomial` checks)."""
         spec = self._spec
         check_polynomial_network(spec.activations, spec.out_activation, type(self).__name__)
         return network_polynomials(dense_weights(self.model_), spec.activations, inputs)
@@ -675,10 +675,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         ...  net.fit(X, X[:, 0] * X[:, 1]).to_polynomial().items()}
         {(1, 1): 1.0}
         """
-        n_inputs = self.n_features_in_ if hasattr(self, "n_features_in_") else 0
-        inputs = [Polynomial.variable(i) for i in range(n_inputs)]
-        terms = [p.exponents(n_inputs, tol) for p in self._polynomials(inputs)]
-        return terms[0] if self.n_outputs_ == 1 else terms
+        from .formula import to_polynomial
+
+        return to_polynomial(self, tol)
 
     # -- fitted attributes derived from the network and the training record ---
 

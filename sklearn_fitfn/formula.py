@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from ._polynomial import Polynomial, format_polynomial
 
@@ -52,6 +53,7 @@ def _unwrap(model):
         raise ValueError(
             f"to_polynomial needs a fitted MLPFunctionRegressor inside; got {type(model).__name__}"
         )
+    check_is_fitted(model)
     return model, scalers, target
 
 
