@@ -467,6 +467,20 @@ def _run(args, created, work, files_of, report):
     return 0
 
 
+def _with_output_options(parser):
+    """``parser`` with the output folder and ``--quiet`` of the commands that
+    write one set of results (``fitfn replay``, ``fitfn arithmetic``)."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fitfn-results"),
+        help="folder for the results and the figure (default: ./fitfn-results)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
 def _build_replay_parser():
     """The argument parser of ``fitfn replay``."""
     parser = _Parser(
@@ -486,20 +500,7 @@ def _build_replay_parser():
         default=0,
         help="seed of the training data and of every model (default: 0)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("fitfn-results"),
-        help="folder for the results and the figure (default: ./fitfn-results)",
-    )
-    parser.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="no progress lines on stderr",
-    )
-    return parser
+    return _with_output_options(parser)
 
 
 def _print_report(result, args, files):
@@ -565,15 +566,7 @@ def _build_arithmetic_parser():
     parser.add_argument(
         "--hidden", type=_positive, default=2, help="square units in the hidden layer (default: 2)"
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("fitfn-results"),
-        help="folder for the results and the figure (default: ./fitfn-results)",
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
-    return parser
+    return _with_output_options(parser)
 
 
 def _arithmetic_files(result):

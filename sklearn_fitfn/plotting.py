@@ -92,6 +92,14 @@ def _plain_axes(*axes_list):
                 axis.set_major_formatter(FuncFormatter(_compact))
 
 
+def _finished(figure, path, dpi=120):
+    """``figure`` laid out, and saved as a PNG to ``path`` when one is given."""
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=dpi)
+    return figure
+
+
 def plot_fits(result, path=None):
     """Held-out data with each activation's best model, and its residuals.
 
@@ -184,10 +192,7 @@ def plot_fits(result, path=None):
         fontsize=9,
     )
     _plain_axes(*axes[:, 0])
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
 
 
 def _hidden_sizes(model):
@@ -226,10 +231,7 @@ def plot_rmse(result, path=None):
         axes.legend(loc="upper left")
     axes.set_ylabel("CV RMSE (original units)")
     axes.set_title(f"{result.function}: error of every candidate")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
 
 
 def plot_replay(result, path=None):
@@ -295,10 +297,7 @@ def plot_replay(result, path=None):
         "(residuals at their own scale)",
         fontsize=11,
     )
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=110)
-    return figure
+    return _finished(figure, path, dpi=110)
 
 
 def plot_arithmetic(result, path=None):
@@ -356,7 +355,4 @@ def plot_arithmetic(result, path=None):
     task = "Primer's 2-input task" if result.primer else "100 inputs, U[1,2] → U[2,6]"
     axes.set_title(f"{result.operation}, {task}\nsquare units and L-BFGS: {rate}")
     axes.legend(loc="best", fontsize=8)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
