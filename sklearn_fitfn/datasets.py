@@ -149,7 +149,9 @@ class ArithmeticWindows(NamedTuple):
 
 
 def _random_state(random_state):
-    """A ``numpy.random.RandomState`` from None, an int or a RandomState."""
+    """A ``numpy.random.RandomState`` from None, an int or a RandomState:
+    scikit-learn's ``check_random_state``, without importing scikit-learn,
+    which the command's start-up would wait for (it reads this module)."""
     if isinstance(random_state, np.random.RandomState):
         return random_state
     return np.random.RandomState(random_state)
