@@ -2,6 +2,7 @@
 history_, and every promise of the estimator on that path (reproducibility and
 global state: tests/test_regressor.py, for both paths)."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._training import keras_pool
+from sklearn_fitfn._training.keras_pool import compiled_models
 from sklearn_fitfn._training.settings import uses_keras_fit
 
 SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, batch_size=50, random_state=0)
@@ -359,3 +362,96 @@ def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     ]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr + runs[1].stderr
     assert runs[0].stdout == runs[1].stdout != ""
+
+
+@pytest.mark.parametrize("solver", ["rmsprop", keras.optimizers.Adagrad(learning_rate=0.05)])
+def test_a_fit_on_a_lent_compiled_model_trains_as_on_a_new_one(regression_data, solver):
+    """The second fit reuses the first's compiled model (nothing retraced),
+    with its weights and optimizer state (Adagrad's accumulators start at 0.1)
+    put back to where a new model starts."""
+    X, y = regression_data
+    compiled_models.clear()
+    options = dict(SMALL, solver=solver)
+    first = MLPFunctionRegressor(**options).fit(X, y)
+    assert len(compiled_models) == 1
+    lent = compiled_models._idle[next(iter(compiled_models._idle))][0].model
+    traced = lent.train_function
+    second = MLPFunctionRegressor(**options).fit(X, y)
+    assert lent.train_function is traced
+    assert first.loss_curve_ == second.loss_curve_
+    assert first.history_ == second.history_
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    assert first.model_ is not second.model_ and lent not in (first.model_, second.model_)
+    for mine, theirs in zip(first.model_.optimizer.variables, second.model_.optimizer.variables):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_a_later_fit_leaves_the_model_an_earlier_one_handed_over_alone(regression_data):
+    X, y = regression_data
+    first = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+    predicted = first.predict(X)
+    MLPFunctionRegressor(**{**SMALL, "random_state": 1}, solver="rmsprop").fit(X, y)
+    np.testing.assert_array_equal(first.predict(X), predicted)
+    steps_per_epoch = -(-len(X) // SMALL["batch_size"])
+    assert int(first.model_.optimizer.iterations) == SMALL["max_iter"] * steps_per_epoch
+
+
+def test_a_failed_fit_returns_no_model_to_the_pool(regression_data):
+    class Fails(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("callback failed")
+
+    X, y = regression_data
+    compiled_models.clear()
+    with pytest.raises(RuntimeError, match="callback failed"):
+        MLPFunctionRegressor(**SMALL, solver="rmsprop", callbacks=[Fails()]).fit(X, y)
+    assert len(compiled_models) == 0
+    fitted = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+    fresh = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
+    assert fitted.loss_curve_ == fresh.loss_curve_
+
+
+def test_fits_in_parallel_threads_match_the_same_fits_one_after_another(regression_data):
+    X, y = regression_data
+    settings = [dict(SMALL, solver="rmsprop", random_state=seed) for seed in range(4)]
+    alone = [MLPFunctionRegressor(**s).fit(X, y).loss_curve_ for s in settings]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        together = list(
+            pool.map(lambda s: MLPFunctionRegressor(**s).fit(X, y).loss_curve_, settings)
+        )
+    assert together == alone
+    assert len(compiled_models) <= keras_pool.KEPT_PER_SETTINGS * keras_pool.KEPT_SETTINGS
+
+
+_FITS_OF_ONE_SHAPE = """
+import os, warnings
+import numpy as np
+from sklearn_fitfn import MLPFunctionRegressor
+
+def rss_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 3))
+y = X[:, 0] ** 2
+options = dict(hidden_layer_sizes=(16,), max_iter=3, solver="rmsprop", random_state=0)
+for _ in range(10):
+    MLPFunctionRegressor(**options).fit(X, y)
+before = rss_mb()
+for _ in range(50):
+    MLPFunctionRegressor(**options).fit(X, y)
+print((rss_mb() - before) / 50)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc")
+def test_fits_of_one_shape_on_keras_fit_do_not_grow():
+    # Each fit of a new compiled model kept 3.4 MB for good; a lent one keeps
+    # about a tenth of that (the model handed over to the estimator).
+    result = subprocess.run(
+        [sys.executable, "-c", _FITS_OF_ONE_SHAPE], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert float(result.stdout) < 1.0

@@ -35,7 +35,8 @@ from .._optimizers import LearningRateSchedule
 from .._quiet import keras, tf
 from .._spec import dense_layers, dense_weights, invalid_parameter
 from . import record as rules
-from .interrupt import Interruption, catch_interruption
+from .interrupt import catch_interruption
+from .keras_pool import compiled_models, handed_over, pool_key
 from .settings import MLP_LOSSES, Trained
 
 
@@ -232,10 +233,9 @@ class MLPRegressorRules(keras.callbacks.Callback):
     ``n_iter_no_change`` epochs without a ``tol`` improvement, exactly as the
     compiled engine does (both call :func:`._training.end_of_epoch`).
 
-    After a first Ctrl-C (``interruption``, see :mod:`._interrupt`), training
-    stops at the end of the running batch, that epoch is not booked, and
-    :meth:`undo_unbooked_epoch` puts back the weights and optimizer state it
-    started from.
+    Keras runs each epoch's mini-batches in one call (``steps_per_execution``),
+    so an epoch is never cut short: after a first Ctrl-C (see
+    :mod:`.interrupt`), the running epoch ends, is booked, and training stops.
 
     Parameters
     ----------
@@ -251,8 +251,6 @@ class MLPRegressorRules(keras.callbacks.Callback):
 
     Attributes
     ----------
-    interruption : Interruption
-        Set for the fit by :func:`train_keras`.
     stopped : bool
         Whether the stopping rule ended training.
     """
@@ -260,9 +258,7 @@ class MLPRegressorRules(keras.callbacks.Callback):
     def __init__(self, record, n_samples, schedule, settings, validation):
         super().__init__()
         self.record, self.n_samples, self.settings = record, n_samples, settings
-        self.interruption = Interruption(active=False)
         self.stopped = False
-        self._epoch_start = None
         # Any other optimizer keeps its own learning rate: stopping is all
         # that a constant schedule decides.
         self.schedule = schedule or LearningRateSchedule(0.0)
@@ -281,30 +277,10 @@ class MLPRegressorRules(keras.callbacks.Callback):
         )
         return float(rules.validation_r2(predicted, y_val, w_val, self.validation_total))
 
-    def _state(self):
-        return [*self.model.variables, *self.model.optimizer.variables]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.interruption.active:
-            self._epoch_start = [(v, v.numpy()) for v in self._state()]
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.interruption.requested:
-            self.model.stop_training = True
-
-    def undo_unbooked_epoch(self):
-        """Put back the state the interrupted epoch started from, if it was not booked."""
-        for variable, value in self._epoch_start or []:
-            variable.assign(value)
-        self._epoch_start = None
-
     def on_epoch_end(self, epoch, logs=None):
-        if self.interruption.requested:
-            return
         if self.validation is None:  # early stopping scores a diverged network NaN
             dtype = self.model.inputs[0].dtype
             rules.check_finite_loss(logs["loss"], self.record.n_iter + 1, dtype)
-        self._epoch_start = None  # this epoch is booked below: nothing to undo
         score = None
         if self.validation is not None:
             score = self._validation_score()
@@ -381,9 +357,10 @@ def _attach_penalty(model, strength):
         layer.kernel.regularizer = _Penalty(strength) if strength else None
 
 
-def _wrapper(model, settings, rules_callback, n_epochs):
+def _wrapper(model, settings, rules_callback, n_epochs, steps_per_epoch):
     """SciKeras's ``KerasRegressor`` around ``model``, with the fit's optimizer,
-    loss and callbacks (ours first); it shuffles, seeds and prints nothing."""
+    loss and callbacks (ours first), and one call into the compiled training
+    step per epoch; it shuffles, seeds and prints nothing."""
     from scikeras.wrappers import KerasRegressor
 
     keras_settings = settings.keras
@@ -399,6 +376,7 @@ def _wrapper(model, settings, rules_callback, n_epochs):
         batch_size=None,
         verbose=0,
         compile__jit_compile=settings.jit_compile,
+        compile__steps_per_execution=steps_per_epoch,
         shuffle=False,
         random_state=None,
         **{f"optimizer__{k}": v for k, v in keras_settings.optimizer_params.items()},
@@ -406,43 +384,66 @@ def _wrapper(model, settings, rules_callback, n_epochs):
     )
 
 
-def _fit(model, settings, data, start):
+class _Batching(NamedTuple):
+    """How Keras's fit takes the rows: weights of mean 1, the L2 penalty per
+    batch, and the steps of an epoch (all run in one call)."""
+
+    w: np.ndarray
+    penalty: float
+    steps_per_epoch: int
+
+    @classmethod
+    def of(cls, settings, data):
+        # Keras divides a batch's weighted loss by its rows, MLPRegressor by
+        # its weights: weights of mean 1 make the two agree, and the penalty
+        # per batch becomes ½·alpha over the batch's expected weight.
+        n_samples, batch_size, total = data.n_samples, data.batch_size, data.w.sum()
+        return cls(
+            data.w * (n_samples / total),
+            float(0.5 * settings.alpha * n_samples / (total * batch_size)),
+            math.ceil(n_samples / batch_size),
+        )
+
+
+def _fit(model, settings, data, start, compiled=None):
     """Train ``model`` on ``data`` with Keras's ``fit`` through SciKeras;
-    return SciKeras's ``history_`` of this call."""
+    ``compiled()`` is called once SciKeras has compiled it.
+
+    Returns
+    -------
+    history : dict
+        SciKeras's ``history_`` of this call.
+    compile_kwargs : dict
+        What SciKeras compiles a model with for these settings.
+    """
     record, incremental = start.record, settings.incremental
     starting_weights = model.get_weights()
-    n_samples, batch_size = data.n_samples, data.batch_size
     n_epochs = 1 if incremental else settings.max_iter
-    # Keras divides a batch's weighted loss by its rows, MLPRegressor by its
-    # weights: weights of mean 1 make the two agree, and the penalty per
-    # batch becomes ½·alpha over the batch's expected weight.
-    penalty = float(0.5 * settings.alpha * n_samples / (data.w.sum() * batch_size))
-    w = data.w * (n_samples / data.w.sum())
+    batching = _Batching.of(settings, data)
     schedule = None
     if settings.solver == "sgd":
         schedule = LearningRateSchedule(
             settings.learning_rate_init, settings.learning_rate, settings.power_t
         )
-    mlp_rules = MLPRegressorRules(record, n_samples, schedule, settings, data.validation)
-    wrapper = _wrapper(model, settings, mlp_rules, n_epochs)
+    mlp_rules = MLPRegressorRules(record, data.n_samples, schedule, settings, data.validation)
+    wrapper = _wrapper(model, settings, mlp_rules, n_epochs, batching.steps_per_epoch)
     wrapper._initialize(data.X, data.y)
-    if model.compiled and record.keras_penalty != penalty:
-        model.make_train_function(force=True)  # the penalty is traced into it
-    _attach_penalty(model, penalty)
-    record.keras_penalty = penalty
+    _attach_penalty(model, batching.penalty)
     wrapper._ensure_compiled_model()
+    if compiled is not None:
+        compiled()
 
     first_epoch = len(record.loss_curve)
     seed = int(start.random_state.randint(np.iinfo(np.int32).max))
     batches = _epoch_batches(
-        data.X, data.y, w, batch_size, seed, first_epoch, n_epochs, settings.shuffle
+        data.X, data.y, batching.w, data.batch_size, seed, first_epoch, n_epochs, settings.shuffle
     )
-    fit_options = {"steps_per_epoch": math.ceil(n_samples / batch_size)}
+    fit_options = {"steps_per_epoch": batching.steps_per_epoch}
     if data.validation is not None:
-        fit_options["validation_data"] = _validation_batches(*data.validation, batch_size)
+        fit_options["validation_data"] = _validation_batches(*data.validation, data.batch_size)
     record.n_iter = 0
     with catch_interruption() as interruption:
-        mlp_rules.interruption = interruption
+        interruption.on_request(lambda: setattr(model, "stop_training", True))
         try:
             # Keras counts epochs on from earlier partial fits, as SciKeras's
             # partial_fit does.
@@ -457,16 +458,36 @@ def _fit(model, settings, data, start):
             )
         finally:
             _attach_penalty(model, 0.0)
-        mlp_rules.undo_unbooked_epoch()
     history = dict(wrapper.history_)
-    if interruption.requested:  # Keras's record of the epoch that was undone
-        history = {key: values[: record.n_iter] for key, values in history.items()}
     # A callback of the user's that ends training early counts as a stop.
     stopped = mlp_rules.stopped or (record.n_iter < n_epochs and not interruption.requested)
     rules.end_of_training(record, settings, stopped, interruption)
     if data.validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
         model.set_weights(record.best_weights or starting_weights)
-    return history
+    return history, wrapper._get_compile_kwargs()
+
+
+def _go_on(model, settings, data, start):
+    """A ``partial_fit`` of a model Keras's fit compiled: train it in place,
+    its optimizer's state carrying on; leave it as it was if the call fails."""
+    batching = _Batching.of(settings, data)
+    if (start.record.keras_penalty, model.steps_per_execution) != (
+        batching.penalty,
+        batching.steps_per_epoch,
+    ):  # both are traced into its training step
+        model.steps_per_execution = batching.steps_per_epoch
+        model.make_train_function(force=True)
+    start.record.keras_penalty = batching.penalty
+    state = model.variables + model.optimizer.variables
+    saved = [v.numpy() for v in state]
+    try:
+        history, _ = _fit(model, settings, data, start)
+        rules.check_finite_weights(dense_weights(model))
+    except BaseException:
+        for variable, value in zip(state, saved):
+            variable.assign(value)
+        raise
+    return Trained(start.record, model=model, history=history)
 
 
 def train_keras(spec, settings, data, start):
@@ -474,8 +495,9 @@ def train_keras(spec, settings, data, start):
 
     A ``partial_fit`` continues ``start.model`` when Keras's fit compiled it
     (its optimizer's state carries on), and leaves it as it was if the call
-    fails; every other fit trains a new model of the spec from
-    ``start.weights``.
+    fails. Every other fit trains a compiled model lent by
+    :data:`.keras_pool.compiled_models` from ``start.weights``, and hands
+    back a new model with the trained weights and optimizer state.
 
     Parameters
     ----------
@@ -490,17 +512,14 @@ def train_keras(spec, settings, data, start):
     Trained
         The trained model, the record and SciKeras's ``history_`` of the call.
     """
-    model = start.model
-    resumes = settings.incremental and model is not None and model.compiled
-    if not resumes:
-        model = spec.keras_model(start.weights)
-    state = model.variables + model.optimizer.variables if resumes else []
-    saved = [v.numpy() for v in state]
-    try:
-        history = _fit(model, settings, data, start)
-        rules.check_finite_weights(dense_weights(model))
-    except BaseException:
-        for variable, value in zip(state, saved):
-            variable.assign(value)
-        raise
+    if settings.incremental and start.model is not None and start.model.compiled:
+        return _go_on(start.model, settings, data, start)
+    batching = _Batching.of(settings, data)
+    key = pool_key(spec, settings, batching.penalty, batching.steps_per_epoch)
+    with compiled_models.lend(key, spec.keras_model) as trainer:
+        trainer.restart(start.weights)
+        history, compile_kwargs = _fit(trainer.model, settings, data, start, trainer.compiled)
+        rules.check_finite_weights(dense_weights(trainer.model))
+        model = handed_over(spec, trainer, compile_kwargs)
+    start.record.keras_penalty = batching.penalty
     return Trained(start.record, model=model, history=history)

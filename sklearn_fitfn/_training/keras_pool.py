@@ -1,0 +1,139 @@
+"""Compiled Keras models kept between fits, so that a search on Keras's fit
+neither retraces its training step nor grows.
+
+Keras traces a model's training step the first time the model is fitted, and
+TensorFlow keeps what that trace creates for the life of the process: a new
+model compiled and fitted in a loop adds about 3.5 MB per fit, and pays the
+trace (about half a second for a small network) every time. Here a model,
+once compiled for a network shape and a set of training settings, is lent to
+every later fit with the same ones: its weights are set to the fit's starting
+weights and its optimizer's variables back to the values they had when it
+was first built, so the fit trains exactly as a new model would.
+
+A pool keeps :data:`KEPT_SETTINGS` sets of settings (the most recently used)
+and up to :data:`KEPT_PER_SETTINGS` idle models for each, one per fit that
+runs at the same time in another thread; a model whose fit fails is dropped.
+"""
+
+import collections
+import contextlib
+import threading
+
+#: Network shapes and training settings whose compiled models are kept.
+KEPT_SETTINGS = 8
+
+#: Idle models kept for one network shape and settings: one per concurrent fit.
+KEPT_PER_SETTINGS = 2
+
+
+class Trainer:
+    """A Keras model lent for one fit, and its optimizer's starting values.
+
+    Parameters
+    ----------
+    model : keras.Model
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._optimizer_start = None
+
+    def compiled(self):
+        """Build the optimizer and note its starting values (the first time),
+        once SciKeras has compiled the model."""
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        if self._optimizer_start is None:
+            self._optimizer_start = [v.numpy() for v in optimizer.variables]
+
+    def restart(self, weights):
+        """Set ``weights`` and put the optimizer back to its starting values."""
+        self.model.set_weights(weights)
+        if self._optimizer_start is not None:
+            for variable, value in zip(self.model.optimizer.variables, self._optimizer_start):
+                variable.assign(value)
+
+
+def _settings_key(value):
+    """A hashable stand-in for an optimizer or loss as given, or None when
+    two equal-looking ones may still differ (another library's object)."""
+    if isinstance(value, str) or isinstance(value, type):
+        return value
+    if type(value).__module__.startswith("keras.") and hasattr(value, "get_config"):
+        return type(value), repr(sorted(value.get_config().items()))
+    return None
+
+
+def pool_key(spec, settings, penalty, steps_per_execution):
+    """What a compiled model is traced for: the network, the optimizer, the
+    loss, XLA, the steps per call and the L2 penalty; None when the fit's
+    optimizer or loss cannot be told apart from another's by its settings."""
+    keras_settings = settings.keras
+    optimizer, loss = _settings_key(keras_settings.optimizer), _settings_key(keras_settings.loss)
+    if optimizer is None or loss is None:
+        return None
+    return (
+        spec,
+        optimizer,
+        tuple(sorted(keras_settings.optimizer_params.items())),
+        loss,
+        keras_settings.loss_weight,
+        settings.jit_compile,
+        steps_per_execution,
+        penalty,
+    )
+
+
+class KerasModelPool:
+    """Idle compiled models, per :func:`pool_key`."""
+
+    def __init__(self):
+        self._idle = collections.OrderedDict()
+        self._lock = threading.Lock()  # grid searches fit in parallel threads
+
+    @contextlib.contextmanager
+    def lend(self, key, build):
+        """A :class:`Trainer` for the block: an idle one kept for ``key``, or
+        one of ``build()``'s model; it is kept again when the block succeeds
+        (never for a ``key`` of None)."""
+        trainer = None
+        with self._lock:
+            if key in self._idle and self._idle[key]:
+                trainer = self._idle[key].pop()
+        if trainer is None:
+            trainer = Trainer(build())
+        yield trainer
+        if key is None:
+            return
+        with self._lock:
+            idle = self._idle.pop(key, [])
+            if len(idle) < KEPT_PER_SETTINGS:
+                idle.append(trainer)
+            self._idle[key] = idle
+            while len(self._idle) > KEPT_SETTINGS:
+                self._idle.popitem(last=False)
+
+    def __len__(self):
+        with self._lock:
+            return sum(len(idle) for idle in self._idle.values())
+
+    def clear(self):
+        with self._lock:
+            self._idle.clear()
+
+
+#: The package's one pool.
+compiled_models = KerasModelPool()
+
+
+def handed_over(spec, trainer, compile_kwargs):
+    """A new model of ``spec`` with the trainer's weights, compiled with
+    ``compile_kwargs`` and holding the trainer's optimizer state: the
+    estimator's ``model_``, which no later fit changes."""
+    model = spec.keras_model(trainer.model.get_weights())
+    model.compile(**compile_kwargs)
+    model.optimizer.build(model.trainable_variables)
+    for variable, source in zip(model.optimizer.variables, trainer.model.optimizer.variables):
+        variable.assign(source)
+    return model
