@@ -145,17 +145,22 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         callback state passes from one fit to the next; the instances passed
         are never trained with. With ``early_stopping=True`` Keras also sees
         the validation split, so ``"val_loss"`` can be monitored.
-    jit_compile : bool, default=False
+    jit_compile : bool or "auto", default="auto"
         Compile training with XLA, as Keras's ``Model.compile(jit_compile=...)``
-        does (and it is passed there on the Keras path). On the compiled
-        engine each epoch's mini-batches, or L-BFGS's loss and gradient, run
-        as one XLA computation: later fits of a shape are faster, but each
-        new size of the data costs a compilation (Adam and SGD pad the rows
-        with rows of weight zero to a few sizes, so that the folds of a
-        cross-validation share one), and the round-off differs from the
-        default path's. The compiled engine then needs a dense X, and reads
-        a Ctrl-C between epochs rather than between mini-batches. What it
-        gains and costs, measured: docs/performance.md.
+        does (and it is passed there on the Keras path, where ``"auto"`` is
+        Keras's own choice). On the compiled engine ``True`` runs each
+        epoch's mini-batches, or L-BFGS's loss and gradient, as one XLA
+        computation: later fits of a shape are faster, but each new size of
+        the data costs a compilation (Adam and SGD pad the rows with rows of
+        weight zero to a few sizes, so that the folds of a cross-validation
+        share one), the round-off differs from the default path's (within
+        MLPRegressor's parity), X must be dense, and a Ctrl-C is read between
+        epochs rather than between mini-batches. ``"auto"`` decides for each
+        Adam or SGD fit from a measured cost model: XLA when the training
+        time it is expected to save pays for its compilation, or once the
+        earlier fits of the same network in the process have lost as much;
+        a sparse X and L-BFGS stay on the default path. ``False`` never
+        uses XLA. Measured: docs/performance.md.
 
     Attributes
     ----------
@@ -265,7 +270,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         "loss": [str, keras.losses.Loss],
         "dtype": [StrOptions(set(DTYPES)), None],
         "callbacks": [list, None],
-        "jit_compile": ["boolean"],
+        "jit_compile": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -297,7 +302,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         max_fun=15000,
         dtype=None,
         callbacks=None,
-        jit_compile=False,
+        jit_compile="auto",
     ):
         # Only stores the arguments, as scikit-learn requires.
         self.loss = loss
@@ -333,7 +338,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         # XLA has no sparse matrices; Keras's fit densifies batches before them.
-        tags.input_tags.sparse = not self.jit_compile or uses_keras_fit(
+        tags.input_tags.sparse = self.jit_compile is not True or uses_keras_fit(
             self.solver, self.loss, self.callbacks
         )
         return tags
@@ -486,10 +491,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         settings = self._training_settings(incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if settings.jit_compile and settings.keras is None and scipy.sparse.issparse(X):
+        if settings.jit_compile is True and settings.keras is None and scipy.sparse.issparse(X):
             raise ValueError(
                 "jit_compile=True needs a dense X: XLA has no sparse matrices. "
-                "Pass X.toarray(), or leave jit_compile=False."
+                "Pass X.toarray(), or leave jit_compile='auto' (or False)."
             )
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)

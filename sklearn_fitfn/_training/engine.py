@@ -28,7 +28,7 @@ from .._quiet import tf
 from . import record as rules
 from .interrupt import catch_interruption
 from .settings import Trained
-from .xla import compiled_by_xla, xla_padding
+from .xla import compiled_by_xla, xla_choice, xla_padding
 
 
 class EngineShape(NamedTuple):
@@ -346,6 +346,36 @@ def _block_runner(interruption, stop):
         yield lambda call: worker.submit(call).result()
 
 
+def _expected_epochs(settings):
+    """Epochs a fit runs at most: the cost model's expectation."""
+    return 1 if settings.incremental else settings.max_iter
+
+
+def _choose_xla(shape, settings, data):
+    """Whether this fit runs under XLA, and what ``jit_compile="auto"``
+    weighed (None when the setting decides): see :func:`.xla.xla_choice`.
+
+    ``shape`` is the fit's shape on the default path.
+    """
+    if settings.jit_compile != "auto":
+        return settings.jit_compile, None
+    if data.sparse:  # XLA has no sparse matrices
+        return False, None
+    steps = _expected_epochs(settings) * -(-data.n_samples // data.batch_size)
+    xla_notes = compiled_epochs.notes(shape=shape._replace(jit_compile=True)) or {}
+    size = (xla_padding(data.n_samples, data.batch_size), data.batch_size)
+    choice = xla_choice(
+        shape.spec.layer_units,
+        str(shape.spec.dtype),
+        steps,
+        data.batch_size,
+        traced=compiled_epochs.traced(shape=shape),
+        compiled=size in xla_notes.get("sizes", ()),
+        missed=(compiled_epochs.notes(shape=shape) or {}).get("missed", 0.0),
+    )
+    return choice.uses_xla, choice
+
+
 class _Engine:
     """One fit on the compiled engine: its variables, optimizer, compiled
     epochs and tensors, and the epochs' orders, drawn as MLPRegressor draws them."""
@@ -360,24 +390,27 @@ class _Engine:
         )
         self.state = EngineState(params, self.optimizer.slots)
         self.stop = tf.Variable(False)
-        self.shape = EngineShape(
+        shape = EngineShape(
             self.optimizer.kind,
             bool(getattr(self.optimizer, "nesterov", False)),
             spec,
             self.layout,
             data.validation is not None,
             inline,
-            settings.jit_compile,
+            False,
         )
+        xla, self.choice = _choose_xla(shape, settings, data)
+        self.shape = shape._replace(jit_compile=bool(xla))
         n_hyperparameters = len(self.optimizer.hyperparameters())
         # Taken once per fit: the cache may evict this shape while the fit runs.
         self.run_epochs = _traced_epochs(self.shape, self.state, self.stop, data, n_hyperparameters)
 
         self.settings, self.dtype, self.random_state = settings, dtype, start.random_state
         self.n_samples = data.n_samples
+        self.size = (xla_padding(data.n_samples, data.batch_size), data.batch_size)
         padded_rows = data.n_samples
-        if settings.jit_compile:
-            padded_rows = xla_padding(data.n_samples, data.batch_size)
+        if self.shape.jit_compile:
+            padded_rows = self.size[0]
             data = data.padded(padded_rows)
         self.order_length = padded_rows
         self.data = EpochData(
@@ -442,6 +475,21 @@ class _Engine:
             record.best_weights = self.layout.unpack([b.numpy() for b in best_params])
         return stopped
 
+    def book_choice(self, epochs_run):
+        """Remember, beside the compiled epochs, what a fit under
+        ``jit_compile="auto"`` taught: the size of data XLA has compiled, or
+        the training time the default path missed."""
+        if self.choice is None:
+            return
+        notes = compiled_epochs.notes(shape=self.shape)
+        if notes is None:  # evicted while the fit ran
+            return
+        if self.shape.jit_compile:
+            notes.setdefault("sizes", set()).add(self.size)
+        else:
+            share = epochs_run / _expected_epochs(self.settings)
+            notes["missed"] = notes.get("missed", 0.0) + self.choice.saving * share
+
     def trained_weights(self, record, starting_weights):
         """The weights to keep: with early stopping, as MLPRegressor, the best
         epoch's (or the starting ones); otherwise the last."""
@@ -495,4 +543,5 @@ def train_stochastic(spec, settings, data, start):
     rules.end_of_training(record, settings, stopped, interruption)
     weights = engine.trained_weights(record, start.weights)
     rules.check_finite_weights(weights)
+    engine.book_choice(record.n_iter)
     return Trained(record, weights, engine.optimizer.state())

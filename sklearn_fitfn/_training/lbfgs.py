@@ -81,7 +81,8 @@ def train_lbfgs(spec, settings, data, start):
         record.best_loss = np.inf
     dtype = tf.as_dtype(data.y.dtype)
     layout = ParameterLayout([w.shape for w in start.weights], grouped=True)
-    function = _traced_full_batch(layout, spec, data, settings.jit_compile)
+    # "auto" keeps L-BFGS on the default path (not measured for it).
+    function = _traced_full_batch(layout, spec, data, settings.jit_compile is True)
     tensors = [engine_inputs(data.X, dtype), tf.constant(data.y, dtype), tf.constant(data.w, dtype)]
     alpha = tf.constant(settings.alpha, dtype)
 

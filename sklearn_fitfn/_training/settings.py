@@ -61,7 +61,7 @@ class TrainingSettings:
     shuffle: bool
     early_stopping: bool
     verbose: int
-    jit_compile: bool
+    jit_compile: bool | str
     incremental: bool = False
     keras: object = None
 
@@ -94,9 +94,15 @@ class TrainingSettings:
             shuffle=bool(estimator.shuffle),
             early_stopping=bool(estimator.early_stopping) and solver != "lbfgs",
             verbose=int(estimator.verbose),
-            jit_compile=bool(estimator.jit_compile),
+            jit_compile=_plain_jit_compile(estimator.jit_compile),
             incremental=bool(incremental),
         )
+
+
+def _plain_jit_compile(value):
+    """``"auto"``, or the flag as a plain ``bool`` (NumPy's would become a
+    tensor where TensorFlow binds it)."""
+    return "auto" if isinstance(value, str) else bool(value)
 
 
 class ValidationSet(NamedTuple):
