@@ -363,6 +363,7 @@ def _choose_xla(shape, settings, data):
         return False, None
     steps = _expected_epochs(settings) * -(-data.n_samples // data.batch_size)
     xla_notes = compiled_epochs.notes(shape=shape._replace(jit_compile=True)) or {}
+    default_notes = compiled_epochs.notes(shape=shape) or {}
     size = (xla_padding(data.n_samples, data.batch_size), data.batch_size)
     choice = xla_choice(
         shape.spec.layer_units,
@@ -371,7 +372,7 @@ def _choose_xla(shape, settings, data):
         data.batch_size,
         traced=compiled_epochs.traced(shape=shape),
         compiled=size in xla_notes.get("sizes", ()),
-        missed=(compiled_epochs.notes(shape=shape) or {}).get("missed", 0.0),
+        missed=default_notes.get("missed", {}).get(size, 0.0),
     )
     return choice.uses_xla, choice
 
@@ -487,8 +488,9 @@ class _Engine:
         if self.shape.jit_compile:
             notes.setdefault("sizes", set()).add(self.size)
         else:
+            missed = notes.setdefault("missed", {})
             share = epochs_run / _expected_epochs(self.settings)
-            notes["missed"] = notes.get("missed", 0.0) + self.choice.saving * share
+            missed[self.size] = missed.get(self.size, 0.0) + self.choice.saving * share
 
     def trained_weights(self, record, starting_weights):
         """The weights to keep: with early stopping, as MLPRegressor, the best

@@ -9,6 +9,8 @@ one compilation.
 
 from typing import NamedTuple
 
+import numpy as np
+
 from .._quiet import tf
 
 
@@ -41,60 +43,76 @@ def compiled_by_xla(function):
 
 
 # -- jit_compile="auto": XLA where its compilation pays for itself -------------
-#
-# Measured on a 2-core x86-64 machine (benchmarks/bench_xla_costs.py, written
-# to benchmarks/XLA_COSTS.md): a mini-batch step takes about
-# ``fixed + per_multiply_add * batch_size * sum(fan_in * fan_out)`` seconds,
-# on the default path and under XLA, and a new network shape costs a trace
-# (both paths) plus XLA's compilation (XLA only), which grows with the layers.
 
-#: Seconds of one step: (fixed, per multiply-add) on the default path and under XLA.
-STEP_SECONDS = {
-    "float64": {"default": (20e-6, 0.30e-9), "xla": (4e-6, 0.15e-9)},
-    "float32": {"default": (20e-6, 0.11e-9), "xla": (4e-6, 0.08e-9)},
+#: Seconds XLA saves on one mini-batch step, measured on a 2-core x86-64
+#: machine (benchmarks/XLA_COSTS.md and benchmarks/RESULTS.md, 2026-11-30),
+#: against the step's multiply-adds (``batch_size * sum(fan_in * fan_out)``);
+#: interpolated between the points on a log scale, constant beyond them. XLA
+#: fuses a step's element-wise work, which weighs most in small steps, and
+#: its float64 products are faster than TensorFlow's.
+STEP_SAVING = {
+    "float64": (
+        (5.6e3, 20e-6),
+        (1.5e5, 20e-6),
+        (4.2e5, 30e-6),
+        (9.6e5, 150e-6),
+        (4.3e6, 430e-6),
+        (1.3e7, 460e-6),
+        (2.7e7, 600e-6),
+    ),
+    "float32": (
+        (5.6e3, 19e-6),
+        (1.5e5, 25e-6),
+        (4.2e5, 12e-6),
+        (9.6e5, 30e-6),
+        (4.3e6, 90e-6),
+        (1.3e7, 106e-6),
+    ),
 }
 
-#: Seconds to trace the compiled epochs for a new network shape (either path).
-TRACE_SECONDS = 0.25
+#: Seconds a fit of a new network shape spends tracing the default path's epochs.
+TRACE_SECONDS = 0.2
 
-#: XLA's compilation of a new shape and size of the data: fixed, and per weight layer.
-XLA_COMPILE_SECONDS = (0.25, 0.10)
+#: Seconds a fit under XLA spends tracing and compiling for a new shape or
+#: size of data: fixed, and per weight layer.
+XLA_COMPILE_SECONDS = (0.35, 0.10)
 
 
 class XlaChoice(NamedTuple):
-    """What ``jit_compile="auto"`` expects of one fit on each path, in seconds.
+    """What ``jit_compile="auto"`` expects of one fit, in seconds.
 
-    ``*_training`` is the expected time of the fit's steps; ``*_one_off`` the
-    trace and compilation it would still need; ``missed`` what the default
-    path cost beyond XLA on this network shape's earlier fits in the process.
+    ``saving`` is the training time XLA is expected to save; ``*_one_off``
+    the trace (and compilation) each path would still need; ``missed`` what
+    the default path cost beyond XLA on the earlier fits of this network
+    shape and size of data in the process.
     """
 
-    default_training: float
-    xla_training: float
+    saving: float
     default_one_off: float
     xla_one_off: float
     missed: float = 0.0
 
     @property
-    def saving(self):
-        """Seconds of training XLA is expected to save on this fit."""
-        return self.default_training - self.xla_training
-
-    @property
     def uses_xla(self):
         """XLA when this fit's saving pays for its extra one-off cost, or
-        when the shape's earlier fits have already missed as much (buying
-        rather than renting when the number of uses is unknown: never worse
-        than twice the best choice in hindsight)."""
+        when the earlier fits have already missed as much (buying rather
+        than renting when the number of uses is unknown: never worse than
+        twice the best choice in hindsight)."""
         extra = self.xla_one_off - self.default_one_off
         return self.saving > 0 and (self.saving > extra or self.missed >= extra)
 
 
-def step_seconds(layer_units, batch_size, dtype, path):
-    """Expected seconds of one mini-batch step on ``path`` (``"default"`` or ``"xla"``)."""
-    fixed, per_multiply_add = STEP_SECONDS[dtype][path]
+def step_saving(layer_units, batch_size, dtype):
+    """Seconds XLA is expected to save on one mini-batch step (:data:`STEP_SAVING`)."""
     multiply_adds = batch_size * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
-    return fixed + per_multiply_add * multiply_adds
+    points = STEP_SAVING[dtype]
+    return float(
+        np.interp(
+            np.log(max(multiply_adds, 1)),
+            np.log([m for m, _ in points]),
+            [saving for _, saving in points],
+        )
+    )
 
 
 def xla_choice(layer_units, dtype, steps, batch_size, *, traced, compiled, missed):
@@ -106,29 +124,24 @@ def xla_choice(layer_units, dtype, steps, batch_size, *, traced, compiled, misse
         Widths from input to output.
     dtype : {"float32", "float64"}
     steps : int
-        Mini-batches the fit is expected to run (XLA's last one is padded
-        to a whole batch: each is counted as one of ``batch_size`` rows).
+        Mini-batches the fit runs at most (every epoch of ``max_iter``).
     batch_size : int
     traced : bool
         Whether the default path's epochs are already traced for this shape.
     compiled : bool
         Whether XLA's are already compiled for this shape and size of data.
     missed : float
-        Seconds the default path cost beyond XLA on this shape's earlier fits.
+        Seconds the default path cost beyond XLA on the earlier fits of this
+        shape and size of data.
 
     Returns
     -------
     XlaChoice
     """
     fixed, per_layer = XLA_COMPILE_SECONDS
-    one_off = {
-        "default": 0.0 if traced else TRACE_SECONDS,
-        "xla": 0.0 if compiled else TRACE_SECONDS + fixed + per_layer * (len(layer_units) - 1),
-    }
-    training = {
-        path: steps * step_seconds(layer_units, batch_size, dtype, path)
-        for path in ("default", "xla")
-    }
     return XlaChoice(
-        training["default"], training["xla"], one_off["default"], one_off["xla"], missed
+        saving=steps * step_saving(layer_units, batch_size, dtype),
+        default_one_off=0.0 if traced else TRACE_SECONDS,
+        xla_one_off=0.0 if compiled else fixed + per_layer * (len(layer_units) - 1),
+        missed=missed,
     )
