@@ -5,9 +5,11 @@
 - :mod:`.record`: the training record and MLPRegressor's rules (stopping,
   warnings, the validation score, non-finite checks);
 - :mod:`.engine`: the compiled mini-batch engine (Adam and SGD);
-- :mod:`.xla`: XLA's padded shapes and compiled loops;
+- :mod:`.xla`: XLA's padded shapes and compiled loops, and the cost model
+  behind ``jit_compile="auto"``;
 - :mod:`.lbfgs`: full-batch L-BFGS;
 - :mod:`.keras_fit`: Keras's own ``fit``, through SciKeras;
+- :mod:`.keras_pool`: compiled Keras models lent from one fit to the next;
 - :mod:`.interrupt`: Ctrl-C during a fit.
 
 Every back-end is called as ``backend(spec, settings, data, start)`` and
