@@ -102,15 +102,7 @@ def main(repeats=3):
                 for _ in range(repeats):
                     for on_xla in runs:
                         runs[on_xla].append(_measure({**task, "xla": on_xla}))
-                choice = xla.xla_choice(
-                    [N_FEATURES, *sizes, 1],
-                    dtype,
-                    steps,
-                    batch_size,
-                    traced=False,
-                    compiled=False,
-                    missed=0.0,
-                )
+                choice = xla.xla_choice([N_FEATURES, *sizes, 1], dtype, steps, batch_size)
                 step = {
                     on_xla: 1e6 * statistics.median(r["second"] for r in runs[on_xla]) / steps
                     for on_xla in runs

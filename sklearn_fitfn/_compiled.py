@@ -39,7 +39,6 @@ class BoundedCompiled:
         self._python_function = python_function
         self._size = size
         self._functions = collections.OrderedDict()
-        self._notes = {}
         self._lock = threading.Lock()  # grid searches fit in parallel threads
         functools.update_wrapper(self, python_function)
 
@@ -54,33 +53,14 @@ class BoundedCompiled:
             self._functions[key] = function
             size = KEPT_SHAPES if self._size is None else self._size
             while len(self._functions) > size:
-                dropped, _ = self._functions.popitem(last=False)
-                self._notes.pop(dropped, None)
+                self._functions.popitem(last=False)
         return function
-
-    def notes(self, **static):
-        """A dict kept beside the compiled function for these static
-        arguments, for what its callers learn about it (dropped with it);
-        None when no such function is kept."""
-        key = tuple(sorted(static.items()))
-        with self._lock:
-            if key not in self._functions:
-                return None
-            return self._notes.setdefault(key, {})
-
-    def traced(self, **static):
-        """Whether the function for these static arguments is kept and traced."""
-        key = tuple(sorted(static.items()))
-        with self._lock:
-            function = self._functions.get(key)
-        return function is not None and function.experimental_get_tracing_count() > 0
 
     def forget(self, function):
         """Drop ``function``: a trace that failed must not serve a later fit."""
         with self._lock:
             for key in [k for k, kept in self._functions.items() if kept is function]:
                 del self._functions[key]
-                self._notes.pop(key, None)
 
     def tracing_count(self):
         """Traces made by the compiled functions kept now."""

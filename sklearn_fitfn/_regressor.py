@@ -157,10 +157,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         MLPRegressor's parity), X must be dense, and a Ctrl-C is read between
         epochs rather than between mini-batches. ``"auto"`` decides for each
         Adam or SGD fit from a measured cost model: XLA when the training
-        time it is expected to save pays for its compilation, or once the
-        earlier fits of the same network in the process have lost as much;
-        a sparse X and L-BFGS stay on the default path. ``False`` never
-        uses XLA. Measured: docs/performance.md.
+        time it is expected to save over ``max_iter`` epochs pays for its
+        compilation. The choice depends on the fit's own settings and data
+        shape only, so a fit takes the same path whatever ran before it. A
+        sparse X and L-BFGS stay on the default path. ``False`` never uses
+        XLA. Measured: docs/performance.md.
 
     Attributes
     ----------

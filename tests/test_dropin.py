@@ -434,7 +434,14 @@ def test_ctrl_c_keeps_the_epochs_trained_so_far(regression_data, monkeypatch, op
     monkeypatch.setattr(
         sklearn_fitfn._training.record, "end_of_epoch", press_ctrl_c_after_three_epochs
     )
-    long = dict(SMALL, max_iter=_UNINTERRUPTED_EPOCHS, n_iter_no_change=np.inf, **options)
+    # The path is fixed: "auto" could give XLA to the long fit and not to the short one.
+    long = {
+        **SMALL,
+        "max_iter": _UNINTERRUPTED_EPOCHS,
+        "n_iter_no_change": np.inf,
+        "jit_compile": False,
+        **options,
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         interrupted = MLPFunctionRegressor(**long).fit(X, y)

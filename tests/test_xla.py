@@ -138,40 +138,33 @@ def test_a_grid_search_in_threads_under_xla_matches_one_fit_at_a_time(regression
 
 def test_auto_weighs_the_measured_step_and_compilation_costs():
     wide = (10, 256, 256, 1)
-    cold = dict(traced=False, compiled=False, missed=0.0)
-    long_fit = xla_choice(wide, "float64", 50_000, 100, **cold)
+    long_fit = xla_choice(wide, "float64", 50_000, 100)
     assert long_fit.saving > long_fit.xla_one_off and long_fit.uses_xla
-    short_fit = xla_choice((10, 16, 1), "float64", 100, 32, **cold)
+    short_fit = xla_choice((10, 16, 1), "float64", 100, 32)
     assert 0 < short_fit.saving < short_fit.xla_one_off and not short_fit.uses_xla
-    # Compiled already: any saving pays.
-    assert xla_choice(
-        (10, 16, 1), "float64", 100, 32, traced=True, compiled=True, missed=0
-    ).uses_xla
-    # The shape's earlier fits missed as much as XLA's compilation costs.
-    missed = xla_choice((10, 16, 1), "float64", 100, 32, traced=True, compiled=False, missed=0.0)
-    assert xla_choice(
-        (10, 16, 1), "float64", 100, 32, traced=True, compiled=False, missed=missed.xla_one_off
-    ).uses_xla
-    assert not xla_choice(
-        (10, 16, 1), "float64", 0, 32, traced=True, compiled=True, missed=9
-    ).uses_xla
+    assert not xla_choice(wide, "float64", 0, 100).uses_xla
     # float32 steps gain less from XLA than float64 ones, per the measurements.
-    f32 = xla_choice(wide, "float32", 1000, 100, **cold)
-    f64 = xla_choice(wide, "float64", 1000, 100, **cold)
+    f32 = xla_choice(wide, "float32", 1000, 100)
+    f64 = xla_choice(wide, "float64", 1000, 100)
     assert 0 < f32.saving < f64.saving
+    # Between two measured points the saving is interpolated, never beyond them.
+    small, large = xla.STEP_SAVING["float64"][0], xla.STEP_SAVING["float64"][-1]
+    for layer_units in [(1, 1, 1), (10, 16, 1), (100, 1000, 1000, 1)]:
+        saving = xla.step_saving(layer_units, 100, "float64")
+        assert min(s for _, s in xla.STEP_SAVING["float64"]) <= saving <= large[1]
+    assert xla.step_saving((1, 1, 1), 1, "float64") == small[1]
 
 
 def _choices(monkeypatch):
-    """Record each fit's choice under "auto" (None when the setting decides)."""
+    """Record whether each fit on the compiled engine runs under XLA."""
     made = []
-    choose = engine._choose_xla
+    choose = engine._uses_xla
 
-    def recording(shape, settings, data):
-        xla_on, choice = choose(shape, settings, data)
-        made.append((xla_on, choice))
-        return xla_on, choice
+    def recording(spec, settings, data):
+        made.append(choose(spec, settings, data))
+        return made[-1]
 
-    monkeypatch.setattr(engine, "_choose_xla", recording)
+    monkeypatch.setattr(engine, "_uses_xla", recording)
     return made
 
 
@@ -180,7 +173,7 @@ def test_auto_trains_bit_for_bit_as_the_path_it_chooses(regression_data, monkeyp
     options = dict(SHORT, hidden_layer_sizes=(15, 9))
     made = _choices(monkeypatch)
     short = MLPFunctionRegressor(**options).fit(X, y)
-    assert made[-1][0] is False
+    assert made[-1] is False
     assert (
         short.loss_curve_
         == MLPFunctionRegressor(jit_compile=False, **options).fit(X, y).loss_curve_
@@ -189,39 +182,32 @@ def test_auto_trains_bit_for_bit_as_the_path_it_chooses(regression_data, monkeyp
     monkeypatch.setattr(xla, "TRACE_SECONDS", 0.0)
     monkeypatch.setattr(xla, "XLA_COMPILE_SECONDS", (0.0, 0.0))
     chosen = MLPFunctionRegressor(**options).fit(X, y)
-    assert made[-1][0] is True
+    assert made[-1] is True
     compiled = MLPFunctionRegressor(jit_compile=True, **options).fit(X, y)
     assert chosen.loss_curve_ == compiled.loss_curve_
     np.testing.assert_array_equal(chosen.predict(X), compiled.predict(X))
     _assert_same_training(short, chosen, X, rtol=1e-10)
 
 
-def test_auto_moves_a_shape_fitted_again_and_again_to_xla_once_it_has_paid(
-    regression_data, monkeypatch
-):
-    # Compilation made cheap, so that a few fits of a small network pay for it.
-    monkeypatch.setattr(xla, "TRACE_SECONDS", 0.001)
-    monkeypatch.setattr(xla, "XLA_COMPILE_SECONDS", (0.03, 0.0))
+def test_auto_chooses_the_same_path_whatever_ran_before(regression_data, monkeypatch):
+    # The choice depends on the fit alone: repeated fits, with XLA's
+    # compilation for the shape already made, give the same bits.
     X, y = regression_data
     made = _choices(monkeypatch)
     options = dict(SHORT, hidden_layer_sizes=(14, 10), batch_size=16, max_iter=40)
-    fits = [MLPFunctionRegressor(**options).fit(X, y) for _ in range(8)]
-    on_xla = [xla_on for xla_on, _ in made]
-    switch = on_xla.index(True)
-    assert 1 <= switch and on_xla == [False] * switch + [True] * (8 - switch)
-    before = [choice.saving for _, choice in made[:switch]]
-    extra = made[switch][1].xla_one_off - made[switch][1].default_one_off
-    assert sum(before[:-1]) < extra <= sum(before) or made[switch][1].saving > extra
-    assert made[switch][1].missed == pytest.approx(sum(before))
+    MLPFunctionRegressor(jit_compile=True, **options).fit(X, y)
+    fits = [MLPFunctionRegressor(**options).fit(X, y) for _ in range(3)]
+    assert made == [True, False, False, False]
     for fit in fits[1:]:
-        _assert_same_training(fits[0], fit, X, rtol=1e-10)
+        assert fit.loss_curve_ == fits[0].loss_curve_
+        np.testing.assert_array_equal(fit.predict(X), fits[0].predict(X))
 
 
 def test_auto_keeps_sparse_input_and_lbfgs_on_the_default_path(regression_data, monkeypatch):
     X, y = regression_data
     made = _choices(monkeypatch)
     sparse = MLPFunctionRegressor(**SHORT).fit(scipy.sparse.csr_matrix(X), y)
-    assert made == [(False, None)]
+    assert made == [False]
     assert MLPFunctionRegressor().__sklearn_tags__().input_tags.sparse
     dense = MLPFunctionRegressor(jit_compile=False, **SHORT).fit(X, y)
     np.testing.assert_allclose(sparse.predict(X), dense.predict(X), rtol=1e-10, atol=1e-10)

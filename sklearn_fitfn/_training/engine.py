@@ -346,35 +346,16 @@ def _block_runner(interruption, stop):
         yield lambda call: worker.submit(call).result()
 
 
-def _expected_epochs(settings):
-    """Epochs a fit runs at most: the cost model's expectation."""
-    return 1 if settings.incremental else settings.max_iter
-
-
-def _choose_xla(shape, settings, data):
-    """Whether this fit runs under XLA, and what ``jit_compile="auto"``
-    weighed (None when the setting decides): see :func:`.xla.xla_choice`.
-
-    ``shape`` is the fit's shape on the default path.
-    """
+def _uses_xla(spec, settings, data):
+    """Whether this fit runs under XLA: ``jit_compile``, or for ``"auto"``
+    the cost model of :func:`.xla.xla_choice` (a sparse X never)."""
     if settings.jit_compile != "auto":
-        return settings.jit_compile, None
+        return settings.jit_compile
     if data.sparse:  # XLA has no sparse matrices
-        return False, None
-    steps = _expected_epochs(settings) * -(-data.n_samples // data.batch_size)
-    xla_notes = compiled_epochs.notes(shape=shape._replace(jit_compile=True)) or {}
-    default_notes = compiled_epochs.notes(shape=shape) or {}
-    size = (xla_padding(data.n_samples, data.batch_size), data.batch_size)
-    choice = xla_choice(
-        shape.spec.layer_units,
-        str(shape.spec.dtype),
-        steps,
-        data.batch_size,
-        traced=compiled_epochs.traced(shape=shape),
-        compiled=size in xla_notes.get("sizes", ()),
-        missed=default_notes.get("missed", {}).get(size, 0.0),
-    )
-    return choice.uses_xla, choice
+        return False
+    epochs = 1 if settings.incremental else settings.max_iter
+    steps = epochs * -(-data.n_samples // data.batch_size)
+    return xla_choice(spec.layer_units, str(spec.dtype), steps, data.batch_size).uses_xla
 
 
 class _Engine:
@@ -391,27 +372,24 @@ class _Engine:
         )
         self.state = EngineState(params, self.optimizer.slots)
         self.stop = tf.Variable(False)
-        shape = EngineShape(
+        self.shape = EngineShape(
             self.optimizer.kind,
             bool(getattr(self.optimizer, "nesterov", False)),
             spec,
             self.layout,
             data.validation is not None,
             inline,
-            False,
+            bool(_uses_xla(spec, settings, data)),
         )
-        xla, self.choice = _choose_xla(shape, settings, data)
-        self.shape = shape._replace(jit_compile=bool(xla))
         n_hyperparameters = len(self.optimizer.hyperparameters())
         # Taken once per fit: the cache may evict this shape while the fit runs.
         self.run_epochs = _traced_epochs(self.shape, self.state, self.stop, data, n_hyperparameters)
 
         self.settings, self.dtype, self.random_state = settings, dtype, start.random_state
         self.n_samples = data.n_samples
-        self.size = (xla_padding(data.n_samples, data.batch_size), data.batch_size)
         padded_rows = data.n_samples
         if self.shape.jit_compile:
-            padded_rows = self.size[0]
+            padded_rows = xla_padding(data.n_samples, data.batch_size)
             data = data.padded(padded_rows)
         self.order_length = padded_rows
         self.data = EpochData(
@@ -476,22 +454,6 @@ class _Engine:
             record.best_weights = self.layout.unpack([b.numpy() for b in best_params])
         return stopped
 
-    def book_choice(self, epochs_run):
-        """Remember, beside the compiled epochs, what a fit under
-        ``jit_compile="auto"`` taught: the size of data XLA has compiled, or
-        the training time the default path missed."""
-        if self.choice is None:
-            return
-        notes = compiled_epochs.notes(shape=self.shape)
-        if notes is None:  # evicted while the fit ran
-            return
-        if self.shape.jit_compile:
-            notes.setdefault("sizes", set()).add(self.size)
-        else:
-            missed = notes.setdefault("missed", {})
-            share = epochs_run / _expected_epochs(self.settings)
-            missed[self.size] = missed.get(self.size, 0.0) + self.choice.saving * share
-
     def trained_weights(self, record, starting_weights):
         """The weights to keep: with early stopping, as MLPRegressor, the best
         epoch's (or the starting ones); otherwise the last."""
@@ -545,5 +507,4 @@ def train_stochastic(spec, settings, data, start):
     rules.end_of_training(record, settings, stopped, interruption)
     weights = engine.trained_weights(record, start.weights)
     rules.check_finite_weights(weights)
-    engine.book_choice(record.n_iter)
     return Trained(record, weights, engine.optimizer.state())

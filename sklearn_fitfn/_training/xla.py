@@ -82,24 +82,18 @@ class XlaChoice(NamedTuple):
     """What ``jit_compile="auto"`` expects of one fit, in seconds.
 
     ``saving`` is the training time XLA is expected to save; ``*_one_off``
-    the trace (and compilation) each path would still need; ``missed`` what
-    the default path cost beyond XLA on the earlier fits of this network
-    shape and size of data in the process.
+    what each path spends first on a new network shape (a trace; under XLA
+    also a compilation).
     """
 
     saving: float
     default_one_off: float
     xla_one_off: float
-    missed: float = 0.0
 
     @property
     def uses_xla(self):
-        """XLA when this fit's saving pays for its extra one-off cost, or
-        when the earlier fits have already missed as much (buying rather
-        than renting when the number of uses is unknown: never worse than
-        twice the best choice in hindsight)."""
-        extra = self.xla_one_off - self.default_one_off
-        return self.saving > 0 and (self.saving > extra or self.missed >= extra)
+        """XLA when the fit's expected saving pays for XLA's extra one-off cost."""
+        return self.saving > self.xla_one_off - self.default_one_off
 
 
 def step_saving(layer_units, batch_size, dtype):
@@ -115,8 +109,12 @@ def step_saving(layer_units, batch_size, dtype):
     )
 
 
-def xla_choice(layer_units, dtype, steps, batch_size, *, traced, compiled, missed):
+def xla_choice(layer_units, dtype, steps, batch_size):
     """Weigh the default path against XLA for a fit of ``steps`` mini-batches.
+
+    The choice depends on the fit alone, never on what the process has
+    traced or compiled before, so that a fit takes the same path (and gives
+    the same bits) whatever ran before it or beside it in other threads.
 
     Parameters
     ----------
@@ -126,13 +124,6 @@ def xla_choice(layer_units, dtype, steps, batch_size, *, traced, compiled, misse
     steps : int
         Mini-batches the fit runs at most (every epoch of ``max_iter``).
     batch_size : int
-    traced : bool
-        Whether the default path's epochs are already traced for this shape.
-    compiled : bool
-        Whether XLA's are already compiled for this shape and size of data.
-    missed : float
-        Seconds the default path cost beyond XLA on the earlier fits of this
-        shape and size of data.
 
     Returns
     -------
@@ -141,7 +132,6 @@ def xla_choice(layer_units, dtype, steps, batch_size, *, traced, compiled, misse
     fixed, per_layer = XLA_COMPILE_SECONDS
     return XlaChoice(
         saving=steps * step_saving(layer_units, batch_size, dtype),
-        default_one_off=0.0 if traced else TRACE_SECONDS,
-        xla_one_off=0.0 if compiled else fixed + per_layer * (len(layer_units) - 1),
-        missed=missed,
+        default_one_off=TRACE_SECONDS,
+        xla_one_off=fixed + per_layer * (len(layer_units) - 1),
     )
