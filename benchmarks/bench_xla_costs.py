@@ -28,8 +28,9 @@ FLOPS_PER_FIT = 2e9
 
 
 def _epochs(sizes, batch_size):
-    units = [N_FEATURES, *sizes, 1]
-    multiply_adds = batch_size * sum(a * b for a, b in zip(units[:-1], units[1:]))
+    from sklearn_fitfn._executor import step_multiply_adds
+
+    multiply_adds = step_multiply_adds([N_FEATURES, *sizes, 1], batch_size)
     steps_per_epoch = -(-N_ROWS // batch_size)
     return max(5, min(400, int(FLOPS_PER_FIT / (6 * multiply_adds * steps_per_epoch))))
 

@@ -38,6 +38,25 @@ def _cpu_only():
     return not tf.config.list_logical_devices("GPU")
 
 
+def step_multiply_adds(layer_units, batch_size):
+    """Multiply-adds of one mini-batch through the network's layers: what
+    sizes a step, for the executor's choice and for XLA's (:mod:`._training.xla`).
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Widths from input to output.
+    batch_size : int
+
+    Returns
+    -------
+    int
+    """
+    return batch_size * sum(
+        fan_in * fan_out for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:])
+    )
+
+
 def runs_inline(layer_units, batch_size):
     """Whether a network's steps run in the calling thread.
 
@@ -53,10 +72,7 @@ def runs_inline(layer_units, batch_size):
     """
     if function_executor_type is None or not _cpu_only():
         return False
-    multiply_adds = batch_size * sum(
-        fan_in * fan_out for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:])
-    )
-    return multiply_adds <= INLINE_MAX_MULTIPLY_ADDS
+    return step_multiply_adds(layer_units, batch_size) <= INLINE_MAX_MULTIPLY_ADDS
 
 
 def executor(inline):

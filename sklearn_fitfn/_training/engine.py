@@ -355,7 +355,7 @@ def _uses_xla(spec, settings, data):
         return False
     epochs = 1 if settings.incremental else settings.max_iter
     steps = epochs * -(-data.n_samples // data.batch_size)
-    return xla_choice(spec.layer_units, str(spec.dtype), steps, data.batch_size).uses_xla
+    return xla_choice(spec.layer_units, spec.dtype, steps, data.batch_size).uses_xla
 
 
 class _Engine:

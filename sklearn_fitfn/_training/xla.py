@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._executor import step_multiply_adds
 from .._quiet import tf
 
 
@@ -46,7 +47,7 @@ def compiled_by_xla(function):
 
 #: Seconds XLA saves on one mini-batch step, measured on a 2-core x86-64
 #: machine (benchmarks/XLA_COSTS.md and benchmarks/RESULTS.md, 2026-11-30),
-#: against the step's multiply-adds (``batch_size * sum(fan_in * fan_out)``);
+#: against the step's multiply-adds (:func:`.._executor.step_multiply_adds`);
 #: interpolated between the points on a log scale, constant beyond them. XLA
 #: fuses a step's element-wise work, which weighs most in small steps, and
 #: its float64 products are faster than TensorFlow's.
@@ -98,11 +99,10 @@ class XlaChoice(NamedTuple):
 
 def step_saving(layer_units, batch_size, dtype):
     """Seconds XLA is expected to save on one mini-batch step (:data:`STEP_SAVING`)."""
-    multiply_adds = batch_size * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
     points = STEP_SAVING[dtype]
     return float(
         np.interp(
-            np.log(max(multiply_adds, 1)),
+            np.log(max(step_multiply_adds(layer_units, batch_size), 1)),
             np.log([m for m, _ in points]),
             [saving for _, saving in points],
         )
