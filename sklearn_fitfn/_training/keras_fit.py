@@ -405,9 +405,10 @@ class _Batching(NamedTuple):
         )
 
 
-def _fit(model, settings, data, start, compiled=None):
-    """Train ``model`` on ``data`` with Keras's ``fit`` through SciKeras;
-    ``compiled()`` is called once SciKeras has compiled it.
+def _fit(model, settings, data, start, batching, compiled=None):
+    """Train ``model`` on ``data``, taken as ``batching`` says, with Keras's
+    ``fit`` through SciKeras; ``compiled()`` is called once SciKeras has
+    compiled it.
 
     Returns
     -------
@@ -419,7 +420,6 @@ def _fit(model, settings, data, start, compiled=None):
     record, incremental = start.record, settings.incremental
     starting_weights = model.get_weights()
     n_epochs = 1 if incremental else settings.max_iter
-    batching = _Batching.of(settings, data)
     schedule = None
     if settings.solver == "sgd":
         schedule = LearningRateSchedule(
@@ -481,7 +481,7 @@ def _go_on(model, settings, data, start):
     state = model.variables + model.optimizer.variables
     saved = [v.numpy() for v in state]
     try:
-        history, _ = _fit(model, settings, data, start)
+        history, _ = _fit(model, settings, data, start, batching)
         rules.check_finite_weights(dense_weights(model))
     except BaseException:
         for variable, value in zip(state, saved):
@@ -518,7 +518,9 @@ def train_keras(spec, settings, data, start):
     key = pool_key(spec, settings, batching.penalty, batching.steps_per_epoch)
     with compiled_models.lend(key, spec.keras_model) as trainer:
         trainer.restart(start.weights)
-        history, compile_kwargs = _fit(trainer.model, settings, data, start, trainer.compiled)
+        history, compile_kwargs = _fit(
+            trainer.model, settings, data, start, batching, trainer.compiled
+        )
         rules.check_finite_weights(dense_weights(trainer.model))
         model = handed_over(spec, trainer, compile_kwargs)
     start.record.keras_penalty = batching.penalty
