@@ -29,6 +29,10 @@ MISSING_EXTRA = (
     'pip install "sklearn-fitfn[dask]" (dask and distributed)'
 )
 
+#: The one address a local cluster listens on: nothing of it is reachable
+#: from another machine.
+LOOPBACK = "127.0.0.1"
+
 #: A run whose fits find no worker to run on for this long fails rather than waits.
 NO_WORKERS_TIMEOUT = "60s"
 
@@ -44,7 +48,7 @@ def _import_distributed():
 
 @contextlib.contextmanager
 def _local_cluster(distributed, n_workers):
-    """A LocalCluster of worker processes, closed when the block ends.
+    """A LocalCluster of worker processes on loopback, closed when the block ends.
 
     Its processes' log lines are held back: they come when a worker dies or
     the cluster shuts down mid-task, and what matters reaches the caller as
@@ -63,7 +67,10 @@ def _local_cluster(distributed, n_workers):
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",  # any free port: 8787 may be another cluster's
+            # The scheduler, workers, nannies and dashboard listen on loopback
+            # only, each on any free port (8787 may be another cluster's).
+            host=LOOPBACK,
+            dashboard_address=f"{LOOPBACK}:0",
             silence_logs=logging.CRITICAL,
             plugins=(QuietWorker(),),
         )

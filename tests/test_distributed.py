@@ -18,6 +18,7 @@ import time
 
 import cloudpickle
 import numpy as np
+import psutil
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -46,7 +47,11 @@ GRID = dict(
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
     ) as local:
         yield local
 
@@ -167,7 +172,9 @@ def test_a_worker_lost_mid_grid_completes_the_grid_or_stops_clearly(
 
 
 def test_a_cluster_without_workers_fails_clearly_and_soon():
-    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as empty:
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as empty:
         started = time.perf_counter()
         with pytest.raises(TimeoutError):
             with dask_backend(empty.scheduler_address, timeout=2):
@@ -179,6 +186,31 @@ def test_local_clusters_fail_tasks_that_find_no_worker():
     with dask_backend("local", n_workers=1) as client:
         timeout = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.no_workers_timeout)
     assert timeout == 60
+
+
+def _listening(processes):
+    """(pid, address, port) of every listening TCP socket of ``processes``."""
+    found = set()
+    for process in processes:
+        for connection in process.net_connections(kind="inet"):
+            if connection.status == psutil.CONN_LISTEN:
+                found.add((process.pid, connection.laddr.ip, connection.laddr.port))
+    return found
+
+
+def test_a_local_cluster_listens_on_loopback_only():
+    this = psutil.Process()
+    before = _listening([this, *this.children(recursive=True)])
+    with dask_backend("local", n_workers=1) as client:
+        dashboard = client.dashboard_link
+        opened = _listening([this, *this.children(recursive=True)]) - before
+        workers = client.scheduler_info()["workers"]
+    # the scheduler and dashboard here, a nanny and a worker in child processes
+    assert {pid for pid, _, _ in opened} - {this.pid}
+    assert len(opened) >= 4, opened
+    assert {address for _, address, _ in opened} == {"127.0.0.1"}, opened
+    assert dashboard.startswith("http://127.0.0.1:"), dashboard
+    assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
 
 
 def test_candidates_fill_whole_rounds():
