@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 _COST = """
 import json, sys, time, tracemalloc
 import numpy as np
-from sklearn_fitfn._quadratic import fit_quadratic, n_monomials
+from sklearn_fitfn._training.quadratic_start import fit_quadratic, n_monomials
 d = int(sys.argv[1])
 n = n_monomials(d) * 11 // 10
 rng = np.random.default_rng(0)
@@ -41,7 +41,8 @@ print(json.dumps({"inputs": d, "coefficients": n_monomials(d), "rows": n,
 
 
 def _benchmark_rows(quick):
-    from sklearn_fitfn.arithmetic import _percent, run_arithmetic, wilson_interval
+    from sklearn_fitfn._commands.arithmetic import percent
+    from sklearn_fitfn.arithmetic import run_arithmetic
 
     many, few = (3, 3) if quick else (100, 20)
     plan = [
@@ -53,10 +54,10 @@ def _benchmark_rows(quick):
     for operation, seeds, primer in plan:
         result = run_arithmetic(operation, seeds, primer=primer, progress=False)
         summary = result.summary()
-        low, high = wilson_interval(result.successes, len(result.table))
+        low, high = result.wilson_interval()
         rows.append(
             f"| {operation} | {'Primer, 9 ranges' if primer else '100 inputs'} | "
-            f"{result.successes} / {len(result.table)} | {_percent(low)}-{_percent(high)}% | "
+            f"{result.successes} / {len(result.table)} | {percent(low)}-{percent(high)}% | "
             f"{summary['median_seconds']:.2f} | {summary['max_seconds']:.2f} | "
             f"{result.table['mse'].max():.1e} | {summary['max_sparsity_error']:.1e} |"
         )

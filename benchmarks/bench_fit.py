@@ -188,7 +188,7 @@ def worker(task):
         return {"seconds": _time_the_demo_grid(task["name"], task["n_jobs"], task["backend"])}
 
     if task.get("executor", "auto") != "auto":  # bench_threads.py: force one executor
-        from sklearn_fitfn import _executor
+        from sklearn_fitfn._training import executor as _executor
 
         inline = task["executor"] == "inline"
         _executor.INLINE_MAX_MULTIPLY_ADDS = float("inf") if inline else 0
@@ -721,7 +721,7 @@ def main():
 
     import sklearn
 
-    from sklearn_fitfn._quiet import tf as tensorflow  # imported without its log lines
+    from sklearn_fitfn._quiet.tensorflow import tf as tensorflow  # imported without its log lines
 
     header = [
         "# Benchmark results",

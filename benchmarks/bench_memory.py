@@ -4,7 +4,7 @@ One process per estimator fits architectures ``(k, 8)`` for k = 1, 2, ... on
 the same small data (2 epochs each, as a random search over architectures
 would) and records its resident set size after garbage collection. The
 compiled engine keeps the compiled functions of its most recent
-``KEPT_SHAPES`` shapes only (sklearn_fitfn/_compiled.py).
+``KEPT_SHAPES`` shapes only (sklearn_fitfn/_training/compiled.py).
 
     python benchmarks/bench_memory.py            # writes benchmarks/MEMORY.md
     python benchmarks/bench_memory.py --shapes 60

@@ -28,7 +28,7 @@ FLOPS_PER_FIT = 2e9
 
 
 def _epochs(sizes, batch_size):
-    from sklearn_fitfn._executor import step_multiply_adds
+    from sklearn_fitfn._training.executor import step_multiply_adds
 
     multiply_adds = step_multiply_adds([N_FEATURES, *sizes, 1], batch_size)
     steps_per_epoch = -(-N_ROWS // batch_size)

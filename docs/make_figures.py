@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
+from sklearn_fitfn._commands.figures import _plain_axes, activation_colour  # noqa: E402
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.experiments import build_pipeline, least_squares_rmse  # noqa: E402
-from sklearn_fitfn.plotting import _plain_axes, activation_colour  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)

@@ -1,5 +1,5 @@
 """``python -m sklearn_fitfn``: the same as the ``fitfn`` command."""
 
-from .cli import run
+from ._commands.cli import run
 
 run()

@@ -19,12 +19,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _quadratic as quadratic
-from ._activations import ACTIVATION_NAMES
-from ._data import canonical_csr, dense_chunks
-from ._polynomial import check_polynomial_network, network_polynomials
-from ._quiet import keras, tf
-from ._spec import DTYPES, NetworkSpec, dense_weights
+from ._network.activations import ACTIVATION_NAMES
+from ._network.inputs import canonical_csr, dense_chunks
+from ._network.polynomial import check_polynomial_network, network_polynomials
+from ._network.spec import DTYPES, NetworkSpec, dense_weights
+from ._quiet.tensorflow import keras, tf
+from ._training import quadratic_start as quadratic
 from ._training import train
 from ._training.keras_fit import KerasSettings
 from ._training.record import TrainingRecord

@@ -148,6 +148,16 @@ class ArithmeticWindows(NamedTuple):
     b: tuple
 
 
+def _operation_function(operation):
+    """The function of y computed by ``operation``; ValueError naming the
+    operations when it is not one of them."""
+    if not isinstance(operation, str) or operation not in ARITHMETIC_OPERATIONS:
+        raise ValueError(
+            f"unknown operation {operation!r}; choose one of {sorted(ARITHMETIC_OPERATIONS)}"
+        )
+    return ARITHMETIC_OPERATIONS[operation][0]
+
+
 def _random_state(random_state):
     """A ``numpy.random.RandomState`` from None, an int or a RandomState:
     scikit-learn's ``check_random_state``, without importing scikit-learn,
@@ -259,15 +269,12 @@ def make_arithmetic(
     >>> bool(y_out.min() > y.max())
     True
     """
-    if operation not in ARITHMETIC_OPERATIONS:
-        raise ValueError(
-            f"unknown operation {operation!r}; choose one of {sorted(ARITHMETIC_OPERATIONS)}"
-        )
+    function = _operation_function(operation)
     rng = _random_state(random_state)
     drawn = _draw_windows(rng, n_features, subset_ratio, overlap_ratio)
     windows = drawn if windows is None else ArithmeticWindows(*map(tuple, windows))
     X = _uniform_on(interval, (n_samples, n_features), rng)
-    y = ARITHMETIC_OPERATIONS[operation][0](*_window_sums(X, windows))
+    y = function(*_window_sums(X, windows))
     return X, y, windows
 
 
@@ -304,7 +311,7 @@ def arithmetic_success_threshold(
     -------
     float
     """
-    function = ARITHMETIC_OPERATIONS[operation][0]
+    function = _operation_function(operation)
     rng = _random_state(random_state)
     total, done = 0.0, 0
     while done < n_samples:

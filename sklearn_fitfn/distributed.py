@@ -10,7 +10,6 @@ Needs the ``dask`` extra: ``pip install "sklearn-fitfn[dask]"``.
 
 import contextlib
 import logging
-import math
 import os
 import signal
 import socket
@@ -18,11 +17,20 @@ import urllib.parse
 
 import joblib
 
-__all__ = [
-    "dask_backend",
-    "check_scheduler_address",
-    "redo_lost_work",
-]
+from . import _moved_names
+
+__all__ = ["dask_backend"]
+
+__getattr__ = _moved_names(
+    __name__,
+    {
+        "check_scheduler_address": "dask_backend checks the address itself",
+        "redo_lost_work": (
+            "it was a helper of the fitfn command; a block of dask_backend that "
+            "lost work raises RuntimeError, and running it again is safe"
+        ),
+    },
+)
 
 MISSING_EXTRA = (
     "running on a Dask cluster needs the 'dask' extra: "
@@ -58,7 +66,7 @@ def _local_cluster(distributed, n_workers):
     """
     import dask
 
-    from ._dask_worker import QuietWorker
+    from ._quiet.dask_worker import QuietWorker
 
     # The scheduler of a LocalCluster lives in this process and reads this at
     # start: tasks that find no worker fail after the timeout instead of waiting.
@@ -116,7 +124,7 @@ def _tcp_host_port(address):
     return parsed.hostname, port
 
 
-def check_scheduler_address(address, timeout=PROBE_TIMEOUT):
+def _check_scheduler_address(address, timeout=PROBE_TIMEOUT):
     """Check that a TCP scheduler address is well formed and accepts connections.
 
     Parameters
@@ -163,10 +171,12 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
 
     Inside the block, ``GridSearchCV(..., n_jobs=-1)`` and any
     ``joblib.Parallel`` run their tasks on the cluster's workers. A task whose
-    worker dies is given to another worker; work cancelled because the data it
-    needed died with its worker is run again by :func:`redo_lost_work`. When
-    Dask gives up (``KilledWorker``, or work that :func:`redo_lost_work` gave
-    up on) the block ends with a ``RuntimeError`` that says so.
+    worker dies is given to another worker. When Dask gives up (``KilledWorker``:
+    a task kept killing its workers) or cancels work because the data it
+    needed died with its worker, the block ends with a ``RuntimeError`` that
+    says so; every fit is seeded, so running the block again gives the results
+    of a run that lost nothing (``fitfn`` does that itself, a bounded number of
+    times).
 
     Parameters
     ----------
@@ -215,7 +225,7 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
         elif isinstance(scheduler, str):
             if n_workers is not None:
                 raise ValueError("n_workers applies to scheduler='local' only")
-            check_scheduler_address(scheduler, min(timeout, PROBE_TIMEOUT))
+            _check_scheduler_address(scheduler, min(timeout, PROBE_TIMEOUT))
             client = stack.enter_context(distributed.Client(scheduler, timeout=timeout))
         else:
             raise TypeError(
@@ -233,61 +243,3 @@ def dask_backend(scheduler, *, n_workers=None, timeout=None):
                     "cancelled or it kept dying); nothing was kept, run it again: "
                     f"{type(error).__name__}: {error}"
                 ) from error
-
-
-#: Times a piece of parallel work is run in all, when workers die with data it needed.
-LOST_WORK_ATTEMPTS = 3
-
-
-def redo_lost_work(client, work, *, attempts=LOST_WORK_ATTEMPTS, report=None):
-    """Run ``work()``; if a dead worker took data it needed, run it again.
-
-    joblib hands a Dask task's larger arguments (the data, a fold's indices)
-    to one worker ahead of the task. When that worker dies, the tasks that
-    needed them are cancelled rather than redone, because such data cannot
-    be recomputed. Running the work again sends them anew to the workers
-    alive; every fit is seeded, so the results are those of a run that lost
-    nothing. A task that keeps killing its workers (``KilledWorker``) is not
-    tried again.
-
-    Parameters
-    ----------
-    client : distributed.Client or None
-        The cluster; with None, ``work()`` runs once.
-    work : callable
-        The parallel work, run with no arguments; its result is returned.
-    attempts : int, default=LOST_WORK_ATTEMPTS
-        Runs in all before the cancellation is raised.
-    report : callable, optional
-        Called as ``report(attempt, attempts)`` before each new attempt.
-
-    Returns
-    -------
-    object
-        What ``work()`` returned.
-    """
-    if client is None:
-        return work()
-    cancelled = _import_distributed().client.FutureCancelledError
-    for attempt in range(1, attempts + 1):
-        try:
-            return work()
-        except cancelled:
-            if attempt == attempts:
-                raise
-            if report is not None:
-                report(attempt + 1, attempts)
-
-
-def _parallel_slots(client=None, n_jobs=None):
-    """How many fits can run at once: the cluster's worker threads, or joblib's
-    effective ``n_jobs`` when no cluster is given."""
-    if client is not None:
-        return max(1, sum(client.nthreads().values()))
-    return joblib.effective_n_jobs(n_jobs)
-
-
-def _candidates_per_round(slots, folds):
-    """Candidates to evaluate together so that their fits fill whole rounds of
-    ``slots`` parallel fits: ``lcm(slots, folds) / folds``, at least 1."""
-    return max(1, slots // math.gcd(slots, folds))

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._polynomial import Polynomial, format_polynomial
+from ._network.polynomial import Polynomial, format_polynomial
 
 __all__ = ["to_polynomial", "format_polynomial"]
 

@@ -24,13 +24,12 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from sklearn_fitfn import MLPFunctionRegressor  # noqa: E402
+from sklearn_fitfn._commands.cluster import candidates_per_round, redo_lost_work  # noqa: E402
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.distributed import (  # noqa: E402
     MISSING_EXTRA,
-    _candidates_per_round,
-    check_scheduler_address,
+    _check_scheduler_address,
     dask_backend,
-    redo_lost_work,
 )
 from sklearn_fitfn.experiments import run_experiment  # noqa: E402
 
@@ -214,10 +213,10 @@ def test_a_local_cluster_listens_on_loopback_only():
 
 
 def test_candidates_fill_whole_rounds():
-    assert _candidates_per_round(1, 3) == 1
-    assert _candidates_per_round(2, 3) == 2  # 6 fits: 3 full rounds of 2
-    assert _candidates_per_round(6, 3) == 2
-    assert _candidates_per_round(8, 5) == 8
+    assert candidates_per_round(1, 3) == 1
+    assert candidates_per_round(2, 3) == 2  # 6 fits: 3 full rounds of 2
+    assert candidates_per_round(6, 3) == 2
+    assert candidates_per_round(8, 5) == 8
 
 
 def test_bad_scheduler_arguments():
@@ -232,7 +231,8 @@ def test_bad_scheduler_arguments():
 
 def fitfn(*args, env=None, prelude=""):
     code = (
-        f"import sys\n{prelude}\nfrom sklearn_fitfn.cli import main\nsys.exit(main(sys.argv[1:]))"
+        f"import sys\n{prelude}\nfrom sklearn_fitfn._commands.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -309,7 +309,7 @@ def test_a_malformed_scheduler_address_is_a_usage_error(tmp_path, address):
 
 def test_an_unknown_scheduler_host_is_named():
     with pytest.raises(OSError, match="unknown host 'no-such-host.invalid'"):
-        check_scheduler_address("tcp://no-such-host.invalid:8786")
+        _check_scheduler_address("tcp://no-such-host.invalid:8786")
 
 
 def test_lost_work_is_run_again_a_bounded_number_of_times():

@@ -10,10 +10,19 @@
 - :mod:`.lbfgs`: full-batch L-BFGS;
 - :mod:`.keras_fit`: Keras's own ``fit``, through SciKeras;
 - :mod:`.keras_pool`: compiled Keras models lent from one fit to the next;
-- :mod:`.interrupt`: Ctrl-C during a fit.
+- :mod:`.interrupt`: Ctrl-C during a fit;
+- :mod:`.optimizers`: Adam and SGD, step for step as MLPRegressor's, with
+  its learning-rate schedules;
+- :mod:`.layout`: the network's weights as one flat vector and back;
+- :mod:`.compiled`: traced programs kept per shape, a bounded number of them;
+- :mod:`.executor`: where a step runs (inline, or TensorFlow's executor);
+- :mod:`.quadratic_start`: square units' start from the least-squares
+  quadratic.
 
 Every back-end is called as ``backend(spec, settings, data, start)`` and
-returns a :class:`.settings.Trained`; none reads the estimator.
+returns a :class:`.settings.Trained`; none reads the estimator. It imports
+:mod:`sklearn_fitfn._network` and :mod:`sklearn_fitfn._quiet`, and nothing
+above them.
 """
 
 

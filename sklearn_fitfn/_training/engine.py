@@ -19,14 +19,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compiled import BoundedCompiled, size_free_variable
-from .._data import all_rows, empty_inputs, engine_inputs, gather_rows, input_signature
-from .._executor import executor, runs_inline
-from .._layout import ParameterLayout
-from .._optimizers import OPTIMIZERS
-from .._quiet import tf
+from .._network.inputs import all_rows, empty_inputs, engine_inputs, gather_rows, input_signature
+from .._quiet.tensorflow import tf
 from . import record as rules
+from .compiled import BoundedCompiled, size_free_variable
+from .executor import executor, runs_inline
 from .interrupt import catch_interruption
+from .layout import ParameterLayout
+from .optimizers import OPTIMIZERS
 from .settings import Trained
 from .xla import compiled_by_xla, xla_choice, xla_padding
 
@@ -367,7 +367,7 @@ class _Engine:
         inline = runs_inline(spec.layer_units, data.batch_size)
         self.layout = ParameterLayout([w.shape for w in start.weights], grouped=inline)
         params = [size_free_variable(value, dtype) for value in self.layout.pack(start.weights)]
-        self.optimizer = OPTIMIZERS[settings.solver].of(
+        self.optimizer = OPTIMIZERS[settings.solver](
             settings, self.layout, dtype, start.optimizer_state
         )
         self.state = EngineState(params, self.optimizer.slots)

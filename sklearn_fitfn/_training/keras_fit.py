@@ -30,13 +30,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._data import dense_chunks, engine_inputs, gather_rows
-from .._optimizers import LearningRateSchedule
-from .._quiet import keras, tf
-from .._spec import dense_layers, dense_weights, invalid_parameter
+from .._network.inputs import dense_chunks, engine_inputs, gather_rows
+from .._network.spec import dense_layers, dense_weights, invalid_parameter
+from .._quiet.tensorflow import keras, tf
 from . import record as rules
 from .interrupt import catch_interruption
 from .keras_pool import compiled_models, handed_over, pool_key
+from .optimizers import LearningRateSchedule
 from .settings import MLP_LOSSES, Trained
 
 

@@ -4,11 +4,11 @@ following ``MLPRegressor._fit_lbfgs``."""
 import numpy as np
 from sklearn.utils.optimize import _check_optimize_result
 
-from .._compiled import BoundedCompiled
-from .._data import all_rows, engine_inputs, input_signature
-from .._layout import ParameterLayout
-from .._quiet import tf
+from .._network.inputs import all_rows, engine_inputs, input_signature
+from .._quiet.tensorflow import tf
 from . import record as rules
+from .compiled import BoundedCompiled
+from .layout import ParameterLayout
 from .settings import Trained
 from .xla import compiled_by_xla
 

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._quiet import tf
+from .._quiet.tensorflow import tf
 
 
 @dataclasses.dataclass

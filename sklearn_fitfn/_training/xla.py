@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._executor import step_multiply_adds
-from .._quiet import tf
+from .._quiet.tensorflow import tf
+from .executor import step_multiply_adds
 
 
 def xla_padding(n_rows, batch_size):

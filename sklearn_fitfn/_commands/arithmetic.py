@@ -1,0 +1,304 @@
+"""The neural-arithmetic benchmark, run on square units, beside the published units.
+
+Each seed draws the benchmark's task (:func:`sklearn_fitfn.datasets.make_arithmetic`),
+fits one hidden layer of square units with L-BFGS (which starts from the
+least-squares quadratic) on the training range, and succeeds when its MSE on
+the extrapolation range is below the paper's threshold
+(:func:`sklearn_fitfn.datasets.arithmetic_success_threshold`). The success
+rate comes with its Wilson 95% interval, as Madsen & Johansen report theirs.
+Where that threshold vanishes (``add`` on the Primer's 2 inputs: its
+near-perfect solution is exact, so the threshold is float64's round-off), an
+MSE below ``(1e-9 · RMS of y)²``, predictions that agree with y to 9
+significant digits, counts as exact.
+"""
+
+import dataclasses
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from .._network.polynomial import format_polynomial, term_order
+from ..datasets import (
+    _operation_function,
+    arithmetic_success_threshold,
+    make_arithmetic,
+)
+
+__all__ = [
+    "run_arithmetic",
+    "ArithmeticResult",
+    "sparsity_error",
+    "PUBLISHED",
+    "PRIMER_RANGES",
+]
+
+#: Success rates published for the 100-input task, extrapolation U[2, 6]:
+#: Madsen & Johansen, "Neural Arithmetic Units" (ICLR 2020), 100 seeds each;
+#: None where no figure is quoted here.
+PUBLISHED = {
+    "mul": {"NMU": 0.98, "NAC•": 0.31, "NALU": 0.0, "linear": 0.0, "relu": 0.0},
+    "square": {"NMU": 1.0, "NAC•": None, "NALU": None, "linear": None, "relu": None},
+}
+
+#: The Primer benchmark's training and extrapolation ranges for its 2-input
+#: task (Mistry, Farrahi & Hare, JMLR 2022).
+PRIMER_RANGES = (
+    ((-20, -10), (-40, -20)),
+    ((-2, -1), (-6, -2)),
+    ((-1.2, -1.1), (-6.1, -1.2)),
+    ((-0.2, -0.1), (-2, -0.2)),
+    ((-2, 2), ((-6, -2), (2, 6))),
+    ((0.1, 0.2), (0.2, 2)),
+    ((1, 2), (2, 6)),
+    ((1.1, 1.2), (1.2, 6)),
+    ((10, 20), (20, 40)),
+)
+
+#: The 100-input task (windows of 25 overlapping by 12) and the Primer's 2-input one.
+TASKS = {
+    False: dict(n_features=100, subset_ratio=0.25, overlap_ratio=0.5),
+    True: dict(n_features=2, subset_ratio=0.5, overlap_ratio=0.0),
+}
+
+
+def percent(share):
+    """A share as a percentage: to one decimal near 0% and 100%, where a whole
+    number would round 99.6% up to 100% or 0.4% down to 0%."""
+    value = round(100 * share, 1)
+    return f"{value:.1f}" if 0 < value < 1 or 99 < value < 100 else f"{value:.0f}"
+
+
+def sparsity_error(terms):
+    """How far a recovered polynomial is from one with integer coefficients:
+    the largest distance of a coefficient to its nearest integer.
+
+    The paper's sparsity error measures how far each weight of an arithmetic
+    unit is from 0 or ±1; square units' weights have no such target, but the
+    polynomial they compute does (the exact formula's coefficients are small
+    integers), so it is measured there, over every term the network has.
+    """
+    coefficients = np.array(list(terms.values()) or [0.0])
+    return float(np.max(np.abs(coefficients - np.round(coefficients))))
+
+
+@dataclasses.dataclass
+class ArithmeticResult:
+    """The benchmark's outcome, seed by seed.
+
+    Attributes
+    ----------
+    operation : str
+    primer : bool
+        The Primer's 2-input task over its nine ranges, rather than the
+        100-input task on U[1, 2] / U[2, 6].
+    table : pandas.DataFrame
+        One row per seed (and range): the windows, the extrapolation MSE, the
+        threshold, success, seconds, sparsity error.
+    formula : str
+        The polynomial recovered on the first seed.
+    config : dict
+        The settings of the run.
+    """
+
+    operation: str
+    primer: bool
+    table: pd.DataFrame
+    formula: str
+    config: dict
+
+    @property
+    def successes(self):
+        return int(self.table["success"].sum())
+
+    @property
+    def success_rate(self):
+        return self.successes / len(self.table)
+
+    def wilson_interval(self):
+        """The success rate's Wilson 95% interval, as Madsen & Johansen report theirs.
+
+        Returns
+        -------
+        (float, float)
+            Its lower and upper ends.
+        """
+        interval = binomtest(self.successes, len(self.table)).proportion_ci(method="wilson")
+        return float(interval.low), float(interval.high)
+
+    def summary(self):
+        """The figures of the run, as plain values."""
+        low, high = self.wilson_interval()
+        return {
+            "operation": self.operation,
+            "task": "primer" if self.primer else "100 inputs, U[1,2] / U[2,6]",
+            "fits": len(self.table),
+            "successes": self.successes,
+            "success_rate": self.success_rate,
+            "wilson_95": [low, high],
+            "median_seconds": float(self.table["seconds"].median()),
+            "max_seconds": float(self.table["seconds"].max()),
+            "max_sparsity_error": float(self.table["sparsity_error"].max()),
+            "formula_of_first_seed": self.formula,
+            "published": None if self.primer else PUBLISHED.get(self.operation),
+        }
+
+    def report(self):
+        """The verdict in plain lines, beside the published units' figures."""
+        s = self.summary()
+        low, high = s["wilson_95"]
+        lines = [
+            f"{self.operation}, {s['task']}: square units and L-BFGS succeed on "
+            f"{s['successes']} of {s['fits']} ({percent(s['success_rate'])}%, Wilson 95% "
+            f"interval {percent(low)}-{percent(high)}%), median {s['median_seconds']:.1f} s "
+            f"a fit (longest {s['max_seconds']:.1f} s), sparsity error at most "
+            f"{s['max_sparsity_error']:.1e}.",
+            f"formula of the first seed: {self.formula}",
+        ]
+        if s["published"]:
+            quoted = ", ".join(
+                f"{unit} {100 * rate:.0f}%"
+                for unit, rate in s["published"].items()
+                if rate is not None
+            )
+            lines.append(f"published (Madsen & Johansen 2020, 100 seeds): {quoted}")
+        return "\n".join(lines)
+
+    def markdown(self):
+        """The outcome as a paragraph of the docs: the figures that do not
+        depend on the machine (no timings)."""
+        s = self.summary()
+        low, high = s["wilson_95"]
+        thresholds = self.table["threshold"]
+        return (
+            f"- **{self.operation}**, {s['task']}: solved in {s['successes']} of {s['fits']} fits "
+            f"(Wilson 95% interval {percent(low)}-{percent(high)}%); largest extrapolation MSE "
+            f"{self.table['mse'].max():.1e}, against thresholds of {thresholds.min():.2g} to "
+            f"{thresholds.max():.2g}; sparsity error at most {s['max_sparsity_error']:.1e}. "
+            f"The first seed's network computes `{self.formula}`.\n"
+        )
+
+    def to_json(self):
+        """The summary and the per-seed table as JSON."""
+        rows = json.loads(self.table.to_json(orient="records"))
+        return json.dumps({**self.summary(), "config": self.config, "fits": rows}, indent=2)
+
+
+#: Added to a seed for its extrapolation data, so that no seed's training
+#: draws are another seed's extrapolation draws.
+_HELD_OUT_SEEDS = 1_000_000
+
+#: Terms of a recovered formula written out; the rest are counted.
+_TERMS_SHOWN = 6
+
+
+def _written(terms, names):
+    """A recovered formula, its smallest terms (below 1e-6) left out, and a
+    long one cut after :data:`_TERMS_SHOWN` terms with the count of the rest."""
+    kept = {p: c for p, c in terms.items() if abs(c) > 1e-6}
+    ordered = sorted(kept.items(), key=lambda item: term_order(item[0]))
+    text = format_polynomial(dict(ordered[:_TERMS_SHOWN]), names=names)
+    if len(ordered) > _TERMS_SHOWN:
+        values = sorted({round(c, 6) for c in kept.values()})
+        text += f" + … ({len(ordered)} terms in all, coefficients {values})"
+    return text
+
+
+def _fit_one(operation, task, ranges, seed, n_samples, hidden):
+    """One seed: fit on the training range, score on the extrapolation range."""
+    from .._regressor import MLPFunctionRegressor  # the task's data need no TensorFlow
+
+    train, extrapolation = ranges
+    X, y, windows = make_arithmetic(n_samples, operation, interval=train, random_state=seed, **task)
+    X_out, y_out, _ = make_arithmetic(
+        10_000,
+        operation,
+        interval=extrapolation,
+        random_state=seed + _HELD_OUT_SEEDS,
+        windows=windows,
+        **task,
+    )
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=(hidden,), activation="square", solver="lbfgs", random_state=seed
+    )
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter reached: the MSE decides
+        model.fit(X, y)
+    seconds = time.perf_counter() - started
+    mse = float(np.mean((model.predict(X_out) - y_out) ** 2))
+    # Where the paper's threshold vanishes (a+b on 2 inputs: the near-perfect
+    # solution is exact), predictions that agree with y to 9 digits are exact.
+    round_off = float((1e-9 * np.sqrt(np.mean(y_out**2))) ** 2)
+    threshold = arithmetic_success_threshold(
+        operation,
+        windows,
+        n_features=task["n_features"],
+        interval=extrapolation,
+        n_samples=100_000,
+        random_state=seed,
+    )
+    terms = model.to_polynomial(tol=0.0)
+    row = {
+        "seed": seed,
+        "train": str(train),
+        "extrapolation": str(extrapolation),
+        "a": str(windows.a),
+        "b": str(windows.b),
+        "mse": mse,
+        "threshold": threshold,
+        "success": bool(mse < max(threshold, round_off)),
+        "seconds": seconds,
+        "sparsity_error": sparsity_error(terms),
+    }
+    return row, terms
+
+
+def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progress=True):
+    """Run the benchmark on square units: one fit per seed (and Primer range).
+
+    Parameters
+    ----------
+    operation : {"add", "sub", "mul", "square", "div"}, default="mul"
+    seeds : int, default=10
+        Seeds 0 to ``seeds - 1``; with ``primer``, for each of the nine ranges.
+    primer : bool, default=False
+        The Primer's 2-input task over :data:`PRIMER_RANGES`, rather than the
+        100-input task on U[1, 2] with extrapolation on U[2, 6].
+    hidden : int, default=2
+        Square units in the hidden layer.
+    progress : bool, default=True
+        A line per fit on stderr.
+
+    Returns
+    -------
+    ArithmeticResult
+    """
+    _operation_function(operation)
+    task = TASKS[bool(primer)]
+    ranges = PRIMER_RANGES if primer else (((1, 2), (2, 6)),)
+    # Enough rows to determine the quadratic of the inputs, with a tenth to spare.
+    n_samples = max(1000, (task["n_features"] + 1) * (task["n_features"] + 2) // 2 * 11 // 10)
+    rows, formula = [], None
+    runs = [(pair, seed) for pair in ranges for seed in range(seeds)]
+    for index, (pair, seed) in enumerate(runs, 1):
+        row, terms = _fit_one(operation, task, pair, seed, n_samples, hidden)
+        if formula is None:
+            formula = _written(terms, names=None)
+        rows.append(row)
+        if progress:
+            print(
+                f"[{index}/{len(runs)}] seed {seed} {row['train']} -> {row['extrapolation']}: "
+                f"MSE {row['mse']:.2e} (threshold {row['threshold']:.2e}) "
+                f"{'solved' if row['success'] else 'not solved'}, {row['seconds']:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    config = dict(
+        operation=operation, seeds=seeds, primer=bool(primer), hidden=hidden, n_samples=n_samples
+    )
+    return ArithmeticResult(operation, bool(primer), pd.DataFrame(rows), formula, config)

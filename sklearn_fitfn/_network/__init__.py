@@ -1,0 +1,13 @@
+"""The network: what it is, before any training.
+
+- :mod:`.activations`: the one table of activations (both vocabularies, their
+  Keras names, which leave a network linear, which read back exactly);
+- :mod:`.spec`: the one definition of the network (layer sizes, activations,
+  dtype, initial weights) and the Keras model built from it;
+- :mod:`.inputs`: the rows as the training back-ends take them (dense or
+  sparse, chunked, gathered);
+- :mod:`.polynomial`: a fitted network of square and linear units read back
+  as the polynomial it computes.
+
+It imports only :mod:`sklearn_fitfn._quiet`; everything else imports it.
+"""

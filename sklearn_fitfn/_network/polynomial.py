@@ -1,0 +1,153 @@
+"""The polynomial a network of square and identity units computes.
+
+A layer's pre-activation is a linear combination of the layer below's
+polynomials, an identity unit keeps it, and a square unit multiplies it by
+itself: so the output is a polynomial of the inputs, of degree 2 to the
+number of square layers. It is expanded here term by term, exactly (up to
+floating-point round-off), from the network's weights.
+"""
+
+from collections import defaultdict
+
+import numpy as np
+
+from .activations import POLYNOMIAL_ACTIVATIONS
+
+
+class Polynomial:
+    """A polynomial as a dict from monomials to coefficients.
+
+    A monomial is the sorted tuple of the features it multiplies, with
+    repetition: ``()`` is the constant, ``(0, 0)`` is x0², ``(0, 1)`` x0·x1.
+    """
+
+    def __init__(self, terms=None):
+        self.terms = dict(terms or {})
+
+    @classmethod
+    def variable(cls, feature):
+        return cls({(feature,): 1.0})
+
+    @classmethod
+    def constant(cls, value):
+        return cls({(): float(value)})
+
+    def __add__(self, other):
+        terms = defaultdict(float, self.terms)
+        for monomial, coefficient in other.terms.items():
+            terms[monomial] += coefficient
+        return Polynomial(terms)
+
+    def scaled(self, factor):
+        return Polynomial({m: c * factor for m, c in self.terms.items()})
+
+    def __mul__(self, other):
+        terms = defaultdict(float)
+        for left, a in self.terms.items():
+            for right, b in other.terms.items():
+                terms[tuple(sorted(left + right))] += a * b
+        return Polynomial(terms)
+
+    def exponents(self, n_features, tol=0.0):
+        """``{(e_0, ..., e_{n-1}): coefficient}``, the terms of magnitude
+        ``tol`` and below left out."""
+        result = {}
+        for monomial, coefficient in self.terms.items():
+            if abs(coefficient) > tol:
+                powers = [0] * n_features
+                for feature in monomial:
+                    powers[feature] += 1
+                result[tuple(powers)] = float(coefficient)
+        return result
+
+
+def linear_combinations(polynomials, kernel, bias):
+    """``Σᵢ kernel[i, j] · polynomials[i] + bias[j]`` for every column j."""
+    outputs = []
+    for column in range(kernel.shape[1]):
+        total = Polynomial.constant(bias[column])
+        for polynomial, weight in zip(polynomials, kernel[:, column]):
+            if weight != 0:
+                total = total + polynomial.scaled(float(weight))
+        outputs.append(total)
+    return outputs
+
+
+def network_polynomials(weights, activations, inputs):
+    """The polynomials of a network's outputs, in terms of ``inputs``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[kernel, bias, ...]``, input to output.
+    activations : sequence of str
+        Keras names of the hidden layers' activations, each in
+        :data:`POLYNOMIAL_ACTIVATIONS`.
+    inputs : list of Polynomial
+        What the network's inputs are: the variables themselves, or, behind a
+        scaler, linear polynomials of them.
+
+    Returns
+    -------
+    list of Polynomial
+        One per output.
+    """
+    layer = list(inputs)
+    for index in range(len(weights) // 2):
+        layer = linear_combinations(layer, np.asarray(weights[2 * index]), weights[2 * index + 1])
+        if index < len(activations) and activations[index] == "square":
+            layer = [p * p for p in layer]
+    return layer
+
+
+def check_polynomial_network(activations, out_activation, owner):
+    """Raise ValueError unless the network computes a polynomial."""
+    others = sorted(set(activations) - set(POLYNOMIAL_ACTIVATIONS))
+    if others or out_activation != "identity":
+        what = f"{', '.join(others)} units" if others else "an exponential output (Poisson loss)"
+        raise ValueError(
+            f"{owner} computes a polynomial only with square and identity units and a "
+            f"linear output; this network has {what}."
+        )
+
+
+def term_order(powers):
+    """The sort key of a term, by its exponents: highest degree first, and
+    within a degree by the first feature's power (x0² before x0·x1 before x1²)."""
+    return (-sum(powers), powers[::-1])
+
+
+def format_polynomial(exponents, names=None, digits=6):
+    """A polynomial as people write it: ``"y = 1·x0·x1 + 2·x0 - 3"``.
+
+    Parameters
+    ----------
+    exponents : dict
+        From exponent tuples to coefficients, as ``to_polynomial`` gives them.
+    names : sequence of str, optional
+        The inputs' names (default ``x0``, ``x1``, ...).
+    digits : int, default=6
+        Significant digits of each coefficient.
+
+    Returns
+    -------
+    str
+    """
+    superscripts = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+    def monomial(powers):
+        factors = []
+        for feature, power in enumerate(powers):
+            if power:
+                name = names[feature] if names is not None else f"x{feature}"
+                factors.append(name + (str(power).translate(superscripts) if power > 1 else ""))
+        return "·".join(factors)
+
+    ordered = sorted(exponents.items(), key=lambda item: term_order(item[0]))
+    text = ""
+    for powers, coefficient in ordered:
+        sign = "-" if coefficient < 0 else "+"
+        size = f"{abs(coefficient):.{digits}g}"
+        term = size if not any(powers) else f"{size}·{monomial(powers)}"
+        text += f" {sign} {term}" if text else (f"-{term}" if sign == "-" else term)
+    return "y = " + (text or "0")

@@ -1,0 +1,263 @@
+import contextlib
+import json
+import math
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+
+from sklearn_fitfn._commands import experiments
+from sklearn_fitfn._commands.experiments import (
+    ExperimentSettings,
+    InvalidExperiment,
+    analytic_linear_floor,
+    least_squares_rmse,
+    run_experiment,
+)
+from sklearn_fitfn.datasets import make_products, make_squares
+
+# Small enough for the unit suite, large enough for wide margins.
+QUICK = dict(n_samples=600, max_iter=200, architectures=[(32, 32)], cv=3)
+
+
+@pytest.fixture(scope="module")
+def squares():
+    return run_experiment("squares", progress=False, **QUICK)
+
+
+def test_the_best_line_floor_matches_its_closed_form():
+    X, y = make_squares(random_state=0)
+    assert least_squares_rmse(X, y) == pytest.approx(
+        analytic_linear_floor("squares", 1, 1000), rel=0.03
+    )
+    assert analytic_linear_floor("squares", 0, 1000) == pytest.approx(1000**2 / (6 * math.sqrt(5)))
+    X, y = make_products(20000, random_state=0)
+    assert least_squares_rmse(X, y) == pytest.approx(
+        analytic_linear_floor("products", 1, 1000), rel=0.03
+    )
+
+
+def test_relu_fits_squares_and_identity_is_stuck_at_the_line(squares):
+    by_activation = squares.table.groupby("activation")["cv_rmse_mean"].min()
+    assert by_activation["relu"] <= 0.10 * squares.linear_floor
+    assert by_activation["identity"] >= 0.95 * squares.linear_floor
+    assert squares.test_rmse["relu"] <= 0.10 * squares.linear_floor
+    assert squares.test_rmse["identity"] >= 0.95 * squares.linear_floor
+    assert "a linear network cannot fit x²" in squares.verdict()
+
+
+def _reported(verdict, activation):
+    """The held-out RMSE and the floor that the verdict prints for an activation."""
+    line = next(line for line in verdict.splitlines() if line.startswith(f"{activation}:"))
+    numbers = re.findall(r"RMSE ([\d,.]+)|gets ([\d,.]+)", line)
+    rmse, floor = (float((a or b).replace(",", "").rstrip(".")) for a, b in numbers)
+    return rmse, floor
+
+
+def test_the_verdict_compares_held_out_with_held_out(squares):
+    rmse, floor = _reported(squares.verdict(), "identity")
+    assert (rmse, floor) == (
+        pytest.approx(squares.test_rmse["identity"], abs=0.05),
+        pytest.approx(squares.held_out_floor, abs=0.05),
+    )
+    assert floor == pytest.approx(least_squares_rmse(squares.X_test, squares.y_test), abs=0.05)
+    assert rmse >= floor
+    assert "on the same data" in squares.verdict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_linear_network_is_never_reported_below_the_held_out_floor(seed):
+    # Whatever it learned, a linear network is a straight line: on held-out
+    # data it cannot beat the best line fitted to those very data.
+    result = run_experiment(
+        "squares",
+        n_samples=200,
+        cv=2,
+        max_iter=30,
+        activations=["identity"],
+        architectures=[(8,), (16, 16)],
+        random_state=seed,
+        progress=False,
+    )
+    rmse, floor = _reported(result.verdict(), "identity")
+    assert rmse >= floor == pytest.approx(result.held_out_floor, abs=0.05)
+    assert result.test_rmse["identity"] >= result.held_out_floor
+
+
+def test_both_activations_fit_sums():
+    result = run_experiment("sums", progress=False, **QUICK)
+    assert (result.table["cv_r2_mean"] > 0.999).all()
+    assert "x1 + x2 is linear" in result.verdict()
+
+
+def test_result_contents(squares):
+    table = squares.table
+    assert list(table.columns) == [
+        "activation",
+        "architecture",
+        "cv_rmse_mean",
+        "cv_rmse_std",
+        "cv_r2_mean",
+        "fit_seconds",
+        "converged",
+    ]
+    assert table["cv_rmse_mean"].is_monotonic_increasing
+    assert set(squares.models) == {"identity", "relu"}
+    samples = squares.samples
+    assert len(samples) == 8
+    np.testing.assert_array_equal(samples["Expected"], samples["x1"] ** 2)
+    np.testing.assert_allclose(
+        samples["err (relu)"], samples["Predicted (relu)"] - samples["Expected"]
+    )
+    payload = json.loads(squares.to_json())
+    assert payload["linear_floor_rmse"] == squares.linear_floor
+    assert len(payload["cv_results"]["params"]) == 2
+    assert payload["ranking"][0]["activation"] == "relu"
+
+
+def test_convergence_is_recorded_per_candidate_and_never_printed(capfd):
+    # Adam runs all max_iter epochs here (the stopping rule is off), so no
+    # fit converges; L-BFGS on a sum meets its gradient test. Folds of 40
+    # rows also clip batch_size=100, which MLPRegressor warns about.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        adam = run_experiment(
+            "sums", n_samples=80, max_iter=5, cv=2, architectures=[(4,)], progress=False, n_jobs=2
+        )
+        lbfgs = run_experiment(
+            "sums",
+            n_samples=200,
+            max_iter=2000,
+            cv=2,
+            architectures=[(4,)],
+            activations=["identity"],
+            solver="lbfgs",
+            progress=False,
+        )
+    assert caught == [] and capfd.readouterr() == ("", "")
+    assert adam.table["converged"].tolist() == [False, False]
+    assert adam.convergence_note().startswith("2 of 2 candidates did not converge in every fold")
+    assert "all 5 epochs (max_iter)" in adam.convergence_note()
+    assert json.loads(adam.to_json())["convergence"] == adam.convergence_note()
+    assert lbfgs.table["converged"].tolist() == [True]
+    assert lbfgs.convergence_note() is None
+    assert lbfgs.search.cv_results_["split0_test_converged"][0] == 1.0
+
+
+EXACT = dict(solver="lbfgs", alpha=0.0, tol=0.0)
+
+
+@pytest.fixture(scope="module")
+def extrapolated():
+    return run_experiment(
+        "squares",
+        n_samples=600,
+        max_iter=1000,
+        cv=3,
+        activations=("relu", "square"),
+        architectures=[(4,), (16,)],
+        extrapolate=(1001, 2000),
+        progress=False,
+        **EXACT,
+    )
+
+
+@pytest.mark.slow
+def test_extrapolation_scores_every_candidate_inside_and_outside(extrapolated):
+    table = extrapolated.table
+    assert len(table) == 4
+    assert table[["test_rmse", "extrapolation_rmse"]].notna().all().all()
+    X_out = extrapolated.X_extrapolate
+    assert X_out.min() >= 1001 and X_out.max() <= 2000
+    np.testing.assert_array_equal(extrapolated.y_extrapolate, X_out[:, 0] ** 2)
+    for _, row in table[table["activation"] == "relu"].iterrows():
+        assert row["extrapolation_rmse"] > 10 * row["test_rmse"]
+    assert extrapolated.extrapolation_rmse["relu"] > 10 * extrapolated.test_rmse["relu"]
+
+
+@pytest.mark.slow
+def test_square_units_stay_exact_outside_the_training_range(extrapolated):
+    square = extrapolated.table[extrapolated.table["activation"] == "square"]
+    assert (square["cv_rmse_mean"] < 1e-3).all()
+    assert (square["extrapolation_rmse"] < 1e-3).all()
+    assert extrapolated.exact == {
+        "inside": {"relu": False, "square": True},
+        "outside": {"relu": False, "square": True},
+    }
+    samples = extrapolated.extrapolation_samples
+    np.testing.assert_array_equal(samples["Predicted (square)"], samples["Expected"])
+    verdict = extrapolated.verdict().splitlines()
+    assert verdict[1].startswith("square: exact") and "exact too" in verdict[1]
+    assert "times its error inside" in verdict[0]
+    payload = json.loads(extrapolated.to_json())
+    assert payload["config"]["extrapolate"] == [1001, 2000]
+    assert payload["exact"]["outside"]["square"] is True
+
+
+def test_progress_reports_every_candidate():
+    seen = []
+    run_experiment(
+        "squares",
+        n_samples=60,
+        max_iter=2,
+        architectures=[(4,), (8,)],
+        cv=2,
+        progress=lambda i, total, candidate, results: seen.append((i, total)),
+    )
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(function="tangent"), "unknown function"),
+        (dict(low=10, high=1), r"^low=10 must be smaller than high=1$"),
+        (dict(n_samples=5, cv=3), r"^n_samples=5 leaves fewer than 2 held-out rows .* cv=3 folds"),
+        (dict(cv=1), "^cv=1: cross-validation needs at least 2 folds$"),
+        (dict(extrapolate=(2000, 1001)), r"^extrapolate=\(2000, 1001\) needs low < high$"),
+        (dict(n_jobs=0), "^n_jobs=0: give a positive number"),
+        (dict(activations=[]), "at least one activation"),
+        (dict(n_workers=2), "^n_workers=2 applies to a cluster started for the run only"),
+        (dict(n_sample=10), "unexpected keyword argument 'n_sample'"),
+    ],
+)
+def test_bad_experiment_settings_fail_before_any_fit(kwargs, message, monkeypatch):
+    fits = []
+    monkeypatch.setattr(experiments, "_search", lambda *args: fits.append(args))
+    with pytest.raises((ValueError, TypeError), match=message):
+        run_experiment(**{"function": "squares", "progress": False, **kwargs})
+    assert fits == []
+
+
+def test_a_bad_setting_is_spelled_as_its_caller_names_it():
+    with pytest.raises(InvalidExperiment) as error:
+        ExperimentSettings(n_samples=3, cv=2)
+    assert str(error.value).startswith("n_samples=3 leaves")
+    spelled = error.value.spelled(lambda name, value: f"<{name} {value}>")
+    assert spelled.startswith(
+        "<n_samples 3> leaves fewer than 2 held-out rows in each of the <cv 2>"
+    )
+
+
+def test_settings_are_plain_and_recorded_as_json():
+    settings = ExperimentSettings(architectures=[[8], (4, 4)], activations=["relu"])
+    assert settings.architectures == ((8,), (4, 4)) and settings.activations == ("relu",)
+    config = settings.config()
+    assert config["architectures"] == [[8], [4, 4]] and "n_samples_shown" not in config
+    assert json.loads(json.dumps(config)) == config
+
+
+@pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "process workers"])
+def test_parallel_fits_give_the_same_grid_as_one_process(backend):
+    settings = dict(n_samples=120, max_iter=20, architectures=[(8,), (4, 4)], cv=2, progress=False)
+    serial = run_experiment("squares", n_jobs=1, **settings)
+    chosen = contextlib.nullcontext() if backend is None else joblib.parallel_config(backend)
+    with chosen:
+        parallel = run_experiment("squares", n_jobs=2, **settings)
+    np.testing.assert_allclose(
+        parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"], rtol=1e-9
+    )
+    assert parallel.test_rmse == pytest.approx(serial.test_rmse, rel=1e-9)

@@ -1,0 +1,96 @@
+"""The polynomial a network of square and identity units computes."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._network.polynomial import Polynomial, format_polynomial
+
+
+def _evaluate(terms, X):
+    return sum(c * np.prod(X ** np.array(powers), axis=1) for powers, c in terms.items())
+
+
+@pytest.mark.parametrize(
+    "hidden, activation",
+    [((3,), "square"), ((3, 2), "square"), ((4,), "identity"), ((3, 2), ["square", "identity"])],
+)
+def test_the_polynomial_is_the_network(hidden, activation):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=hidden, activation=activation, max_iter=5, random_state=0
+    ).fit(X, X[:, 0] * X[:, 1])
+    terms = model.to_polynomial(tol=0)
+    X_new = rng.uniform(-3, 3, size=(20, 3))
+    np.testing.assert_allclose(_evaluate(terms, X_new), model.predict(X_new), rtol=1e-9)
+    square_layers = [activation] * len(hidden) if isinstance(activation, str) else activation
+    assert max(map(sum, terms)) == 2 ** square_layers.count("square")
+
+
+def test_a_square_unit_expands_as_written():
+    # One unit, (2·x0 - x1 + 1)², times 3, plus 0.5.
+    model = MLPFunctionRegressor(hidden_layer_sizes=(1,), activation="square")
+    model.initialize(np.zeros((2, 2)), np.zeros(2))
+    model.model_.set_weights(
+        [np.array([[2.0], [-1.0]]), np.array([1.0]), np.array([[3.0]]), np.array([0.5])]
+    )
+    assert model.to_polynomial() == {
+        (2, 0): 12.0,
+        (1, 1): -12.0,
+        (0, 2): 3.0,
+        (1, 0): 12.0,
+        (0, 1): -6.0,
+        (0, 0): 3.5,
+    }
+    assert model.to_polynomial(tol=4.0) == {(2, 0): 12.0, (1, 1): -12.0, (1, 0): 12.0, (0, 1): -6.0}
+
+
+def test_several_outputs_give_one_polynomial_each():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=(2,), activation="square", max_iter=3, random_state=0
+    ).fit(X, np.column_stack([X[:, 0], X[:, 1]]))
+    assert isinstance(model.to_polynomial(), list) and len(model.to_polynomial()) == 2
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(activation="relu"), "square and identity units .* this network has relu units"),
+        (dict(activation=["square", "tanh"], hidden_layer_sizes=(2, 2)), "has tanh units"),
+        (dict(activation="square", loss="poisson"), "an exponential output"),
+    ],
+)
+def test_other_networks_have_no_polynomial(options, message):
+    X = np.random.default_rng(0).uniform(1, 2, size=(30, 2))
+    model = MLPFunctionRegressor(**{"hidden_layer_sizes": (2,), "max_iter": 2, **options})
+    model.fit(X, X.sum(axis=1))
+    with pytest.raises(ValueError, match=message):
+        model.to_polynomial()
+
+
+def test_an_unfitted_network_has_no_polynomial():
+    with pytest.raises(NotFittedError):
+        MLPFunctionRegressor(activation="square").to_polynomial()
+
+
+@pytest.mark.parametrize(
+    "terms, names, text",
+    [
+        ({(1, 1): 1.0}, None, "y = 1·x0·x1"),
+        ({(2, 0): 1.0, (0, 0): -3.0, (1, 0): 2.5}, None, "y = 1·x0² + 2.5·x0 - 3"),
+        ({(0, 3): -1.0}, ["a", "b"], "y = -1·b³"),
+        ({}, None, "y = 0"),
+        ({(0, 0): 4.0}, None, "y = 4"),
+    ],
+)
+def test_a_polynomial_is_written_as_people_write_it(terms, names, text):
+    assert format_polynomial(terms, names=names) == text
+
+
+def test_polynomials_multiply_and_add():
+    x0, x1 = Polynomial.variable(0), Polynomial.variable(1)
+    square = (x0 + x1) * (x0 + x1)
+    assert square.exponents(2) == {(2, 0): 1.0, (1, 1): 2.0, (0, 2): 1.0}
