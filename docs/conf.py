@@ -10,7 +10,12 @@ pages come from the docstrings (numpydoc), and the gallery runs every script
 in examples/ (sphinx-gallery) and shows what it prints and draws.
 """
 
+import sys
+from pathlib import Path
+
 import sklearn_fitfn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_figures
 
 project = "sklearn_fitfn"
 author = "the sklearn_fitfn developers"
@@ -41,8 +46,11 @@ autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
+    # By name, so that Sphinx can cache the configuration (docs/gallery_figures.py).
+    "image_scrapers": ("gallery_figures.figures_of_the_example",),
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/",  # run every example, so that its output is real
     "download_all_examples": False,
@@ -55,6 +63,12 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_fitfn {release}"
 html_theme_options = {
+    # The examples' pages need the width for what the scripts print.
+    # (pages under auto_examples/ match neither pattern, and get none)
+    "secondary_sidebar_items": {
+        "*": ["page-toc", "sourcelink"],
+        "generated/*": ["page-toc", "sourcelink"],
+    },
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 4,
@@ -72,7 +86,8 @@ html_sidebars = {
         "distributed",
     ]
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["fitfn.css"]
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

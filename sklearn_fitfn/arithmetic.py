@@ -1,8 +1,5 @@
 """The neural-arithmetic benchmark on square units, beside the published
 units, for use from Python.
-
-The work is done in :mod:`sklearn_fitfn._commands.arithmetic`
-(``fitfn arithmetic``); this module is its public face.
 """
 
 from . import _moved_names

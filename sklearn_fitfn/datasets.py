@@ -104,27 +104,29 @@ def make_function_data(
 
 
 def make_squares(n_samples=1000, **kwargs):
-    """y = x² (see :func:`make_function_data` for the parameters)."""
+    """The squares: y = x² of one input (parameters as :func:`make_function_data`)."""
     return make_function_data("squares", n_samples, **kwargs)
 
 
 def make_sums(n_samples=1000, **kwargs):
-    """y = x1 + x2 + ... (see :func:`make_function_data`)."""
+    """The sums: y = x1 + x2, the sum of two inputs by default (parameters as
+    :func:`make_function_data`)."""
     return make_function_data("sums", n_samples, **kwargs)
 
 
 def make_products(n_samples=1000, **kwargs):
-    """y = x1 · x2 · ... (see :func:`make_function_data`)."""
+    """The products: y = x1 · x2, the product of two inputs by default (parameters
+    as :func:`make_function_data`)."""
     return make_function_data("products", n_samples, **kwargs)
 
 
 def make_cubes(n_samples=1000, **kwargs):
-    """y = x³ (see :func:`make_function_data`)."""
+    """The cubes: y = x³ of one input (parameters as :func:`make_function_data`)."""
     return make_function_data("cubes", n_samples, **kwargs)
 
 
 def make_sine(n_samples=1000, **kwargs):
-    """y = sin(x) (see :func:`make_function_data`)."""
+    """The sine: y = sin(x) of one input (parameters as :func:`make_function_data`)."""
     return make_function_data("sine", n_samples, **kwargs)
 
 

@@ -1,9 +1,6 @@
 """The grid search behind ``fitfn squares``, ``sums``, ``products``,
 ``cubes`` and ``sine``, for use from Python: the linear-versus-nonlinear
 search, its summary and the best straight line's error.
-
-The work is done in :mod:`sklearn_fitfn._commands.experiments`; this module
-is its public face.
 """
 
 from . import _moved_names

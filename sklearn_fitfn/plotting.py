@@ -6,8 +6,7 @@ every residual panel has its own scale, so that a small error stays visible
 beside a large one. The figures are built with matplotlib's object API,
 never through pyplot: importing this module or drawing a figure leaves the
 user's backend as it was and keeps no figure open, and no TensorFlow is
-imported. They are drawn in :mod:`sklearn_fitfn._commands.figures`; this
-module is their public face.
+imported.
 """
 
 from . import _moved_names

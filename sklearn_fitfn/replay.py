@@ -1,8 +1,5 @@
 """The original report, replayed step by step, for use from Python: why the
 network could not learn x², why relu "did not help", and what does.
-
-The work is done in :mod:`sklearn_fitfn._commands.replay` (``fitfn replay``);
-this module is its public face.
 """
 
 from . import _moved_names

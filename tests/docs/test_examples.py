@@ -1,7 +1,12 @@
+"""Every example runs as a user would run it, prints its figures, draws at
+least one figure with data on it, and writes no file where it runs."""
+
+import os
 import runpy
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
 # The examples run at their full size: `python -m pytest -m slow`.
 pytestmark = pytest.mark.slow
@@ -9,8 +14,16 @@ pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def _drawn(figure):
+    """Lines, markers and bars drawn on the figure's axes."""
+    return sum(len(axes.lines) + len(axes.collections) + len(axes.patches) for axes in figure.axes)
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
-def test_example_runs(script, tmp_path, monkeypatch, capsys):
+def test_example_runs_prints_draws_and_writes_nothing(script, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    namespace = runpy.run_path(str(EXAMPLES / script), run_name="__main__")
     assert "RMSE" in capsys.readouterr().out
+    figures = [value for value in namespace.values() if isinstance(value, Figure)]
+    assert figures and all(_drawn(figure) > 0 for figure in figures), script
+    assert os.listdir(tmp_path) == []
