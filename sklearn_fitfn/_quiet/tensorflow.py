@@ -20,9 +20,13 @@ the process to one core per operation; turning oneDNN off changed no fit's
 time (benchmarks/bench_threads.py, docs/performance.md).
 """
 
+import collections
+import contextlib
+import logging
 import os
 import sys
 import tempfile
+import threading
 
 
 def _import_tensorflow_quietly():
@@ -58,3 +62,50 @@ def _import_tensorflow_quietly():
 
 
 tf, keras = _import_tensorflow_quietly()
+
+
+class _RetracingNotices(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" notices logged by
+    the threads that are running one of the package's fits, and nothing else.
+
+    Keras's fit traces its training step once per network shape and size of
+    data, which is what a grid search asks of it; TensorFlow reads that as a
+    loop that retraces by mistake and logs a paragraph of advice to stderr.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.threads = collections.Counter()
+        self.lock = threading.Lock()
+
+    def filter(self, record):
+        return not (
+            record.thread in self.threads
+            and "triggered tf.function retracing" in record.getMessage()
+        )
+
+
+_retracing_notices = _RetracingNotices()
+
+
+@contextlib.contextmanager
+def without_retracing_notices():
+    """Hold back TensorFlow's retracing notices from this thread while the
+    block runs. The filter sits on TensorFlow's logger only while some
+    thread is inside such a block, so the process's logging is as it was
+    before and after."""
+    logger = tf.get_logger()
+    thread = threading.get_ident()
+    with _retracing_notices.lock:
+        if not _retracing_notices.threads:
+            logger.addFilter(_retracing_notices)
+        _retracing_notices.threads[thread] += 1
+    try:
+        yield
+    finally:
+        with _retracing_notices.lock:
+            _retracing_notices.threads[thread] -= 1
+            if not _retracing_notices.threads[thread]:
+                del _retracing_notices.threads[thread]
+            if not _retracing_notices.threads:
+                logger.removeFilter(_retracing_notices)

@@ -41,10 +41,13 @@ def train(spec, settings, data, start):
     Trained
     """
     # Imported here, so that the settings (and the command's choices) need no TensorFlow.
+    from .._quiet.tensorflow import without_retracing_notices
+
     if settings.keras is not None:
         from .keras_fit import train_keras as backend
     elif settings.solver == "lbfgs":
         from .lbfgs import train_lbfgs as backend
     else:
         from .engine import train_stochastic as backend
-    return backend(spec, settings, data, start)
+    with without_retracing_notices():
+        return backend(spec, settings, data, start)

@@ -455,3 +455,20 @@ def test_fits_of_one_shape_on_keras_fit_do_not_grow():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert float(result.stdout) < 1.0
+
+
+def test_keras_fits_of_many_shapes_log_no_retracing_notice(caplog):
+    # Keras traces its training step per shape and size of data; TensorFlow
+    # calls that frequent retracing and logs advice (to stderr, outside
+    # pytest, whose own handler takes TensorFlow's records here), which the
+    # package holds back while its fits run, and only then.
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for i in range(8):
+            X = rng.normal(size=(50 + 17 * i, 2))
+            MLPFunctionRegressor(
+                solver="rmsprop", hidden_layer_sizes=(4 + i,), max_iter=1, random_state=0
+            ).fit(X, X[:, 0])
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    assert tf.get_logger().filters == []
