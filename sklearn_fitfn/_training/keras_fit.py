@@ -3,10 +3,19 @@
 When ``solver`` names (or is) a Keras optimizer, ``loss`` a Keras loss, or
 ``callbacks`` are given, the network from :mod:`.._spec` trains with Keras
 ``fit``, and SciKeras does what it was made for: its ``KerasRegressor``
-resolves the optimizer and the loss from names, classes or instances with
-routed parameters (``_get_compile_kwargs``), compiles the model, validates
-and prepares the callbacks (``_initialize_callbacks``), runs ``fit`` and
-records ``history_`` (``_fit_keras_model``).
+validates the data and prepares the callbacks (``initialize``), resolves the
+optimizer and the loss from names, classes or instances with routed
+parameters and compiles the model (``_ensure_compiled_model``,
+``_get_compile_kwargs``), runs Keras's ``fit`` and records ``history_``
+(``_fit_keras_model``).
+
+Three of those are private methods of SciKeras (whose last release is
+0.13.0, unmaintained): its public ``fit`` takes X as an array and makes the
+batches itself, and it must take instead a dataset of MLPRegressor's
+per-epoch batches, and hand back the compile arguments that the model given
+to the estimator is compiled with. :data:`SCIKERAS_PRIVATE_METHODS` lists
+them with the parameters used here, and a test fails, naming the method,
+when an installed SciKeras no longer has them.
 
 What stays MLPRegressor's, so that a grid over solvers compares like with
 like: the starting weights, the validation split, the loss (for
@@ -357,6 +366,15 @@ def _attach_penalty(model, strength):
         layer.kernel.regularizer = _Penalty(strength) if strength else None
 
 
+#: The private methods of SciKeras's wrapper used here, each with the
+#: parameters it is called with (checked against SciKeras by the tests).
+SCIKERAS_PRIVATE_METHODS = {
+    "_ensure_compiled_model": (),
+    "_fit_keras_model": ("X", "y", "sample_weight", "warm_start", "epochs", "initial_epoch"),
+    "_get_compile_kwargs": (),
+}
+
+
 def _wrapper(model, settings, rules_callback, n_epochs, steps_per_epoch):
     """SciKeras's ``KerasRegressor`` around ``model``, with the fit's optimizer,
     loss and callbacks (ours first), and one call into the compiled training
@@ -427,8 +445,10 @@ def _fit(model, settings, data, start, batching, compiled=None):
         )
     mlp_rules = MLPRegressorRules(record, data.n_samples, schedule, settings, data.validation)
     wrapper = _wrapper(model, settings, mlp_rules, n_epochs, batching.steps_per_epoch)
-    wrapper._initialize(data.X, data.y)
+    wrapper.initialize(data.X, data.y)
     _attach_penalty(model, batching.penalty)
+    # Private: compiles with SciKeras's resolution of the optimizer and loss;
+    # its public fit would do this only on the way to batching X itself.
     wrapper._ensure_compiled_model()
     if compiled is not None:
         compiled()
@@ -446,7 +466,8 @@ def _fit(model, settings, data, start, batching, compiled=None):
         interruption.on_request(lambda: setattr(model, "stop_training", True))
         try:
             # Keras counts epochs on from earlier partial fits, as SciKeras's
-            # partial_fit does.
+            # partial_fit does. Private: SciKeras's public fit would check X
+            # as an array and batch it itself, not take MLPRegressor's batches.
             wrapper._fit_keras_model(
                 batches,
                 None,
@@ -464,6 +485,7 @@ def _fit(model, settings, data, start, batching, compiled=None):
     rules.end_of_training(record, settings, stopped, interruption)
     if data.validation is not None:  # as MLPRegressor: the best epoch's, or the starting weights
         model.set_weights(record.best_weights or starting_weights)
+    # Private: what the model handed to the estimator is compiled with.
     return history, wrapper._get_compile_kwargs()
 
 

@@ -3,6 +3,7 @@ history_, and every promise of the estimator on that path (reproducibility and
 global state: tests/test_regressor.py, for both paths)."""
 
 import concurrent.futures
+import inspect
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._training import keras_pool
+from sklearn_fitfn._training import keras_fit, keras_pool
 from sklearn_fitfn._training.keras_pool import compiled_models
 from sklearn_fitfn._training.settings import uses_keras_fit
 
@@ -472,3 +473,19 @@ def test_keras_fits_of_many_shapes_log_no_retracing_notice(caplog):
             ).fit(X, X[:, 0])
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
     assert tf.get_logger().filters == []
+
+
+@pytest.mark.parametrize("name, parameters", sorted(keras_fit.SCIKERAS_PRIVATE_METHODS.items()))
+def test_the_private_scikeras_methods_used_are_still_there(name, parameters):
+    from scikeras.wrappers import KerasRegressor
+
+    method = getattr(KerasRegressor, name, None)
+    assert callable(method), (
+        f"SciKeras's KerasRegressor no longer has {name}(), which the Keras path "
+        "(sklearn_fitfn/_training/keras_fit.py) calls"
+    )
+    have = list(inspect.signature(method).parameters)[1 : 1 + len(parameters)]
+    assert have == list(parameters), (
+        f"SciKeras's KerasRegressor.{name} now takes {have}, not {list(parameters)}: "
+        "update sklearn_fitfn/_training/keras_fit.py"
+    )
