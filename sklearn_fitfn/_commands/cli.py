@@ -359,8 +359,8 @@ def _settle_imports(own_process):
     """Keep the garbage collector's full passes off the objects imported so far.
 
     Each full collection walks every object the process holds, and
-    TensorFlow's import leaves so many that a pass takes about 0.2 s by then;
-    the first fits set one off. ``gc.freeze`` puts the imported objects out
+    TensorFlow's import leaves so many that a pass is slow by then
+    (docs/performance.md); the first fits set one off. ``gc.freeze`` puts the imported objects out
     of the collector's reach. It acts on the whole process, so only the
     ``fitfn`` command, which owns its process, does it.
     """

@@ -479,8 +479,8 @@ def _search(settings, X, y, progress):
     )
     # On one machine, parallel fits run in threads unless the caller chose a
     # joblib backend: TensorFlow releases the GIL while it trains, and a thread
-    # needs no second copy of TensorFlow (a process worker spends about 4 s
-    # importing it before its first fit).
+    # needs no second copy of TensorFlow (a process worker imports it anew
+    # before its first fit: seconds, docs/performance.md).
     with contextlib.ExitStack() as stack:
         stack.enter_context(warnings.catch_warnings())
         # Recorded per candidate (the "converged" column) instead of printed;

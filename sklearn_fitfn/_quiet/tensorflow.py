@@ -1,6 +1,6 @@
 """TensorFlow and Keras, imported without their log lines: every module of the
-package that uses them takes them from here (``from ._quiet import keras,
-tf``), so whichever runs first starts TensorFlow quietly.
+package that uses them takes them from here (``from .._quiet.tensorflow
+import keras, tf``), so whichever runs first starts TensorFlow quietly.
 
 TensorFlow prints C++ log lines (CUDA probing, oneDNN notices, the absl
 "before InitializeLog" warning) straight to file descriptor 2 while it is
@@ -13,11 +13,10 @@ has set it, and a user who asked for logs (a level below 3) sees every line.
 
 That level is the only process-wide setting the package makes: thread pools,
 oneDNN and everything else stay as TensorFlow chooses. One thread per
-operation (``TF_NUM_INTRAOP_THREADS=1``) made the small networks and the grid
-searches no faster and only the wide (256, 256, 256) network 1.1 to 1.25
-times faster on 2 cores, while it would hold every TensorFlow computation of
-the process to one core per operation; turning oneDNN off changed no fit's
-time (benchmarks/bench_threads.py, docs/performance.md).
+operation (``TF_NUM_INTRAOP_THREADS=1``) made only the wide network faster,
+while it would hold every TensorFlow computation of the process to one core
+per operation, and turning oneDNN off changed no fit's time: both are the
+user's to choose (benchmarks/bench_threads.py, docs/performance.md).
 """
 
 import collections

@@ -1,8 +1,10 @@
 """Compiled functions per network shape, a bounded number of them kept.
 
 A ``tf.function`` keeps every graph it ever traced, and each network shape
-(layer widths, activations, dtype, solver) needs its own: about 6 MB each,
-so a search over a thousand architectures would grow without bound. Here each
+(layer widths, activations, dtype, solver) needs its own, and each takes
+megabytes that are never freed (docs/performance.md, "Memory over many
+network shapes"), so a search over a thousand architectures would grow
+without bound. Here each
 shape gets its own ``tf.function``, and only the most recently used
 :data:`KEPT_SHAPES` are kept; a shape dropped and met again is traced again.
 
@@ -17,9 +19,8 @@ import threading
 
 from .._quiet.tensorflow import tf
 
-#: Network shapes whose compiled functions stay in memory (about 5 MB each):
-#: enough for every candidate of a typical grid, few enough for a flat
-#: memory footprint.
+#: Network shapes whose compiled functions stay in memory: enough for every
+#: candidate of a typical grid, few enough for a flat memory footprint.
 KEPT_SHAPES = 8
 
 
@@ -75,8 +76,8 @@ def size_free_variable(value, dtype):
     """A ``tf.Variable`` holding ``value`` whose declared shape leaves every size open.
 
     Creating a variable runs an eager operation whose kernel TensorFlow caches
-    by the declared shape and never releases: about 0.14 MB for each new shape,
-    so a search over many architectures would grow without bound. With the
+    by the declared shape and never releases, so a search over many
+    architectures would grow without bound (docs/performance.md). With the
     sizes left open, one cached kernel per rank serves every network. The
     compiled functions are traced per network shape anyway.
 

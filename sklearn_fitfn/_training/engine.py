@@ -323,7 +323,8 @@ def shuffled(rows, random_state):
     """``rows`` permuted with the draws ``sklearn.utils.shuffle`` makes.
 
     ``shuffle`` validates and indexes through scikit-learn's generic helpers,
-    which cost about 0.1 ms a call, a tenth of an epoch of a small network.
+    whose cost is a sizeable part of a small network's epoch
+    (docs/performance.md).
     """
     permutation = np.arange(len(rows))
     random_state.shuffle(permutation)

@@ -3,8 +3,8 @@ neither retraces its training step nor grows.
 
 Keras traces a model's training step the first time the model is fitted, and
 TensorFlow keeps what that trace creates for the life of the process: a new
-model compiled and fitted in a loop adds about 3.5 MB per fit, and pays the
-trace (about half a second for a small network) every time. Here a model,
+model compiled and fitted in a loop grows the process with every fit, and
+pays the trace every time (docs/performance.md). Here a model,
 once compiled for a network shape and a set of training settings, is lent to
 every later fit with the same ones: its weights are set to the fit's starting
 weights and its optimizer's variables back to the values they had when it
