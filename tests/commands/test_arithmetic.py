@@ -26,6 +26,14 @@ def _result_of(successes, fits):
     return ArithmeticResult("mul", False, table, "", {})
 
 
+@pytest.mark.parametrize("successes, printed", [(199, "99.5"), (1, "0.5"), (100, "50")])
+def test_a_rate_near_0_or_100_percent_keeps_its_decimal(successes, printed):
+    # 199 of 200 is not "100%", nor 1 of 200 "0%": the report keeps a decimal there.
+    result = _result_of(successes, 200)
+    result.table["seconds"] = result.table["mse"] = result.table["sparsity_error"] = 0.0
+    assert f"{successes} of 200 ({printed}%, Wilson 95% interval" in result.report()
+
+
 def test_the_wilson_interval_is_the_papers():
     # Madsen & Johansen report the NMU's 98 of 100 as 98% (+1/-5).
     low, high = _result_of(98, 100).wilson_interval()

@@ -287,6 +287,17 @@ def test_lbfgs_reproduces_mlpregressor(regression_data, options):
     assert len(ours.loss_curve_) == 25 and ours.loss_curve_[-1] == ours.loss_
 
 
+def test_lbfgs_with_tol_0_searches_until_no_step_improves_the_loss(regression_data):
+    # tol also lowers SciPy's ftol, whose default would end the search once a
+    # step improves the loss by less than 2.2e-9 of it.
+    X, y = regression_data
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=(16,), solver="lbfgs", tol=0, max_iter=5000, random_state=0
+    ).fit(X, y)
+    assert model.n_iter_ < 5000  # it ended by itself ...
+    assert model.loss_curve_[-2] == model.loss_curve_[-1]  # ... when nothing improved
+
+
 def test_lbfgs_honours_max_iter_max_fun_and_tol(regression_data):
     X, y = regression_data
     params = dict(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)

@@ -47,12 +47,22 @@ def test_a_square_unit_expands_as_written():
     assert model.to_polynomial(tol=4.0) == {(2, 0): 12.0, (1, 1): -12.0, (1, 0): 12.0, (0, 1): -6.0}
 
 
-def test_several_outputs_give_one_polynomial_each():
+def _evaluate(terms, X):
+    """A polynomial given as {exponents: coefficient}, at the rows of X."""
+    return sum(c * np.prod(X ** np.array(powers), axis=1) for powers, c in terms.items())
+
+
+def test_several_outputs_give_each_its_own_polynomial():
     X = np.random.default_rng(0).normal(size=(40, 2))
     model = MLPFunctionRegressor(
-        hidden_layer_sizes=(2,), activation="square", max_iter=3, random_state=0
-    ).fit(X, np.column_stack([X[:, 0], X[:, 1]]))
-    assert isinstance(model.to_polynomial(), list) and len(model.to_polynomial()) == 2
+        hidden_layer_sizes=(3,), activation="square", max_iter=3, random_state=0
+    ).fit(X, np.column_stack([X[:, 0], X[:, 1] ** 2]))
+    polynomials = model.to_polynomial(tol=0)
+    assert isinstance(polynomials, list) and len(polynomials) == 2
+    predicted = model.predict(X)
+    for output, terms in enumerate(polynomials):
+        np.testing.assert_allclose(_evaluate(terms, X), predicted[:, output], rtol=1e-9)
+    assert not np.allclose(predicted[:, 0], predicted[:, 1])  # two different functions
 
 
 @pytest.mark.parametrize(

@@ -489,3 +489,41 @@ def test_the_private_scikeras_methods_used_are_still_there(name, parameters):
         f"SciKeras's KerasRegressor.{name} now takes {have}, not {list(parameters)}: "
         "update sklearn_fitfn/_training/keras_fit.py"
     )
+
+
+def _huber(r):
+    return np.where(np.abs(r) <= 1, 0.5 * r**2, np.abs(r) - 0.5)
+
+
+# Each loss written out here, as its definition says (Huber with delta 1).
+LOSS_FUNCTIONS = {
+    "squared_error": lambda r: r**2,
+    "mae": np.abs,
+    "mean_absolute_error": np.abs,
+    "huber": _huber,
+    "log_cosh": lambda r: np.log(np.cosh(r)),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(LOSS_FUNCTIONS))
+def test_the_named_loss_is_the_one_minimised(loss):
+    # A constant input leaves the network one free number, its output: nine
+    # zeros and one 100 put the squared error's best at the mean (10), the
+    # absolute error's at the median (0), Huber's and log-cosh's near 1/9.
+    from scipy.optimize import minimize_scalar
+
+    X, y = np.zeros((10, 1)), np.array([0.0] * 9 + [100.0])
+    best = minimize_scalar(lambda c: LOSS_FUNCTIONS[loss](y - c).sum(), bounds=(-5, 20)).x
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=(),
+        loss=loss,
+        learning_rate_init=0.5,
+        max_iter=200,
+        batch_size=10,
+        n_iter_no_change=200,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        predicted = model.fit(X, y).predict(X[:1])[0]
+    assert predicted == pytest.approx(best, abs=0.05)

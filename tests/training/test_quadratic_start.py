@@ -52,9 +52,16 @@ def test_enough_square_units_represent_a_quadratic_exactly(rank, linear):
 
 def test_too_few_units_keep_the_largest_eigenvalues_and_say_so():
     rng = np.random.default_rng(0)
-    Q, g, c = _random_quadratic(rng, 5, 3, linear=False)
-    *_, exact = split_into_square_units(Q, g, c, 2)
+    rotation, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    eigenvalues = np.array([0.5, -5.0, 0.1, 10.0, 1.0])
+    Q = rotation @ np.diag(eigenvalues) @ rotation.T
+    kernel, bias, out_kernel, _, exact = split_into_square_units(Q, np.zeros(5), 0.0, 2)
     assert not exact
+    # What the two units compute, Σ v (wᵀx)², is the quadratic along the two
+    # eigenvectors of largest |eigenvalue| (10 and -5), and nothing else.
+    kept = rotation[:, [3, 1]] @ np.diag([10.0, -5.0]) @ rotation[:, [3, 1]].T
+    np.testing.assert_allclose(kernel @ np.diag(out_kernel) @ kernel.T, kept, atol=1e-12)
+    np.testing.assert_allclose(bias, 0.0, atol=1e-12)
 
 
 def test_the_least_squares_quadratic_is_exact_on_quadratic_data_in_any_units():
