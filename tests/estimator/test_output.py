@@ -88,20 +88,26 @@ def _tensorflows_own_changes():
     return _environment_changes("import keras, tensorflow", {})
 
 
-@pytest.mark.parametrize(
-    "env, expected",
-    [
-        # The only setting the estimator's import makes: TensorFlow's C++ log
-        # level. Thread pools and oneDNN stay as TensorFlow chooses, in worker
-        # processes too.
-        ({}, {("TF_CPP_MIN_LOG_LEVEL", "3")}),
-        ({"OMP_NUM_THREADS": "1"}, {("TF_CPP_MIN_LOG_LEVEL", "3")}),
-        ({"TF_CPP_MIN_LOG_LEVEL": "3"}, set()),  # the user's value wins
-        ({"TF_CPP_MIN_LOG_LEVEL": "1"}, set()),
-    ],
-)
-def test_the_estimators_import_changes_only_tensorflows_log_level(env, expected):
+def test_the_estimators_import_changes_only_tensorflows_log_level():
     # TensorFlow's own import may set variables too (it imports JAX where
     # installed, which sets TPU_SKIP_MDS_QUERY): those are not the package's.
-    ours = _environment_changes("from sklearn_fitfn import MLPFunctionRegressor", env)
-    assert ours - _tensorflows_own_changes() == expected
+    # Thread pools and oneDNN stay as TensorFlow chooses.
+    ours = _environment_changes("from sklearn_fitfn import MLPFunctionRegressor", {})
+    assert ours - _tensorflows_own_changes() == {("TF_CPP_MIN_LOG_LEVEL", "3")}
+
+
+@pytest.mark.parametrize("value", ["3", "1"])
+def test_a_log_level_the_user_set_is_kept(monkeypatch, value):
+    from sklearn_fitfn._quiet.tensorflow import _import_tensorflow_quietly
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", value)
+    _import_tensorflow_quietly()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == value
+
+
+def test_the_log_level_is_set_when_the_user_set_none(monkeypatch):
+    from sklearn_fitfn._quiet.tensorflow import _import_tensorflow_quietly
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    _import_tensorflow_quietly()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
