@@ -25,7 +25,9 @@ from ._network.polynomial import check_polynomial_network, network_polynomials
 from ._network.spec import DTYPES, NetworkSpec, dense_weights
 from ._quiet.tensorflow import keras, tf
 from ._training import quadratic_start as quadratic
-from ._training import train
+from ._training import record as rules
+from ._training import stacked, train
+from ._training.interrupt import Interruption
 from ._training.keras_fit import KerasSettings
 from ._training.record import TrainingRecord
 from ._training.settings import (
@@ -489,6 +491,33 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         return TrainingData(X, y, sample_weight, validation, self._batch_size(X.shape[0]))
 
     def _fit(self, X, y, sample_weight, incremental):
+        spec, settings, data, start, first_pass = self._training_plan(
+            X, y, sample_weight, incremental
+        )
+        return self._install(spec, self._train(spec, settings, data, start), reuse=not first_pass)
+
+    def _train(self, spec, settings, data, start):
+        """Train, or take the training a search already did for this very fit
+        with the members of its shape (see :mod:`._training.stacked`)."""
+        together = stacked.take(stacked.Member(spec, settings, data, start))
+        if together is None:
+            return train(spec, settings, data, start)
+        if isinstance(together, BaseException):
+            raise together
+        trained = together.trained
+        rules.end_of_training(trained.record, settings, together.stopped, Interruption(False))
+        rules.check_finite_weights(trained.weights)
+        return trained
+
+    def _training_member(self, X, y, sample_weight=None):
+        """What a fresh ``fit(X, y, sample_weight)`` would hand its back-end,
+        prepared but not trained, for a search to train with others."""
+        return stacked.Member(*self._training_plan(X, y, sample_weight, False)[:4])
+
+    def _training_plan(self, X, y, sample_weight, incremental):
+        """Everything a fit decides before training: the network, the
+        settings, the data and where training starts, and whether this is a
+        first pass (no fitted network to continue)."""
         settings = self._training_settings(incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -504,7 +533,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         data = self._training_data(X, y, sample_weight, settings, random_state)
         if first_pass and quadratic.applies(spec, settings):
             start = start._replace(weights=quadratic.quadratic_start(spec, data, start.weights))
-        return self._install(spec, train(spec, settings, data, start), reuse=not first_pass)
+        return spec, settings, data, start, first_pass
 
     def _install(self, spec, trained, reuse):
         """Keep what training gave back: Keras's model and history, or the

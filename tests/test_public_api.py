@@ -1,4 +1,4 @@
-"""The public API is the library's: the estimator and seven modules, each name
+"""The public API is the library's: the estimator and eight modules, each name
 documented in the API reference, and the command line's helpers private."""
 
 import importlib
@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "replay",
     "plotting",
     "distributed",
+    "model_selection",
 ]
 
 

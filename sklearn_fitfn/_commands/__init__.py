@@ -12,8 +12,9 @@
 - :mod:`.text`: numbers and networks written for people.
 
 It may import the public library modules (:mod:`sklearn_fitfn.datasets`,
-:mod:`sklearn_fitfn.formula`, :mod:`sklearn_fitfn.distributed`), the
-estimator and the private packages; none of them imports it. The public
+:mod:`sklearn_fitfn.formula`, :mod:`sklearn_fitfn.distributed`,
+:mod:`sklearn_fitfn.model_selection`), the estimator and the private
+packages; none of them imports it. The public
 modules :mod:`sklearn_fitfn.experiments`, :mod:`sklearn_fitfn.replay`,
 :mod:`sklearn_fitfn.arithmetic` and :mod:`sklearn_fitfn.plotting` offer its
 results, figures and settings to Python users.

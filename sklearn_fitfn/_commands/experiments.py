@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
+from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.parallel import Parallel, delayed
@@ -24,6 +24,7 @@ from .._network.activations import LINEAR_NAMES, canonical_activation
 from ..datasets import FUNCTIONS, make_function_data
 from ..distributed import dask_backend
 from ..formula import format_polynomial, to_polynomial
+from ..model_selection import GridSearchCV
 from .cluster import candidates_per_round, parallel_slots, redo_lost_work
 from .settings import ExperimentSettings, InvalidExperiment
 from .text import format_architecture, format_rmse
@@ -126,16 +127,19 @@ def analytic_linear_floor(function, low, high):
 
 
 class _ReportingGridSearchCV(GridSearchCV):
-    """GridSearchCV that evaluates candidates a round at a time and reports each.
+    """The package's GridSearchCV, evaluating candidates a round at a time and
+    reporting each.
 
     A round holds ``candidates_per_round`` candidates, so that its fits (one
-    per candidate and fold) keep every parallel worker busy.
+    per candidate and fold) keep every parallel worker busy; the members of a
+    round that share a network's shape train together.
     """
 
     report = None
     candidates_per_round = 1
 
     def _run_search(self, evaluate_candidates):
+        evaluate_candidates = self._evaluated_together(evaluate_candidates)
         candidates = list(ParameterGrid(self.param_grid))
         step = self.candidates_per_round
         for start in range(0, len(candidates), step):

@@ -242,6 +242,61 @@ class NetworkSpec(NamedTuple):
                 delta = tape.gradient(after, before, output_gradients=upstream)
         return loss, gradients
 
+    def stacked_loss_and_gradients(self, params, X, y, w, alpha):
+        """:meth:`loss_and_gradients` for ``K`` networks of this spec at once.
+
+        Each tensor has a leading axis of ``K`` members: kernels ``[K, in,
+        out]``, biases ``[K, out]``, X ``[K, rows, in]`` (dense), y ``[K,
+        rows, outputs]``, w ``[K, rows]``, alpha ``[K]``. The same formulas,
+        with batched products; a member whose rows all weigh zero gets a zero
+        loss and zero gradients (the caller leaves it unchanged).
+
+        Returns
+        -------
+        loss : Tensor of shape [K]
+        gradients : list of Tensor
+            One per entry of ``params``, each with the leading ``K`` axis.
+        """
+        kernels, biases = params[0::2], params[1::2]
+        layer_inputs, activated = [], []
+        hidden = X
+        for layer, (kernel, bias) in enumerate(zip(kernels, biases)):
+            layer_inputs.append(hidden)
+            hidden = tf.matmul(hidden, kernel) + bias[:, None, :]
+            if layer < len(self.activations):
+                with tf.GradientTape() as tape:
+                    tape.watch(hidden)
+                    before = hidden
+                    hidden = activation_function(self.activations[layer])(before)
+                activated.append((tape, before, hidden))
+        weight_sum = tf.reduce_sum(w, axis=1)
+        weight_sum = tf.where(weight_sum > 0, weight_sum, tf.ones_like(weight_sum))
+        penalty = tf.add_n([tf.reduce_sum(tf.square(kernel), axis=[1, 2]) for kernel in kernels])
+        if self.out_activation == "exp":
+            predicted = tf.exp(hidden)
+            residual = predicted - y
+            deviance = tf.reduce_sum(tf.math.xlogy(y, y / predicted) + residual, axis=2)
+            loss = (tf.reduce_sum(w * deviance, axis=1) + 0.5 * alpha * penalty) / weight_sum
+            delta = residual * (w / weight_sum[:, None])[:, :, None]
+        else:
+            residual = hidden - y
+            squared = tf.reduce_mean(tf.square(residual), axis=2)
+            loss = (0.5 * tf.reduce_sum(w * squared, axis=1) + 0.5 * alpha * penalty) / weight_sum
+            n_outputs = tf.cast(tf.shape(y)[2], X.dtype)
+            delta = residual * (w / (n_outputs * weight_sum[:, None]))[:, :, None]
+        decay = (alpha / weight_sum)[:, None, None]
+        gradients = [None] * len(params)
+        for layer in reversed(range(len(kernels))):
+            gradients[2 * layer] = (
+                tf.matmul(layer_inputs[layer], delta, transpose_a=True) + decay * kernels[layer]
+            )
+            gradients[2 * layer + 1] = tf.reduce_sum(delta, axis=1)
+            if layer > 0:
+                tape, before, after = activated[layer - 1]
+                upstream = tf.matmul(delta, kernels[layer], transpose_b=True)
+                delta = tape.gradient(after, before, output_gradients=upstream)
+        return loss, gradients
+
     # -- the Keras model ---------------------------------------------------------
 
     def keras_model(self, weights=None):

@@ -17,7 +17,9 @@
 - :mod:`.compiled`: traced programs kept per shape, a bounded number of them;
 - :mod:`.executor`: where a step runs (inline, or TensorFlow's executor);
 - :mod:`.quadratic_start`: square units' start from the least-squares
-  quadratic.
+  quadratic;
+- :mod:`.stacked`: a search's members of one shape trained as one program,
+  their results kept for their own fits.
 
 Every back-end is called as ``backend(spec, settings, data, start)`` and
 returns a :class:`.settings.Trained`; none reads the estimator. It imports

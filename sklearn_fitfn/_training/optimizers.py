@@ -50,6 +50,12 @@ class LearningRateSchedule:
         return False
 
 
+def _per_member(values, param):
+    """``values``, one per member, shaped to broadcast against ``param``'s
+    stacked ``[K, ...]`` tensor."""
+    return tf.reshape(values, [-1] + [1] * (len(param.shape) - 1))
+
+
 class _Optimizer:
     """State and learning-rate schedule shared by both solvers.
 
@@ -89,6 +95,15 @@ class _Optimizer:
             for array in self.layout.unpack(values[slot * n : (slot + 1) * n])
         ]
         return [np.array(a) for a in per_array] + values[self.per_array_slots * n :]
+
+    @classmethod
+    def without_state(cls, settings):
+        """The solver's hyperparameters and learning-rate schedule alone, with
+        no variables: what each member of a stacked group keeps of its own
+        (see :mod:`.stacked`)."""
+        optimizer = cls.__new__(cls)
+        optimizer.schedule = optimizer.configure(settings)
+        return optimizer
 
     def iteration_ends(self, time_step):
         """Step the learning-rate schedule after an epoch."""
@@ -131,6 +146,30 @@ class Adam(_Optimizer):
             v.assign(v_new)
             param.assign_sub(learning_rate * m_new / (tf.sqrt(v_new) + epsilon))
 
+    @staticmethod
+    def stacked_apply(params, grads, slots, hyper, nesterov, moving):
+        """:meth:`apply` for ``K`` members at once: every tensor has a leading
+        axis of members, ``hyper`` is ``[K, 4]``, and only the members where
+        ``moving`` is true take the step (their step count advances)."""
+        learning_rate_init, beta_1, beta_2, epsilon = tf.unstack(hyper, axis=1)
+        n = len(params)
+        first, second, step = slots[:n], slots[n : 2 * n], slots[2 * n]
+        step.assign_add(tf.cast(moving, step.dtype))
+        learning_rate = (
+            learning_rate_init * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
+        )
+        for param, grad, m, v in zip(params, grads, first, second):
+            keep, b_1, b_2, rate, eps = (
+                _per_member(value, param)
+                for value in (moving, beta_1, beta_2, learning_rate, epsilon)
+            )
+            m_new = b_1 * m + (1 - b_1) * grad
+            v_new = b_2 * v + (1 - b_2) * tf.square(grad)
+            m.assign(tf.where(keep, m_new, m))
+            v.assign(tf.where(keep, v_new, v))
+            step_size = rate * m_new / (tf.sqrt(v_new) + eps)
+            param.assign(tf.where(keep, param - step_size, param))
+
 
 class SGD(_Optimizer):
     """Stochastic gradient descent with momentum and scikit-learn's schedules."""
@@ -160,6 +199,17 @@ class SGD(_Optimizer):
                 param.assign_add(momentum * updated - learning_rate * grad)
             else:
                 param.assign_add(updated)
+
+    @staticmethod
+    def stacked_apply(params, grads, slots, hyper, nesterov, moving):
+        """:meth:`apply` for ``K`` members at once (see :meth:`Adam.stacked_apply`)."""
+        learning_rate, momentum = tf.unstack(hyper, axis=1)
+        for param, grad, velocity in zip(params, grads, slots):
+            keep, rate, push = (_per_member(v, param) for v in (moving, learning_rate, momentum))
+            updated = push * velocity - rate * grad
+            velocity.assign(tf.where(keep, updated, velocity))
+            change = push * updated - rate * grad if nesterov else updated
+            param.assign(tf.where(keep, param + change, param))
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

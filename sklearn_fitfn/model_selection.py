@@ -1,0 +1,239 @@
+"""Grid and randomized searches that train their candidates and folds together.
+
+:class:`GridSearchCV` and :class:`RandomizedSearchCV` are scikit-learn's,
+with one step added in front of each round of candidates: every (candidate,
+fold) whose network is an :class:`~sklearn_fitfn.MLPFunctionRegressor` that
+can share a program with others of its shape (the same layer sizes,
+activations, dtype and batch size, Adam or SGD on the compiled engine) is
+trained with them as one stacked network. Then scikit-learn's own loop runs
+as always: it clones, fits, scores and refits, and each member's ``fit``
+takes the training its group already did instead of training again. So
+``cv_results_``, ``best_params_``, ``refit``, scoring, ``error_score`` and
+metadata routing are scikit-learn's code, and each member's fitted weights,
+``n_iter_``, ``loss_curve_``, warnings and errors are its own.
+
+Why this design: the members' rows are what scikit-learn's loop would give
+them, because the earlier steps of a Pipeline and a
+TransformedTargetRegressor's transformer are fitted per fold exactly as that
+loop fits them, around a stand-in that records what the network receives.
+A member whose training could differ from what its own fit would do is left
+to train alone, so the results never depend on the stacking:
+
+- Keras's fit (Keras optimizers, losses or callbacks), L-BFGS, a sparse X,
+  early stopping, ``jit_compile=True``, a warm start;
+- a ``random_state`` that is not an integer (the draws would differ);
+- a shape no other member of the round shares;
+- fit parameters other than ``groups`` and sample weights, and joblib
+  backends other than the default (a Dask cluster trains each member alone,
+  as before).
+"""
+
+import contextlib
+import warnings
+
+import joblib
+import numpy as np
+from sklearn import model_selection
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+
+__all__ = ["GridSearchCV", "RandomizedSearchCV"]
+
+
+class _Recorder(BaseEstimator):
+    """Stands where the network stands, and records what it is given."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.received_ = (X, y, sample_weight)
+        return self
+
+    def predict(self, X):  # never called: a TransformedTargetRegressor asks for one
+        raise NotImplementedError
+
+
+def _network_path(estimator):
+    """The steps from ``estimator`` to the MLPFunctionRegressor it fits, as
+    ``[(owner, attribute), ...]``, or None when there is none to stack."""
+    from ._regressor import MLPFunctionRegressor
+
+    if isinstance(estimator, MLPFunctionRegressor):
+        return []
+    if isinstance(estimator, Pipeline):
+        inner = _network_path(estimator.steps[-1][1])
+        return None if inner is None else [("pipeline", None), *inner]
+    if isinstance(estimator, TransformedTargetRegressor) and estimator.regressor is not None:
+        inner = _network_path(estimator.regressor)
+        return None if inner is None else [("target", None), *inner]
+    return None
+
+
+def _with_recorder(estimator, path):
+    """``estimator`` with the network at ``path`` replaced by a recorder;
+    returns (the new estimator, the network)."""
+    if not path:
+        return _Recorder(), estimator
+    kind, *rest = path
+    if kind[0] == "pipeline":
+        name, inner = estimator.steps[-1]
+        replaced, network = _with_recorder(inner, rest)
+        estimator.steps[-1] = (name, replaced)
+        return estimator, network
+    replaced, network = _with_recorder(estimator.regressor, rest)
+    estimator.regressor = replaced
+    return estimator, network
+
+
+def _recorder_of(fitted, path):
+    """The fitted recorder inside ``fitted``, following ``path``."""
+    for kind, _ in path:
+        fitted = fitted.steps[-1][1] if kind == "pipeline" else fitted.regressor_
+    return fitted
+
+
+def _member(search, candidate, X, y, train, fit_params):
+    """The training member of one (candidate, fold), or None when it trains alone."""
+    estimator = clone(search.estimator).set_params(**clone(candidate, safe=False))
+    path = _network_path(estimator)
+    if path is None:
+        return None
+    outer, network = _with_recorder(estimator, path)
+    if not isinstance(network.random_state, (int, np.integer)):
+        return None
+    params = {name: _safe_indexing(value, train) for name, value in fit_params.items()}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the member's own fit gives them again
+            fitted = outer.fit(_safe_indexing(X, train), _safe_indexing(y, train), **params)
+            Xt, yt, sample_weight = _recorder_of(fitted, path).received_
+            return network._training_member(Xt, yt, sample_weight)
+    except Exception:  # the member's own fit meets it again, and error_score decides
+        return None
+
+
+def _group_report(spec, n_members, seconds):
+    """The line ``verbose`` prints for each group trained together."""
+    activations = "/".join(dict.fromkeys(spec.activations)) or "linear"
+    print(
+        f"Trained {n_members} fits of hidden_layer_sizes={spec.hidden_layer_sizes} "
+        f"({activations}, {spec.dtype}) together in {seconds:.1f}s"
+    )
+
+
+def _default_backend():
+    """Whether joblib's parallel work goes to its default backend (processes
+    of this machine) rather than one the caller chose, such as Dask."""
+    backend, _ = joblib.parallel.get_active_backend()
+    return type(backend).__name__ == "LokyBackend"
+
+
+class _TrainsTogether:
+    """What the two searches add to scikit-learn's: the members of each round
+    trained together before scikit-learn's loop fits them."""
+
+    def fit(self, X, y=None, **params):
+        """Run fit with all sets of parameters, training members together.
+
+        Parameters are scikit-learn's: see
+        :meth:`sklearn.model_selection.GridSearchCV.fit`.
+        """
+        self._together_data = (X, y, params)
+        try:
+            context = contextlib.nullcontext()
+            if self.n_jobs not in (None, 1) and _default_backend():
+                # Once trained together, what is left of each fit is light: threads
+                # share what was trained, where processes would train it again.
+                context = joblib.parallel_config(backend="threading")
+            with context:
+                return super().fit(X, y, **params)
+        finally:
+            del self._together_data
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        # callback_ctx: scikit-learn 1.9's callbacks, passed on where given.
+        context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
+        super()._run_search(self._evaluated_together(evaluate_candidates), **context)
+
+    def _evaluated_together(self, evaluate_candidates):
+        """``evaluate_candidates``, with each round's members trained together first."""
+
+        def evaluate_together(candidate_params, cv=None, more_results=None, **context):
+            candidate_params = list(candidate_params)
+            kept = self._train_together(candidate_params, cv)
+            try:
+                return evaluate_candidates(candidate_params, cv, more_results, **context)
+            finally:
+                _stacked().forget(kept)
+
+        return evaluate_together
+
+    def _train_together(self, candidate_params, cv):
+        """Train the members of these candidates that can share a program;
+        return the keys their results wait under."""
+        X, y, params = self._together_data
+        groups = params.get("groups")
+        fit_params = {k: v for k, v in params.items() if k != "groups"}
+        if set(fit_params) - {"sample_weight"} or not _default_backend():
+            return []
+        cv = model_selection.check_cv(
+            cv if cv is not None else self.cv, y, classifier=is_classifier(self.estimator)
+        )
+        splits = [train for train, _ in cv.split(X, y, groups)]
+        members = [
+            _member(self, candidate, X, y, train, fit_params)
+            for candidate in candidate_params
+            for train in splits
+        ]
+        present = [m for m in members if m is not None]
+        if not present:
+            return []
+        stacked = _stacked()
+        keys = [stacked.fingerprint(member) for member in present]
+        outcomes = stacked.train_together(present, _group_report if self.verbose > 0 else None)
+        if self.verbose > 0:
+            alone = len(members) - sum(outcome is not None for outcome in outcomes)
+            print(f"{alone} of {len(members)} fits train one at a time")
+        return stacked.keep_for_later(keys, outcomes)
+
+
+def _stacked():
+    from ._training import stacked  # TensorFlow, only once a search runs
+
+    return stacked
+
+
+class GridSearchCV(_TrainsTogether, model_selection.GridSearchCV):
+    """scikit-learn's GridSearchCV, with the candidates and folds whose
+    networks share a shape trained together.
+
+    Every parameter, attribute and method is scikit-learn's
+    (:class:`sklearn.model_selection.GridSearchCV`); see this module's
+    description for which members train together.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_fitfn import MLPFunctionRegressor
+    >>> from sklearn_fitfn.model_selection import GridSearchCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0))
+    >>> search = GridSearchCV(
+    ...     model, {"mlpfunctionregressor__alpha": [1e-4, 1e-2]}, cv=3).fit(X, y)
+    >>> sorted(search.best_params_)
+    ['mlpfunctionregressor__alpha']
+    """
+
+
+class RandomizedSearchCV(_TrainsTogether, model_selection.RandomizedSearchCV):
+    """scikit-learn's RandomizedSearchCV, with the candidates and folds whose
+    networks share a shape trained together.
+
+    Every parameter, attribute and method is scikit-learn's
+    (:class:`sklearn.model_selection.RandomizedSearchCV`); see this module's
+    description for which members train together.
+    """

@@ -1,0 +1,204 @@
+"""The searches that train members together give scikit-learn's own results:
+the same cv_results_, best_params_ and refit, each member's weights those of
+fitting it alone (to float rounding), and every member that cannot share a
+program trained alone, as scikit-learn's search would."""
+
+import os
+import signal
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV as ScikitLearnGridSearchCV
+from sklearn.model_selection import KFold
+from sklearn.model_selection import RandomizedSearchCV as ScikitLearnRandomizedSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._training import stacked
+from sklearn_fitfn.model_selection import GridSearchCV, RandomizedSearchCV
+
+GRID = {
+    "mlpfunctionregressor__alpha": [1e-4, 1e-1],
+    "mlpfunctionregressor__learning_rate_init": [1e-3, 1e-2],
+}
+CV = KFold(3, shuffle=True, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    return X, X[:, 0] ** 2 + X[:, 1] - 0.5 * X[:, 2]
+
+
+def _pipeline(**params):
+    network = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), max_iter=40, random_state=0)
+    return make_pipeline(StandardScaler(), network.set_params(**params))
+
+
+@pytest.fixture
+def together(monkeypatch):
+    """Counts the members trained together and the fits that took their training."""
+    counts = {"trained": 0, "taken": 0}
+    train, take = stacked.train_together, stacked.take
+
+    def counting_train(members, report=None):
+        outcomes = train(members, report)
+        counts["trained"] += sum(o is not None for o in outcomes)
+        return outcomes
+
+    def counting_take(member):
+        outcome = take(member)
+        counts["taken"] += outcome is not None
+        return outcome
+
+    monkeypatch.setattr(stacked, "train_together", counting_train)
+    monkeypatch.setattr(stacked, "take", counting_take)
+    return counts
+
+
+def _searches(estimator, grid, X, y, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GridSearchCV(estimator, grid, cv=CV, **options).fit(X, y)
+        theirs = ScikitLearnGridSearchCV(estimator, grid, cv=CV, **options).fit(X, y)
+    return ours, theirs
+
+
+def _assert_same_results(ours, theirs, rtol):
+    assert ours.best_params_ == theirs.best_params_
+    assert sorted(ours.cv_results_) == sorted(theirs.cv_results_)
+    for key, value in theirs.cv_results_.items():
+        if key.endswith("_score") and not key.startswith("rank"):
+            np.testing.assert_allclose(ours.cv_results_[key], value, rtol=rtol, err_msg=key)
+        elif not key.endswith("_time"):
+            assert list(ours.cv_results_[key]) == list(value), key
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-9), ("float32", 1e-3)])
+def test_a_grid_trains_together_with_scikit_learns_results(data, together, dtype, rtol):
+    X, y = data
+    ours, theirs = _searches(_pipeline(dtype=dtype), GRID, X, y, return_train_score=True)
+    assert together == {"trained": 12, "taken": 12}  # 4 candidates x 3 folds; the refit alone
+    _assert_same_results(ours, theirs, rtol)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol)
+
+
+def test_each_member_is_what_fitting_it_alone_gives(data):
+    X, y = data
+    members, alone = [], []
+    for alpha, rate in [(1e-4, 1e-3), (1e-1, 1e-2), (1e-2, 3e-3)]:
+        params = dict(alpha=alpha, learning_rate_init=rate, solver="sgd", momentum=0.8)
+        network = MLPFunctionRegressor(
+            hidden_layer_sizes=(8,), max_iter=25, random_state=1, **params
+        )
+        members.append(network._training_member(X, y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            alone.append(network.fit(X, y))
+    for outcome, network in zip(stacked._train_group(members), alone):
+        trained = outcome.trained
+        assert trained.record.n_iter == network.n_iter_
+        np.testing.assert_allclose(trained.record.loss_curve, network.loss_curve_, rtol=1e-10)
+        weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
+        for ours, theirs in zip(trained.weights, weights):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
+
+
+def test_stopped_members_leave_the_group_at_their_own_epoch(data, together):
+    X, y = data
+    grid = {
+        "mlpfunctionregressor__tol": [10.0, 1e-4],
+        "mlpfunctionregressor__n_iter_no_change": [2, 5],
+    }
+    ours, theirs = _searches(_pipeline(), grid, X, y)
+    assert together["taken"] == 12
+    _assert_same_results(ours, theirs, 1e-9)
+    fitted = [ours.best_estimator_[-1].n_iter_, theirs.best_estimator_[-1].n_iter_]
+    assert fitted[0] == fitted[1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(solver="rmsprop"),  # Keras's fit
+        dict(early_stopping=True),
+        dict(solver="lbfgs"),
+        dict(random_state=None),
+    ],
+)
+def test_members_that_cannot_share_train_alone_with_the_same_results(data, together, options):
+    X, y = data
+    grid = {"mlpfunctionregressor__alpha": [1e-4, 1e-1]}
+    estimator = _pipeline(**{**options, "max_iter": 5})
+    ours, theirs = _searches(estimator, grid, X, y)
+    assert together["trained"] == 0
+    if options.get("random_state", 0) is not None:
+        _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_inside_a_transformed_target_regressor_and_a_randomized_search(data, together):
+    X, y = data
+    model = TransformedTargetRegressor(_pipeline(), transformer=StandardScaler())
+    space = {"regressor__mlpfunctionregressor__alpha": [1e-4, 1e-3, 1e-2, 1e-1]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = RandomizedSearchCV(model, space, n_iter=3, cv=CV, random_state=0).fit(X, y)
+        theirs = ScikitLearnRandomizedSearchCV(model, space, n_iter=3, cv=CV, random_state=0)
+        theirs.fit(X, y)
+    assert together["taken"] == 9
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_a_member_whose_loss_diverges_gets_the_error_score_alone(data, together):
+    X, y = data
+    grid = {"mlpfunctionregressor__learning_rate_init": [1e-3, 3e-3, 1e30]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GridSearchCV(_pipeline(solver="sgd"), grid, cv=CV, error_score=np.nan)
+        ours.fit(X, y)
+        theirs = ScikitLearnGridSearchCV(_pipeline(solver="sgd"), grid, cv=CV, error_score=np.nan)
+        theirs.fit(X, y)
+    scores = ours.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[:2]).all() and np.isnan(scores[2])
+    np.testing.assert_allclose(scores, theirs.cv_results_["mean_test_score"], rtol=1e-9)
+    assert together["trained"] == 9  # the diverging folds among them
+
+
+def test_nothing_is_left_waiting_after_a_search(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
+    assert stacked._waiting == {}
+
+
+def test_groups_too_small_to_gain_train_alone(data, together):
+    X, y = data
+    grid = {"mlpfunctionregressor__alpha": [1e-4, 1e-1]}  # 6 members, fewer than 8
+    ours, theirs = _searches(_pipeline(), grid, X, y)
+    assert together["trained"] == 0
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_ctrl_c_stops_the_group_and_the_search(data, monkeypatch, python_sigint_handler):
+    # Ctrl-C arrives as the group plans its second call: the running call
+    # ends at its next mini-batch and the search raises KeyboardInterrupt.
+    X, y = data
+    plan, calls = stacked._Group.plan, []
+
+    def plan_then_interrupt(group, n_epochs):
+        calls.append(n_epochs)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return plan(group, n_epochs)
+
+    monkeypatch.setattr(stacked._Group, "plan", plan_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GridSearchCV(_pipeline(max_iter=400), GRID, cv=CV).fit(X, y)
+    assert len(calls) == 2 and stacked._waiting == {}
