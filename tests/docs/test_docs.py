@@ -32,11 +32,13 @@ def code_blocks(page, language):
 
 
 def fitfn_commands(page):
+    """The ``fitfn`` commands of the page's bash blocks, the last step of an
+    install line (``... && fitfn squares``) included."""
     return [
-        line.strip()
+        line.strip().rpartition("&& ")[2]
         for body in code_blocks(page, "bash")
         for line in body.splitlines()
-        if line.strip().startswith("fitfn ")
+        if line.strip().rpartition("&& ")[2].startswith("fitfn ")
     ]
 
 
@@ -71,24 +73,52 @@ FIGURE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 def printed_claims(block, printed):
     """Pairs (figure in the comment, line printed) for the block's top-level
-    ``print(...)  # figure`` lines, when each of its prints wrote one line."""
+    ``print(...)  # figure`` lines. A block with such claims whose prints did
+    not write one line each cannot be matched, and fails."""
     prints = [line for line in block.splitlines() if line.startswith("print(")]
-    if len(prints) != len(printed):
-        return []
+    claims = [PRINT_WITH_FIGURE.match(source) for source in prints]
+    if any(claims) and len(prints) != len(printed):
+        raise AssertionError(
+            f"{len(prints)} print() lines wrote {len(printed)} lines: the figures in "
+            f"their comments cannot be matched to what they printed: {printed!r}"
+        )
     return [
         (match.group(1).rstrip(",."), line)
-        for source, line in zip(prints, printed)
-        if (match := PRINT_WITH_FIGURE.match(source))
+        for match, line in zip(claims, printed)
+        if match is not None
     ]
 
 
 def _same_figure(claimed, line):
-    """The printed line holds the claimed figure, to 1% (or 0.5 for small ones)."""
-    value = float(claimed.replace(",", ""))
-    return any(
-        abs(float(found.replace(",", "")) - value) <= max(0.01 * abs(value), 0.5)
-        for found in FIGURE.findall(line)
+    """The printed line holds the claimed figure as written: the same digits
+    to the precision the comment prints it."""
+    return claimed in FIGURE.findall(line)
+
+
+def test_a_claim_is_matched_to_its_printed_precision():
+    assert _same_figure("544.1", "held-out RMSE: 544.1")
+    assert not _same_figure("544.1", "held-out RMSE: 544.2")
+    assert not _same_figure("1.0", "1.004")
+    assert not _same_figure("22", "220")
+    with pytest.raises(AssertionError, match="cannot be matched"):
+        printed_claims("print(a)  # 1.0\nprint(b)", ["1.0"])
+    assert printed_claims("print(a)", []) == []  # no claim, nothing to match
+
+
+def shown_output(page, command):
+    """The output the page shows for ``command``: the block without a language
+    right after the bash block that runs it, or after a sentence that says
+    what `command` prints; None when the page shows none."""
+    text = page.read_text()
+    pattern = re.compile(
+        r"```bash\n" + re.escape(command) + r"\n```\s*\n```\n(.*?)^```"
+        r"|`" + re.escape(command) + r"` prints(?:[^\n]|\n(?!\n))*?:\n\n```\n(.*?)^```",
+        re.MULTILINE | re.DOTALL,
     )
+    match = pattern.search(text)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).splitlines()
 
 
 @pytest.mark.parametrize(
@@ -108,6 +138,11 @@ def test_fitfn_commands_run(command, tmp_path):
     assert result.returncode == 0, result.stderr
     for line in result.stderr.splitlines():  # progress lines only: no warnings or logs
         assert re.match(r"\[\d+/\d+\] |refitting \d+ more|running the fits on", line), line
+    for page in PAGES:
+        shown = shown_output(page, command)
+        if shown is not None:  # every line the page shows, as the command prints it
+            missing = [line for line in shown if line not in result.stdout.splitlines()]
+            assert not missing, f"{page.name} shows lines `{command}` does not print: {missing}"
 
 
 def test_figure_script_quick(tmp_path, capsys):
