@@ -33,6 +33,30 @@ FUNCTIONS = {
 }
 
 
+#: The degree of y in the inputs' size, for the functions computed in integers.
+_DEGREE = {"squares": lambda n: 2, "cubes": lambda n: 3, "products": lambda n: n}
+
+
+def _integer_overflow(function, n_features, low, high):
+    """Why integer inputs in [low, high] give a y that 64-bit integers cannot
+    hold (NumPy would wrap it around, silently), or None when they do not."""
+    n_features = FUNCTIONS[function][1] if n_features is None else n_features
+    largest = max(abs(int(low)), abs(int(high)))
+    if function in _DEGREE:
+        bound = largest ** _DEGREE[function](n_features)
+    elif function == "sums":
+        bound = largest * n_features
+    else:
+        return None
+    limit = np.iinfo(np.int64).max
+    if bound <= limit:
+        return None
+    return (
+        f"inputs up to {largest:,} make y = {FUNCTIONS[function][2]} reach {bound:.3g}, "
+        f"more than 64-bit integers hold ({limit:.3g})"
+    )
+
+
 def make_function_data(
     function,
     n_samples=1000,
@@ -91,6 +115,9 @@ def make_function_data(
 
     rng = np.random.default_rng(random_state)
     if integer:
+        overflow = _integer_overflow(function, n_features, low, high)
+        if overflow is not None:
+            raise ValueError(f"{overflow}: use a smaller range, or integer=False")
         X = rng.integers(low, high + 1, size=(n_samples, n_features))
     else:
         X = rng.uniform(low, high, size=(n_samples, n_features))

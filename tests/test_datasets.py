@@ -57,3 +57,22 @@ def test_continuous_range_features_and_frames():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "function, high, n_features",
+    [
+        ("squares", 4_000_000_000, None),
+        ("cubes", 3_000_000, None),
+        ("products", 10**10, None),
+        ("products", 10**7, 3),
+    ],
+)
+def test_integers_that_would_overflow_are_refused(function, high, n_features):
+    with pytest.raises(ValueError, match="more than 64-bit integers hold"):
+        make_function_data(function, 10, high=high, n_features=n_features)
+
+
+def test_the_largest_integers_that_fit_give_exact_targets():
+    X, y = make_function_data("squares", 100, high=3_037_000_499, random_state=0)
+    assert (y > 0).all() and (y == X[:, 0].astype(object) ** 2).all()

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import __version__
 from .._network.activations import activation_choices, canonical_activation
 from .._training.settings import ENGINE_SOLVERS
-from ..datasets import ARITHMETIC_OPERATIONS, FUNCTIONS
+from ..datasets import ARITHMETIC_OPERATIONS, FUNCTIONS, _integer_overflow
 from ..distributed import _check_scheduler_address, _import_distributed
 from .settings import ExperimentSettings, InvalidExperiment
 
@@ -47,8 +47,22 @@ def _non_negative(text):
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
+
+
+#: The seeds NumPy's RandomState takes.
+_SEEDS = range(2**32)
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value not in _SEEDS:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {_SEEDS[-1]}: {text!r}")
     return value
 
 
@@ -153,7 +167,7 @@ def _build_parser():
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="training data and model seed; test data use seed+1 (default: 0)",
     )
@@ -429,7 +443,16 @@ def _check_grid_search(parser, args):
         ExperimentSettings(**_experiment_settings(args))
     except InvalidExperiment as error:
         parser.error(error.spelled(_as_option))
+    overflow = _integer_overflow(args.function, None, args.low, args.high)
+    if overflow is not None:
+        parser.error(f"--low {args.low} --high {args.high}: {overflow}; give a smaller range")
     if args.scheduler is not None:
+        scheme, separator, _ = args.scheduler.rpartition("://")
+        if separator and scheme not in ("tcp", "tls"):
+            parser.error(
+                f"--scheduler {args.scheduler}: fitfn reaches a scheduler by tcp:// or tls://, "
+                "or starts one with 'local'"
+            )
         try:
             if args.scheduler != "local":
                 _check_scheduler_address(args.scheduler)
@@ -519,7 +542,7 @@ def _build_replay_parser():
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed of the training data and of every model (default: 0)",
     )

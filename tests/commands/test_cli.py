@@ -456,3 +456,24 @@ def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_p
     assert result.returncode == 1
     assert result.stderr == f"fitfn: cannot write the results to {str(out)!r}: File too large\n"
     assert _folder_contents(out) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["squares", "--alpha", "inf"], "argument --alpha: must be a finite number >= 0: 'inf'"),
+        (["squares", "--tol", "inf"], "argument --tol: must be a finite number >= 0: 'inf'"),
+        (["squares", "--seed", "-1"], "argument --seed: must be an integer from 0 to 4294967295"),
+        (["squares", "--seed", "99999999999"], "must be an integer from 0 to 4294967295"),
+        (["replay", "--seed", "-1"], "argument --seed: must be an integer from 0 to 4294967295"),
+        (["squares", "--scheduler", "ucx://x"], "reaches a scheduler by tcp:// or tls://"),
+        (["squares", "--high", "4000000000"], "make y = x² reach 1.6e+19, more than 64-bit"),
+        (["products", "--high", "10000000000"], "make y = x1 · x2 reach 1e+20"),
+        (["cubes", "--high", "3000000"], "make y = x³ reach 2.7e+19"),
+    ],
+)
+def test_values_that_cannot_run_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    status, out, err = _stops([*args, "-o", str(tmp_path / "out")], capsys)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "out").exists()
