@@ -193,10 +193,31 @@ def _random_state(random_state):
     which the command's start-up would wait for (it reads this module)."""
     if isinstance(random_state, np.random.RandomState):
         return random_state
+    if isinstance(random_state, np.random.Generator):  # as make_function_data takes
+        return np.random.RandomState(random_state.integers(2**32))
     return np.random.RandomState(random_state)
 
 
+def _check_windows(windows, n_features):
+    """``windows`` as ArithmeticWindows of ``(start, end)`` column ranges,
+    each non-empty and within the ``n_features`` columns; ValueError naming
+    the one that is not."""
+    windows = ArithmeticWindows(*(tuple(int(end) for end in window) for window in windows))
+    for name, (start, end) in zip(windows._fields, windows):
+        if not 0 <= start < end <= n_features:
+            raise ValueError(
+                f"window {name}=({start}, {end}) must be a non-empty range of the "
+                f"{n_features} columns: 0 <= start < end <= {n_features}"
+            )
+    return windows
+
+
 def _draw_windows(rng, n_features, subset_ratio, overlap_ratio):
+    if not (0 < subset_ratio <= 1 and 0 <= overlap_ratio <= 1):
+        raise ValueError(
+            "subset_ratio must be in (0, 1] and overlap_ratio in [0, 1]; got "
+            f"subset_ratio={subset_ratio}, overlap_ratio={overlap_ratio}"
+        )
     subset = math.floor(subset_ratio * n_features)
     overlap = math.floor(overlap_ratio * subset)
     used = 2 * subset - overlap
@@ -299,9 +320,11 @@ def make_arithmetic(
     True
     """
     function = _operation_function(operation)
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1; got {n_samples}")
     rng = _random_state(random_state)
     drawn = _draw_windows(rng, n_features, subset_ratio, overlap_ratio)
-    windows = drawn if windows is None else ArithmeticWindows(*map(tuple, windows))
+    windows = _check_windows(drawn if windows is None else windows, n_features)
     X = _uniform_on(interval, (n_samples, n_features), rng)
     y = function(*_window_sums(X, windows))
     return X, y, windows
@@ -341,6 +364,9 @@ def arithmetic_success_threshold(
     float
     """
     function = _operation_function(operation)
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1; got {n_samples}")
+    windows = _check_windows(windows, n_features)
     rng = _random_state(random_state)
     total, done = 0.0, 0
     while done < n_samples:

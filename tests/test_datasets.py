@@ -3,6 +3,8 @@ import pandas as pd
 import pytest
 
 from sklearn_fitfn.datasets import (
+    arithmetic_success_threshold,
+    make_arithmetic,
     make_cubes,
     make_function_data,
     make_products,
@@ -76,3 +78,36 @@ def test_integers_that_would_overflow_are_refused(function, high, n_features):
 def test_the_largest_integers_that_fit_give_exact_targets():
     X, y = make_function_data("squares", 100, high=3_037_000_499, random_state=0)
     assert (y > 0).all() and (y == X[:, 0].astype(object) ** 2).all()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(n_features=5, windows=((90, 120), (0, 10))), r"window a=\(90, 120\) must be"),
+        (dict(windows=((-3, 10), (5, 20))), r"window a=\(-3, 10\)"),
+        (dict(windows=((10, 5), (5, 20))), r"window a=\(10, 5\)"),
+        (dict(windows=((0, 10), (7, 7))), r"window b=\(7, 7\)"),  # empty: y = a / 0
+        (dict(overlap_ratio=2.0), "overlap_ratio in \\[0, 1\\]"),
+        (dict(overlap_ratio=-1), "overlap_ratio in \\[0, 1\\]"),
+        (dict(n_samples=0), "n_samples must be at least 1"),
+    ],
+)
+def test_arithmetic_arguments_that_cannot_be_are_named(options, message):
+    options = {"n_samples": 10, **options}
+    with pytest.raises(ValueError, match=message):
+        make_arithmetic(options.pop("n_samples"), "div", **options)
+
+
+def test_arithmetic_threshold_arguments_are_checked():
+    windows = ((0, 10), (5, 15))
+    with pytest.raises(ValueError, match="unknown operation 'pow'"):
+        arithmetic_success_threshold("pow", windows)
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="n_samples must be at least 1"):
+            arithmetic_success_threshold("mul", windows, n_samples=bad)
+
+
+def test_make_arithmetic_takes_a_generator_as_make_function_data_does():
+    X, y, _ = make_arithmetic(10, "add", random_state=np.random.default_rng(0))
+    X2, y2, _ = make_arithmetic(10, "add", random_state=np.random.default_rng(0))
+    np.testing.assert_array_equal(X, X2)
