@@ -54,6 +54,19 @@ def _traced_full_batch(layout, spec, data, jit_compile):
     return function
 
 
+#: SciPy's status when the line search found no step that lowers the loss.
+_LINE_SEARCH_FAILED = 2
+
+
+def _nothing_left_to_improve(result, data):
+    """Whether L-BFGS ended in a failed line search at a loss within the
+    data's round-off of zero: an exact fit, where no step can do better."""
+    y, w = np.asarray(data.y, dtype=np.float64), np.asarray(data.w, dtype=np.float64)
+    size = np.sum(w[:, None] * y**2) / (np.sum(w) * y.shape[1])
+    round_off = np.finfo(data.y.dtype).eps * max(size, 1.0)
+    return result.status == _LINE_SEARCH_FAILED and result.fun <= round_off
+
+
 def train_lbfgs(spec, settings, data, start):
     """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
 
@@ -116,9 +129,17 @@ def train_lbfgs(spec, settings, data, start):
     )
     iteration = record.n_iter + max(1, len(curve))
     rules.check_finite_loss(result.fun, iteration, dtype.name, "iteration")
-    # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.
-    record.n_iter = _check_optimize_result("lbfgs", result, settings.max_iter)
-    record.converged = result.status == 0
+    if _nothing_left_to_improve(result, data):
+        # An exact start (square units' quadratic): the line search can find
+        # no lower loss because there is none, which SciPy reports as failure.
+        record.n_iter, record.converged = result.nit, True
+    else:
+        # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.
+        record.n_iter = _check_optimize_result("lbfgs", result, settings.max_iter)
+        record.converged = result.status == 0
+    if record.n_iter == 0:  # the search stopped at its start: one iteration checked it
+        record.n_iter = 1
+        curve.append(float(result.fun))
     record.loss = float(result.fun)
     record.loss_curve.extend(curve)
     record.best_loss = min(record.best_loss, record.loss)
@@ -126,5 +147,5 @@ def train_lbfgs(spec, settings, data, start):
     if settings.verbose and not result.success:
         print(f"L-BFGS stopped: {result.message}")
     weights = [a.astype(data.y.dtype) for a in layout.unpack([result.x])]
-    rules.check_finite_weights(weights)
+    rules.check_finite_weights(weights, stochastic=False)
     return Trained(record, weights)

@@ -64,10 +64,18 @@ def total_sum_of_squares(y, w):
     return (w[:, None] * (y - mean) ** 2).sum(axis=0)
 
 
-_REMEDY = (
-    "Scale X and y (StandardScaler, and TransformedTargetRegressor for y), lower "
-    "learning_rate_init, or train in dtype='float64'."
-)
+def _remedy(dtype, stochastic):
+    """What to do about a fit that diverged, as far as the fit allows: a
+    learning rate only where there is one, float64 only where it is not
+    already the dtype."""
+    steps = ["scale X and y (StandardScaler, and TransformedTargetRegressor for y)"]
+    if stochastic:
+        steps.append("lower learning_rate_init")
+    if np.dtype(dtype) != np.float64:
+        steps.append("train in dtype='float64'")
+    text = ", ".join(steps[:-1]) + (" or " if len(steps) > 1 else "") + steps[-1]
+    return text[0].upper() + text[1:] + "."
+
 
 #: MLPRegressor's words for a fit that diverged; every such error here starts with them.
 NON_FINITE = (
@@ -82,14 +90,15 @@ def check_finite_loss(loss, iteration, dtype, unit="epoch"):
     if not np.isfinite(loss):
         raise ValueError(
             f"{NON_FINITE} The training loss became non-finite ({loss}) at {unit} "
-            f"{iteration}, computing in {dtype}. " + _REMEDY
+            f"{iteration}, computing in {dtype}. " + _remedy(dtype, unit == "epoch")
         )
 
 
-def check_finite_weights(weights):
-    """Raise MLPRegressor's ValueError, and what to do, if a weight is NaN or infinite."""
+def check_finite_weights(weights, stochastic=True):
+    """Raise MLPRegressor's ValueError, and what to do, if a weight is NaN or
+    infinite; ``stochastic`` says whether the fit had a learning rate."""
     if not all(np.isfinite(w).all() for w in weights):
-        raise ValueError(f"{NON_FINITE} " + _REMEDY)
+        raise ValueError(f"{NON_FINITE} " + _remedy(weights[0].dtype, stochastic))
 
 
 def end_of_epoch(record, loss, n_samples, score, schedule, settings):

@@ -140,8 +140,20 @@ def test_a_non_finite_loss_stops_the_fit_and_says_what_to_do(regression_data, op
     assert message.startswith(MLPREGRESSOR_NON_FINITE)  # so that MLPRegressor's handlers match
     assert re.search(rf"The training loss became non-finite \((inf|nan)\) at {unit} 1,", message)
     assert "in float32" in message and "Scale X and y" in message and "'float64'" in message
+    # A learning rate to lower only where the solver has one.
+    assert ("learning_rate_init" in message) == (unit == "epoch")
     np.testing.assert_array_equal(reg.predict(X), before)
     assert reg.loss_curve_ == curve
+
+
+def test_a_float64_fit_that_diverges_is_not_told_to_use_float64(regression_data):
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, solver="sgd", learning_rate_init=1e30)
+    with pytest.raises(ValueError) as error:
+        reg.fit(X, y)
+    message = str(error.value)
+    assert "in float64" in message and "'float64'" not in message
+    assert "lower learning_rate_init" in message
 
 
 def test_a_non_finite_loss_stops_partial_fit_too(regression_data):

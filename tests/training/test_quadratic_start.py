@@ -190,3 +190,24 @@ def test_a_sparse_x_and_a_constant_input_give_the_dense_quadratic():
             rtol=1e-7,
             atol=1e-7,
         )
+
+
+def test_an_exact_start_is_reported_converged_after_one_iteration():
+    # L-BFGS's line search finds no lower loss at an exact start, which SciPy
+    # calls a failure; the fit is exact, so it is converged, with no warning.
+    X = np.random.default_rng(0).uniform(1, 2, size=(100, 2))
+    model = MLPFunctionRegressor(
+        hidden_layer_sizes=(2,), activation="square", solver="lbfgs", alpha=0, tol=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, X[:, 0] * X[:, 1])
+    assert model.converged_ and model.n_iter_ == 1 and len(model.loss_curve_) == 1
+    assert model.loss_ < 1e-20
+
+
+def test_square_units_pass_scikit_learns_n_iter_check():
+    from sklearn.utils.estimator_checks import check_non_transformer_estimators_n_iter
+
+    estimator = MLPFunctionRegressor(activation="square", solver="lbfgs", hidden_layer_sizes=(4,))
+    check_non_transformer_estimators_n_iter(type(estimator).__name__, estimator)
