@@ -7,6 +7,8 @@ its outputs scaled targets: :func:`to_polynomial` takes the whole model
 gives the polynomial of the original X, in the original units of y.
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
@@ -30,6 +32,7 @@ def _unwrap(model):
     one on the target (or None)."""
     target = None
     if isinstance(model, TransformedTargetRegressor):
+        check_is_fitted(model)
         target = model.transformer_
         if not isinstance(target, StandardScaler) or model.func is not None:
             raise ValueError(
@@ -91,6 +94,8 @@ def to_polynomial(model, tol=1e-6):
     >>> format_polynomial(to_polynomial(model, tol=1e-3), digits=4)
     'y = 1·x0·x1'
     """
+    if not (isinstance(tol, Real) and 0 <= tol < np.inf):
+        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}")
     estimator, scalers, target = _unwrap(model)
     n_features = estimator.n_features_in_
     inputs = [Polynomial.variable(i) for i in range(n_features)]

@@ -84,3 +84,23 @@ def test_the_verdict_of_square_units_writes_the_formula_out():
         progress=False,
     )
     assert "It computes y = 1·x²." in result.verdict()
+
+
+@pytest.mark.parametrize("tol", [float("nan"), -1.0, float("inf"), "1e-6"])
+def test_a_tolerance_that_cannot_be_is_refused(tol):
+    with pytest.raises(ValueError, match="tol must be a finite number >= 0"):
+        to_polynomial(MLPFunctionRegressor(), tol=tol)
+
+
+def test_an_unfitted_transformed_target_regressor_is_not_fitted():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import NotFittedError
+
+    model = TransformedTargetRegressor(MLPFunctionRegressor(activation="square"))
+    with pytest.raises(NotFittedError):
+        to_polynomial(model)
+
+
+def test_the_polynomials_of_several_outputs_are_written_one_a_line():
+    written = format_polynomial([{(2, 0): 1.0}, {(1, 1): -2.0, (0, 0): 3.0}])
+    assert written == "y[0] = 1·x0²\ny[1] = -2·x0·x1 + 3"

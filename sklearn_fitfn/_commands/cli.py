@@ -52,6 +52,12 @@ def _non_negative(text):
     return value
 
 
+def _output_folder(text):
+    if not text.strip():  # Path("") is the current folder, which no one asked for
+        raise argparse.ArgumentTypeError("give a folder name, such as fitfn-results")
+    return Path(text)
+
+
 #: The seeds NumPy's RandomState takes.
 _SEEDS = range(2**32)
 
@@ -174,7 +180,7 @@ def _build_parser():
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=_output_folder,
         default=Path("fitfn-results"),
         help="folder for results and figures (default: ./fitfn-results)",
     )
@@ -519,7 +525,7 @@ def _with_output_options(parser):
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=_output_folder,
         default=Path("fitfn-results"),
         help="folder for the results and the figure (default: ./fitfn-results)",
     )

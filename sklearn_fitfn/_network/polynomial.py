@@ -122,8 +122,9 @@ def format_polynomial(exponents, names=None, digits=6):
 
     Parameters
     ----------
-    exponents : dict
-        From exponent tuples to coefficients, as ``to_polynomial`` gives them.
+    exponents : dict or list of dict
+        From exponent tuples to coefficients, as ``to_polynomial`` gives them;
+        a list (one per output) is written one output a line, ``y[0] = ...``.
     names : sequence of str, optional
         The inputs' names (default ``x0``, ``x1``, ...).
     digits : int, default=6
@@ -133,6 +134,11 @@ def format_polynomial(exponents, names=None, digits=6):
     -------
     str
     """
+    if isinstance(exponents, (list, tuple)):
+        return "\n".join(
+            f"y[{output}]" + format_polynomial(terms, names, digits)[1:]
+            for output, terms in enumerate(exponents)
+        )
     superscripts = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
     def monomial(powers):

@@ -470,6 +470,8 @@ def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_p
         (["squares", "--high", "4000000000"], "make y = x² reach 1.6e+19, more than 64-bit"),
         (["products", "--high", "10000000000"], "make y = x1 · x2 reach 1e+20"),
         (["cubes", "--high", "3000000"], "make y = x³ reach 2.7e+19"),
+        (["squares", "-o", ""], "argument -o/--output: give a folder name"),
+        (["replay", "-o", " "], "argument -o/--output: give a folder name"),
     ],
 )
 def test_values_that_cannot_run_are_one_line_and_exit_2(tmp_path, capsys, args, message):
