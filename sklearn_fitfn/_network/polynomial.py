@@ -7,6 +7,7 @@ number of square layers. It is expanded here term by term, exactly (up to
 floating-point round-off), from the network's weights.
 """
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -92,12 +93,39 @@ def network_polynomials(weights, activations, inputs):
     list of Polynomial
         One per output.
     """
+    _check_expansion_size([w.shape[1] for w in weights[0::2]], activations, len(inputs))
     layer = list(inputs)
     for index in range(len(weights) // 2):
         layer = linear_combinations(layer, np.asarray(weights[2 * index]), weights[2 * index + 1])
         if index < len(activations) and activations[index] == "square":
             layer = [p * p for p in layer]
     return layer
+
+
+#: Term products an expansion may take: squaring a unit of ``T`` terms takes
+#: ``T²``, and 5e7 of them take about a minute in Python.
+MAX_EXPANSION_WORK = 50_000_000
+
+
+def _check_expansion_size(widths, activations, n_inputs):
+    """Raise ValueError, before any work, when expanding the network would
+    take more than :data:`MAX_EXPANSION_WORK` term products: a unit's
+    polynomial of degree ``d`` in ``n`` inputs has up to ``C(n + d, d)``
+    terms, and each square layer doubles the degree."""
+    degree, work = 1, 0
+    for width, activation in zip(widths, activations):
+        if activation == "square":
+            terms = math.comb(n_inputs + degree, degree)
+            work += width * terms**2
+            degree *= 2
+    if work > MAX_EXPANSION_WORK:
+        raise ValueError(
+            f"Expanding this network into a polynomial would take about {work:.2g} term "
+            f"products (square layers of widths {list(widths[: len(activations)])} on "
+            f"{n_inputs} inputs reach degree {degree}, up to "
+            f"{math.comb(n_inputs + degree, degree):,} terms per output), more than the "
+            f"{MAX_EXPANSION_WORK:.0e} allowed: read back a smaller network."
+        )
 
 
 def check_polynomial_network(activations, out_activation, owner):

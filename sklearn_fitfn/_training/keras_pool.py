@@ -61,7 +61,10 @@ def _settings_key(value):
     if isinstance(value, str) or isinstance(value, type):
         return value
     if type(value).__module__.startswith("keras.") and hasattr(value, "get_config"):
-        return type(value), repr(sorted(value.get_config().items()))
+        # Keras numbers its instances' names (adam_w, adam_w_1, ...): two
+        # instances with the same settings train alike, whatever their names.
+        config = {k: v for k, v in value.get_config().items() if k != "name"}
+        return type(value), repr(sorted(config.items()))
     return None
 
 

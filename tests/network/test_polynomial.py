@@ -1,5 +1,7 @@
 """The polynomial a network of square and identity units computes."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -104,3 +106,13 @@ def test_polynomials_multiply_and_add():
     x0, x1 = Polynomial.variable(0), Polynomial.variable(1)
     square = (x0 + x1) * (x0 + x1)
     assert square.exponents(2) == {(2, 0): 1.0, (1, 1): 2.0, (0, 2): 1.0}
+
+
+def test_an_expansion_too_large_is_refused_before_any_work():
+    X = np.random.default_rng(0).normal(size=(30, 20))
+    model = MLPFunctionRegressor(hidden_layer_sizes=(20, 20, 20), activation="square", max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=r"about 2.3e\+09 term products .* degree 8"):
+        model.to_polynomial()

@@ -386,6 +386,17 @@ def test_a_fit_on_a_lent_compiled_model_trains_as_on_a_new_one(regression_data, 
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
 
 
+def test_new_optimizer_instances_with_the_same_settings_share_a_compiled_model(regression_data):
+    # Keras names each instance anew (adam_w, adam_w_1, ...); a grid that
+    # builds its optimizer per fit must not compile (and keep) a model per fit.
+    X, y = regression_data
+    compiled_models.clear()
+    for _ in range(3):
+        solver = keras.optimizers.AdamW(learning_rate=0.01, weight_decay=0.001)
+        MLPFunctionRegressor(**SMALL, solver=solver).fit(X, y)
+    assert len(compiled_models) == 1
+
+
 def test_a_later_fit_leaves_the_model_an_earlier_one_handed_over_alone(regression_data):
     X, y = regression_data
     first = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
