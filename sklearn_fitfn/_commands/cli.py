@@ -178,13 +178,6 @@ def _build_parser():
         help="training data and model seed; test data use seed+1 (default: 0)",
     )
     parser.add_argument(
-        "-o",
-        "--output",
-        type=_output_folder,
-        default=Path("fitfn-results"),
-        help="folder for results and figures (default: ./fitfn-results)",
-    )
-    parser.add_argument(
         "--n-jobs",
         type=int,
         default=-1,
@@ -204,11 +197,8 @@ def _build_parser():
         metavar="N",
         help="worker processes of --scheduler local (default: one per core)",
     )
-    parser.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="print only the verdict and where the results went: no progress, no tables",
+    _with_output_options(
+        parser, quiet="print only the verdict and where the results went: no progress, no tables"
     )
     parser.add_argument("--version", action="version", version=f"fitfn {__version__}")
     return parser
@@ -519,17 +509,17 @@ def _run(args, created, work, files_of, report):
     return 0
 
 
-def _with_output_options(parser):
-    """``parser`` with the output folder and ``--quiet`` of the commands that
-    write one set of results (``fitfn replay``, ``fitfn arithmetic``)."""
+def _with_output_options(parser, quiet="no progress lines on stderr"):
+    """``parser`` with the output folder and ``--quiet`` of every command,
+    ``quiet`` saying what the latter leaves out."""
     parser.add_argument(
         "-o",
         "--output",
         type=_output_folder,
         default=Path("fitfn-results"),
-        help="folder for the results and the figure (default: ./fitfn-results)",
+        help="folder for the results and figures (default: ./fitfn-results)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
     return parser
 
 
