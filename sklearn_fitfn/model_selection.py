@@ -54,18 +54,19 @@ class _Recorder(BaseEstimator):
 
 
 def _network_path(estimator):
-    """The steps from ``estimator`` to the MLPFunctionRegressor it fits, as
-    ``[(owner, attribute), ...]``, or None when there is none to stack."""
+    """The wrappers from ``estimator`` to the MLPFunctionRegressor it fits, as
+    a list of ``"pipeline"`` (its last step) and ``"target"`` (a
+    TransformedTargetRegressor's regressor), or None when there is none."""
     from ._regressor import MLPFunctionRegressor
 
     if isinstance(estimator, MLPFunctionRegressor):
         return []
     if isinstance(estimator, Pipeline):
         inner = _network_path(estimator.steps[-1][1])
-        return None if inner is None else [("pipeline", None), *inner]
+        return None if inner is None else ["pipeline", *inner]
     if isinstance(estimator, TransformedTargetRegressor) and estimator.regressor is not None:
         inner = _network_path(estimator.regressor)
-        return None if inner is None else [("target", None), *inner]
+        return None if inner is None else ["target", *inner]
     return None
 
 
@@ -75,7 +76,7 @@ def _with_recorder(estimator, path):
     if not path:
         return _Recorder(), estimator
     kind, *rest = path
-    if kind[0] == "pipeline":
+    if kind == "pipeline":
         name, inner = estimator.steps[-1]
         replaced, network = _with_recorder(inner, rest)
         estimator.steps[-1] = (name, replaced)
@@ -87,7 +88,7 @@ def _with_recorder(estimator, path):
 
 def _recorder_of(fitted, path):
     """The fitted recorder inside ``fitted``, following ``path``."""
-    for kind, _ in path:
+    for kind in path:
         fitted = fitted.steps[-1][1] if kind == "pipeline" else fitted.regressor_
     return fitted
 
