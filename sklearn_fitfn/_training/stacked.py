@@ -306,7 +306,9 @@ class _Group:
         self.members = [self.members[k] for k in kept]
         self.optimizers = [self.optimizers[k] for k in kept]
         self.orders = [self.orders[k] for k in kept]
-        self._data_of(self.members)
+        self.X, self.y, self.w, self.alpha = (
+            tf.gather(tensor, index) for tensor in (self.X, self.y, self.w, self.alpha)
+        )
 
 
 def _book(group, losses):
