@@ -24,9 +24,9 @@ from ._network.inputs import canonical_csr, dense_chunks
 from ._network.polynomial import check_polynomial_network, network_polynomials
 from ._network.spec import DTYPES, NetworkSpec, dense_weights
 from ._quiet.tensorflow import keras, tf
+from ._training import fitted_state, stacked, train
 from ._training import quadratic_start as quadratic
 from ._training import record as rules
-from ._training import stacked, train
 from ._training.interrupt import Interruption
 from ._training.keras_fit import KerasSettings
 from ._training.record import TrainingRecord
@@ -41,6 +41,19 @@ from ._training.settings import (
 
 def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
+
+
+def _check_history(history):
+    """Refuse a loaded ``history_`` that is not Keras's per-epoch numbers."""
+    if not isinstance(history, dict) or not all(
+        isinstance(key, str)
+        and isinstance(values, list)
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+        for key, values in history.items()
+    ):
+        raise ValueError(
+            "Cannot load the fitted network: history_ must map metric names to lists of numbers."
+        )
 
 
 class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
@@ -171,7 +184,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         The fitted Keras network, made of Keras's own layers (Dense layers, a
         ``Multiply`` for square units, a linear output). Compiled when it was
         trained with Keras's ``fit``. It saves with ``model_.save`` and loads
-        with ``keras.models.load_model`` without this package.
+        with ``keras.models.load_model`` without this package. A pickle or a
+        skops file of the estimator holds the network as data (its layer
+        sizes, activation names, dtype and weights as arrays) and rebuilds
+        this model when loaded, not compiled: a ``partial_fit`` then resumes
+        the optimizer's saved state.
     history_ : dict of str to list
         After training with Keras's ``fit`` only: SciKeras's record of
         Keras's per-epoch metrics, such as ``"loss"`` and ``"val_loss"``.
@@ -467,7 +484,11 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         spec.check_model(self.model_)
         # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
         # fit starts a new one from the current weights.
-        optimizer_state = self._optimizer_state if settings.incremental else None
+        optimizer_state = None
+        if settings.incremental:
+            optimizer_state = (
+                self._optimizer_state if settings.keras is None else self._keras_optimizer_state
+            )
         record = copy.deepcopy(self._record)
         return TrainingStart(
             dense_weights(self.model_), record, optimizer_state, random_state, self.model_
@@ -494,7 +515,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         spec, settings, data, start, first_pass = self._training_plan(
             X, y, sample_weight, incremental
         )
-        return self._install(spec, self._train(spec, settings, data, start), reuse=not first_pass)
+        trained = self._train(spec, settings, data, start)
+        return self._install(spec, trained, reuse=not first_pass, went_on=incremental)
 
     def _train(self, spec, settings, data, start):
         """Train, or take the training a search already did for this very fit
@@ -535,14 +557,15 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             start = start._replace(weights=quadratic.quadratic_start(spec, data, start.weights))
         return spec, settings, data, start, first_pass
 
-    def _install(self, spec, trained, reuse):
-        """Keep what training gave back: Keras's model and history, or the
-        compiled engine's weights, set into the fitted model when training
-        continued it (and Keras's fit has not compiled it), else into a new one."""
+    def _install(self, spec, trained, reuse, went_on):
+        """Keep what training gave back: Keras's model and history (a
+        ``partial_fit``'s added to the earlier calls'), or the compiled
+        engine's weights, set into the fitted model when training continued it
+        (and Keras's fit has not compiled it), else into a new one."""
         fitted = getattr(self, "model_", None)
         if trained.model is not None:
             history = trained.history
-            if trained.model is fitted and hasattr(self, "history_"):  # a partial_fit went on
+            if reuse and went_on and hasattr(self, "history_"):
                 history = {k: self.history_.get(k, []) + v for k, v in history.items()}
             self._set_network(spec, trained.model, trained.record, None)
             self.history_ = history
@@ -556,7 +579,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         self.__dict__.pop("history_", None)  # Keras's record, of an earlier fit
         return self
 
-    def _set_network(self, spec, model, record, optimizer_state):
+    def _set_network(self, spec, model, record, optimizer_state, keras_optimizer_state=None):
+        """Set the fitted network and what training keeps for its next call:
+        the engine's optimizer state, or a Keras optimizer's variables that a
+        model loaded from a file holds aside until it trains again."""
         self.model_ = model
         self._spec = spec
         self.n_outputs_ = spec.n_outputs
@@ -564,6 +590,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         self.out_activation_ = spec.out_activation
         self._record = record
         self._optimizer_state = optimizer_state
+        self._keras_optimizer_state = keras_optimizer_state
         return self
 
     def _fit_or_restore(self, X, y, sample_weight, incremental):
@@ -635,6 +662,61 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         record = TrainingRecord.start(TrainingSettings.of(self, False).early_stopping)
         self.__dict__.pop("history_", None)
         return self._set_network(spec, spec.keras_model(weights), record, None)
+
+    # -- persistence -------------------------------------------------------------
+
+    #: Fitted attributes rebuilt from the network's data when loading.
+    _NETWORK_ATTRIBUTES = (
+        "model_",
+        "_spec",
+        "_record",
+        "_optimizer_state",
+        "_keras_optimizer_state",
+        "n_outputs_",
+        "n_layers_",
+        "out_activation_",
+    )
+
+    def __getstate__(self):
+        """The estimator's state with the network as plain data: no Keras
+        object, so that loading runs no code from the file (see
+        :mod:`._training.fitted_state`)."""
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            state[fitted_state.KEY] = fitted_state.as_data(
+                self._spec,
+                self.model_,
+                self._record,
+                self._optimizer_state,
+                self._keras_optimizer_state,
+            )
+            for name in self._NETWORK_ATTRIBUTES:
+                state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        """Validate the network's data and rebuild the Keras model from it.
+
+        Raises
+        ------
+        ValueError
+            Naming the field of the state that is not what this version writes.
+        """
+        state = dict(state)
+        network = state.pop(fitted_state.KEY, None)
+        for name in self._NETWORK_ATTRIBUTES:
+            if name in state:
+                raise ValueError(
+                    f"Cannot load the fitted network: the state holds {name}, which is "
+                    "rebuilt from the network's data. A file written by an earlier "
+                    "sklearn_fitfn holds the Keras model itself: fit again and save anew."
+                )
+        if "history_" in state:
+            _check_history(state["history_"])
+        super().__setstate__(state)
+        if network is not None:
+            restored = fitted_state.from_data(network)
+            self._set_network(*restored)
 
     # -- prediction ------------------------------------------------------------
 

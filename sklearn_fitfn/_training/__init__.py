@@ -19,7 +19,9 @@
 - :mod:`.quadratic_start`: square units' start from the least-squares
   quadratic;
 - :mod:`.stacked`: a search's members of one shape trained as one program,
-  their results kept for their own fits.
+  their results kept for their own fits;
+- :mod:`.fitted_state`: the fitted network as plain data, validated when
+  loaded, for pickles and skops files.
 
 Every back-end is called as ``backend(spec, settings, data, start)`` and
 returns a :class:`.settings.Trained`; none reads the estimator. It imports

@@ -539,7 +539,7 @@ def train_keras(spec, settings, data, start):
     batching = _Batching.of(settings, data)
     key = pool_key(spec, settings, batching.penalty, batching.steps_per_epoch)
     with compiled_models.lend(key, spec.keras_model) as trainer:
-        trainer.restart(start.weights)
+        trainer.restart(start.weights, start.optimizer_state)
         history, compile_kwargs = _fit(
             trainer.model, settings, data, start, batching, trainer.compiled
         )

@@ -19,6 +19,8 @@ import collections
 import contextlib
 import threading
 
+import numpy as np
+
 #: Network shapes and training settings whose compiled models are kept.
 KEPT_SETTINGS = 8
 
@@ -37,22 +39,36 @@ class Trainer:
     def __init__(self, model):
         self.model = model
         self._optimizer_start = None
+        self._resume = None
 
     def compiled(self):
         """Build the optimizer and note its starting values (the first time),
-        once SciKeras has compiled the model."""
+        once SciKeras has compiled the model, and set the values this fit
+        starts from."""
         optimizer = self.model.optimizer
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         if self._optimizer_start is None:
             self._optimizer_start = [v.numpy() for v in optimizer.variables]
+        self._reset_optimizer()
 
-    def restart(self, weights):
-        """Set ``weights`` and put the optimizer back to its starting values."""
+    def restart(self, weights, optimizer_state=None):
+        """Set ``weights``, and the optimizer's variables to ``optimizer_state``
+        (a fit's saved in a file, which a ``partial_fit`` resumes) where they
+        fit this optimizer, else back to their starting values."""
         self.model.set_weights(weights)
+        self._resume = optimizer_state
         if self._optimizer_start is not None:
-            for variable, value in zip(self.model.optimizer.variables, self._optimizer_start):
-                variable.assign(value)
+            self._reset_optimizer()
+
+    def _reset_optimizer(self):
+        values = self._optimizer_start
+        if self._resume is not None and [np.shape(v) for v in self._resume] == [
+            np.shape(v) for v in values
+        ]:
+            values = self._resume
+        for variable, value in zip(self.model.optimizer.variables, values):
+            variable.assign(value)
 
 
 def _settings_key(value):

@@ -162,7 +162,9 @@ class TrainingStart(NamedTuple):
     record : TrainingRecord
         A fresh record, or a copy of the fitted one to continue; updated in place.
     optimizer_state : list of ndarray or None
-        The compiled engine's optimizer state to resume (``partial_fit``).
+        The optimizer state a ``partial_fit`` resumes: the compiled engine's,
+        or on Keras's fit the Keras optimizer's variables of a model loaded
+        from a file (not compiled).
     random_state : numpy.random.RandomState
         Source of the shuffling.
     model : keras.Model or None

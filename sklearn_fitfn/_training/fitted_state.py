@@ -1,0 +1,270 @@
+"""The fitted network as plain data: what a pickle or a skops file of the estimator holds.
+
+A fitted estimator's state keeps no Keras object. The network is the plain
+fields of its :class:`~sklearn_fitfn._network.spec.NetworkSpec` (input and
+output widths, hidden layer sizes, activation names, dtype, output
+activation); its weights, the compiled engine's optimizer state and the
+Keras optimizer's variables are NumPy arrays; the training record is a dict
+of numbers and lists. Loading rebuilds the Keras model from the spec and the
+weights, so nothing in a file decides what code runs: Keras's own
+unpickling (``safe_mode=False``) is never reached.
+
+Everything is validated on the way in: the format version, every spec field
+against :data:`~sklearn_fitfn._network.activations.ACTIVATIONS` and the
+dtypes, every array's shape and dtype against the spec, every record field's
+type. A file that fails is refused with a ValueError naming the field.
+"""
+
+import dataclasses
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+
+from .._network.activations import ACTIVATIONS
+from .._network.spec import DTYPES, NetworkSpec, dense_weights
+from .record import TrainingRecord
+
+#: The version of the layout below; a file of any other is refused.
+FORMAT = 1
+
+#: The key of the network's data in the estimator's state.
+KEY = "_fitted_network"
+
+_OUT_ACTIVATIONS = ("identity", "exp")
+_KERAS_NAMES = frozenset(row.keras for row in ACTIVATIONS.values())
+
+
+class Restored(NamedTuple):
+    """What :func:`from_data` gives back, ready for the estimator's attributes."""
+
+    spec: NetworkSpec
+    model: object
+    record: TrainingRecord
+    optimizer_state: list | None
+    keras_optimizer_state: list | None
+
+
+def _arrays(values):
+    return None if values is None else [np.array(value) for value in values]
+
+
+def as_data(spec, model, record, optimizer_state, keras_optimizer_state=None):
+    """The fitted network as a dict of plain values and NumPy arrays.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    model : keras.Model
+        Its Dense layers' weights are saved; a compiled model's optimizer
+        variables too, unless ``keras_optimizer_state`` is given.
+    record : TrainingRecord
+    optimizer_state : list of ndarray or None
+        The compiled engine's.
+    keras_optimizer_state : list of ndarray or None
+        A Keras optimizer's variables not held by ``model`` (a model loaded
+        from a file is not compiled, and keeps them aside until it trains).
+
+    Returns
+    -------
+    dict
+    """
+    if keras_optimizer_state is None and model.compiled and model.optimizer.built:
+        keras_optimizer_state = [v.numpy() for v in model.optimizer.variables]
+    fields = dataclasses.asdict(record)
+    fields["best_weights"] = _arrays(record.best_weights)
+    return {
+        "format": FORMAT,
+        "spec": {
+            "n_inputs": spec.n_inputs,
+            "hidden_layer_sizes": list(spec.hidden_layer_sizes),
+            "activations": list(spec.activations),
+            "n_outputs": spec.n_outputs,
+            "dtype": spec.dtype,
+            "out_activation": spec.out_activation,
+        },
+        "weights": dense_weights(model),
+        "optimizer_state": _arrays(optimizer_state),
+        "keras_optimizer_state": _arrays(keras_optimizer_state),
+        "record": fields,
+    }
+
+
+def _refuse(field, problem):
+    raise ValueError(f"Cannot load the fitted network: {field} {problem}.")
+
+
+def _integer(value, field, low=1):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+        _refuse(field, f"must be an integer of at least {low}; got {value!r}")
+    return int(value)
+
+
+def _number(value, field, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, Real) or isinstance(value, bool):
+        _refuse(field, f"must be a number; got {value!r}")
+    return float(value)
+
+
+def _numbers(values, field, optional=False):
+    if values is None and optional:
+        return None
+    if not isinstance(values, list | tuple):
+        _refuse(field, f"must be a list of numbers; got {type(values).__name__}")
+    return [_number(value, f"{field}[{i}]") for i, value in enumerate(values)]
+
+
+def _spec(fields):
+    if not isinstance(fields, dict):
+        _refuse("spec", f"must be a dict; got {type(fields).__name__}")
+    expected = set(NetworkSpec._fields)
+    if set(fields) != expected:
+        _refuse("spec", f"must have the fields {sorted(expected)}; got {sorted(fields)}")
+    sizes = fields["hidden_layer_sizes"]
+    if not isinstance(sizes, list | tuple):
+        _refuse("spec.hidden_layer_sizes", f"must be a list; got {sizes!r}")
+    activations = fields["activations"]
+    if not isinstance(activations, list | tuple) or len(activations) != len(sizes):
+        _refuse("spec.activations", f"must be one name per hidden layer; got {activations!r}")
+    for i, name in enumerate(activations):
+        if not isinstance(name, str) or name not in _KERAS_NAMES:
+            _refuse(f"spec.activations[{i}]", f"is not an activation's name: {name!r}")
+    if fields["dtype"] not in DTYPES:
+        _refuse("spec.dtype", f"must be one of {DTYPES}; got {fields['dtype']!r}")
+    if fields["out_activation"] not in _OUT_ACTIVATIONS:
+        _refuse(
+            "spec.out_activation",
+            f"must be one of {_OUT_ACTIVATIONS}; got {fields['out_activation']!r}",
+        )
+    return NetworkSpec(
+        _integer(fields["n_inputs"], "spec.n_inputs"),
+        tuple(_integer(s, f"spec.hidden_layer_sizes[{i}]") for i, s in enumerate(sizes)),
+        tuple(activations),
+        _integer(fields["n_outputs"], "spec.n_outputs"),
+        fields["dtype"],
+        fields["out_activation"],
+    )
+
+
+def _weight_shapes(spec):
+    units = spec.layer_units
+    shapes = []
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        shapes += [(fan_in, fan_out), (fan_out,)]
+    return shapes
+
+
+def _checked_arrays(values, field, shapes, dtype):
+    """``values`` as arrays of ``dtype`` with ``shapes`` in order, or refused."""
+    if not isinstance(values, list | tuple) or len(values) != len(shapes):
+        _refuse(field, f"must be a list of {len(shapes)} arrays")
+    arrays = []
+    for i, (value, shape) in enumerate(zip(values, shapes)):
+        if not isinstance(value, np.ndarray):
+            _refuse(f"{field}[{i}]", f"must be a NumPy array; got {type(value).__name__}")
+        if value.shape != tuple(shape) or value.dtype != np.dtype(dtype):
+            _refuse(
+                f"{field}[{i}]",
+                f"must be {dtype} of shape {tuple(shape)}; got {value.dtype} of shape "
+                f"{value.shape}",
+            )
+        arrays.append(value)
+    return arrays
+
+
+def _optimizer_state(values, spec):
+    """The engine's state: per-array slots in the weights' order, then scalars."""
+    if values is None:
+        return None
+    shapes = _weight_shapes(spec)
+    if not isinstance(values, list | tuple):
+        _refuse("optimizer_state", "must be a list of arrays")
+    n_scalars = len(values) % len(shapes)
+    per_array = (len(values) - n_scalars) // len(shapes)
+    expected = shapes * per_array + [()] * n_scalars
+    return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
+
+
+def _keras_optimizer_state(values):
+    if values is None:
+        return None
+    if not isinstance(values, list | tuple):
+        _refuse("keras_optimizer_state", "must be a list of arrays")
+    for i, value in enumerate(values):
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
+            _refuse(f"keras_optimizer_state[{i}]", "must be a numeric NumPy array")
+    return list(values)
+
+
+def _record(fields, spec):
+    if not isinstance(fields, dict):
+        _refuse("record", f"must be a dict; got {type(fields).__name__}")
+    expected = {field.name for field in dataclasses.fields(TrainingRecord)}
+    if set(fields) != expected:
+        _refuse("record", f"must have the fields {sorted(expected)}; got {sorted(fields)}")
+    best_weights = fields["best_weights"]
+    if best_weights is not None:
+        best_weights = _checked_arrays(
+            best_weights, "record.best_weights", _weight_shapes(spec), spec.dtype
+        )
+    converged = fields["converged"]
+    if converged not in (None, True, False):
+        _refuse("record.converged", f"must be True, False or None; got {converged!r}")
+    return TrainingRecord(
+        loss_curve=_numbers(fields["loss_curve"], "record.loss_curve"),
+        best_loss=_number(fields["best_loss"], "record.best_loss", optional=True),
+        validation_scores=_numbers(
+            fields["validation_scores"], "record.validation_scores", optional=True
+        ),
+        best_validation_score=_number(
+            fields["best_validation_score"], "record.best_validation_score", optional=True
+        ),
+        best_weights=best_weights,
+        no_improvement_count=_integer(
+            fields["no_improvement_count"], "record.no_improvement_count", low=0
+        ),
+        n_iter=_integer(fields["n_iter"], "record.n_iter", low=0),
+        t=_integer(fields["t"], "record.t", low=0),
+        loss=_number(fields["loss"], "record.loss", optional=True),
+        keras_penalty=_number(fields["keras_penalty"], "record.keras_penalty", optional=True),
+        converged=None if converged is None else bool(converged),
+    )
+
+
+def from_data(data):
+    """Validate :func:`as_data`'s dict and rebuild the network from it.
+
+    Parameters
+    ----------
+    data : dict
+
+    Returns
+    -------
+    Restored
+        With a new Keras model (not compiled) holding the saved weights.
+
+    Raises
+    ------
+    ValueError
+        Naming the first field that is missing, of the wrong type, shape or
+        dtype, or of another format version.
+    """
+    if not isinstance(data, dict):
+        _refuse("the network's data", f"must be a dict; got {type(data).__name__}")
+    expected = {"format", "spec", "weights", "optimizer_state", "keras_optimizer_state", "record"}
+    if set(data) != expected:
+        problem = f"must have the fields {sorted(expected)}; got {sorted(data)}"
+        _refuse("the network's data", problem)
+    if data["format"] != FORMAT:
+        _refuse("format", f"must be {FORMAT} (this version's); got {data['format']!r}")
+    spec = _spec(data["spec"])
+    weights = _checked_arrays(data["weights"], "weights", _weight_shapes(spec), spec.dtype)
+    return Restored(
+        spec,
+        spec.keras_model(weights),
+        _record(data["record"], spec),
+        _optimizer_state(data["optimizer_state"], spec),
+        _keras_optimizer_state(data["keras_optimizer_state"]),
+    )

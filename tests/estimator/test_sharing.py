@@ -1,0 +1,220 @@
+"""A fitted estimator's state is data: pickles and skops files hold no Keras
+object, loading rebuilds the network, and a tampered file is refused."""
+
+import io
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_fitfn import MLPFunctionRegressor
+
+sio = pytest.importorskip("skops.io")
+
+SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=10, batch_size=50, random_state=0)
+
+#: One fit per training path.
+PATHS = {
+    "engine": dict(SMALL),
+    "engine float32 sgd": dict(SMALL, solver="sgd", dtype="float32"),
+    "early stopping": dict(SMALL, early_stopping=True),
+    "keras fit": dict(SMALL, solver="rmsprop"),
+    "lbfgs": dict(SMALL, solver="lbfgs"),
+    "square units": dict(hidden_layer_sizes=(4,), activation="square", solver="lbfgs"),
+    "poisson": dict(SMALL, loss="poisson"),
+}
+
+OWN_TYPE = "sklearn_fitfn._regressor.MLPFunctionRegressor"
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    return X, np.exp(0.3 * X[:, 0]) + X[:, 1] ** 2
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return {name: MLPFunctionRegressor(**params).fit(*data) for name, params in PATHS.items()}
+
+
+def _load_listing_imports(blob):
+    """Unpickle ``blob``, and the modules of every global it imported."""
+    modules = set()
+
+    class Listing(pickle.Unpickler):
+        def find_class(self, module, name):
+            modules.add(module.split(".")[0])
+            return super().find_class(module, name)
+
+    return Listing(io.BytesIO(blob)).load(), modules
+
+
+def _same_fit(restored, reg, X):
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    for name in ("loss_curve_", "best_loss_", "n_iter_", "converged_", "t_", "n_outputs_"):
+        assert getattr(restored, name) == getattr(reg, name), name
+    assert restored.validation_scores_ == reg.validation_scores_
+    assert restored.get_params() == reg.get_params()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_pickle_holds_plain_data_and_rebuilds_the_keras_model(fitted, data, path):
+    import keras
+
+    reg = fitted[path]
+    restored, modules = _load_listing_imports(pickle.dumps(reg))
+    assert modules <= {"sklearn_fitfn", "numpy", "builtins", "copyreg", "_codecs"}, modules
+    assert isinstance(restored.model_, keras.Model)
+    _same_fit(restored, reg, data[0])
+    assert restored.__getstate__()["_fitted_network"]["spec"]["activations"] == list(
+        reg._spec.activations
+    )
+
+
+@pytest.mark.parametrize("path", ["engine", "keras fit"])
+def test_partial_fit_after_loading_goes_on_as_without_saving(data, path):
+    X, y = data
+    reg = MLPFunctionRegressor(**PATHS[path]).fit(X, y)
+    assert reg.model_.compiled == (path == "keras fit")  # the optimizer is Keras's, in the model
+    restored = pickle.loads(pickle.dumps(reg))
+    for _ in range(2):
+        restored.partial_fit(X, y)
+        reg.partial_fit(X, y)
+    np.testing.assert_allclose(restored.predict(X), reg.predict(X), rtol=1e-12)
+    assert restored.loss_curve_ == pytest.approx(reg.loss_curve_, rel=1e-12)
+    history = getattr(reg, "history_", {})
+    assert getattr(restored, "history_", {}).keys() == history.keys()
+    for key, values in history.items():
+        assert len(values) == 12  # the fit's 10 epochs and both partial fits'
+        assert restored.history_[key] == pytest.approx(values, rel=1e-12)
+
+
+def test_pickles_are_smaller_than_with_the_keras_model_inside(fitted):
+    reg = fitted["lbfgs"]
+    arrays = sum(a.nbytes for a in reg.coefs_ + reg.intercepts_)
+    # Weights, a short record and the parameters: no saved Keras archive.
+    assert len(pickle.dumps(reg)) < arrays + 3000
+
+
+def _tampered_state(reg, change):
+    state = reg.__getstate__()
+    network = pickle.loads(pickle.dumps(state["_fitted_network"]))  # a deep copy
+    change(network)
+    return {**state, "_fitted_network": network}
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda n: n["spec"]["activations"].__setitem__(0, "os.system"), r"activations\[0\]"),
+        (lambda n: n["spec"].__setitem__("dtype", "object"), "spec.dtype"),
+        (lambda n: n["spec"].__setitem__("n_inputs", -3), "spec.n_inputs"),
+        (lambda n: n["weights"].__setitem__(0, np.zeros((4, 16))), r"weights\[0\]"),
+        (lambda n: n["weights"].__setitem__(1, np.zeros(16, "float32")), r"weights\[1\]"),
+        (lambda n: n["weights"].pop(), "weights"),
+        (lambda n: n.__setitem__("format", 99), "format"),
+        (lambda n: n.pop("record"), "the network's data"),
+        (lambda n: n["record"].__setitem__("loss_curve", "nan"), "record.loss_curve"),
+        (lambda n: n["record"].__setitem__("n_iter", -1), "record.n_iter"),
+        (lambda n: n["optimizer_state"].__setitem__(0, np.zeros(3)), r"optimizer_state\[0\]"),
+    ],
+)
+def test_loading_refuses_a_tampered_state_naming_the_field(fitted, change, field):
+    state = _tampered_state(fitted["engine"], change)
+    fresh = MLPFunctionRegressor.__new__(MLPFunctionRegressor)
+    with pytest.raises(ValueError, match=field):
+        fresh.__setstate__(state)
+    assert not hasattr(fresh, "model_")
+
+
+def test_loading_refuses_a_keras_model_in_the_state(fitted):
+    state = fitted["engine"].__getstate__()
+    state["model_"] = "a Keras model"
+    with pytest.raises(ValueError, match="model_"):
+        MLPFunctionRegressor.__new__(MLPFunctionRegressor).__setstate__(state)
+
+
+# -- skops --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_skops_round_trip_on_every_path(fitted, data, path):
+    reg = fitted[path]
+    blob = sio.dumps(reg)
+    assert sio.get_untrusted_types(data=blob) == [OWN_TYPE]
+    _same_fit(sio.loads(blob, trusted=[OWN_TYPE]), reg, data[0])
+
+
+def test_skops_round_trip_of_a_pipeline_in_a_transformed_target(data):
+    X, y = data
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPFunctionRegressor(**SMALL)),
+        transformer=StandardScaler(),
+    ).fit(X, y)
+    blob = sio.dumps(model)
+    assert sio.get_untrusted_types(data=blob) == [OWN_TYPE]
+    np.testing.assert_array_equal(sio.loads(blob, trusted=[OWN_TYPE]).predict(X), model.predict(X))
+
+
+def _edit_skops(blob, edit):
+    """``blob`` with its schema changed by ``edit(schema, files)``."""
+    source = zipfile.ZipFile(io.BytesIO(blob))
+    schema = json.loads(source.read("schema.json"))
+    files = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
+    edit(schema, files)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        target.writestr("schema.json", json.dumps(schema))
+        for name, content in files.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _network_node(schema):
+    return schema["content"]["content"]["_fitted_network"]["content"]
+
+
+def test_skops_refuses_an_activation_replaced_by_code(fitted, tmp_path):
+    marker = tmp_path / "ran"
+
+    def edit(schema, files):
+        node = _network_node(schema)["spec"]["content"]["activations"]["content"][0]
+        node["content"] = json.dumps(f"__import__('pathlib').Path({str(marker)!r}).touch()")
+        node["__id__"] = 1  # not the id of the parameter's string, which skops would reuse
+
+    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    with pytest.raises(ValueError, match=r"activations\[0\] is not an activation"):
+        sio.loads(blob, trusted=[OWN_TYPE])
+    assert not marker.exists()
+
+
+def test_skops_refuses_a_weight_of_another_shape(fitted):
+    def edit(schema, files):
+        name = _network_node(schema)["weights"]["content"][0]["file"]
+        buffer = io.BytesIO()
+        np.save(buffer, np.zeros((5, 16)))
+        files[name] = buffer.getvalue()
+
+    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    with pytest.raises(ValueError, match=r"weights\[0\] must be float64 of shape \(3, 16\)"):
+        sio.loads(blob, trusted=[OWN_TYPE])
+
+
+def test_skops_refuses_a_type_the_user_did_not_trust(fitted):
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    def edit(schema, files):
+        node = _network_node(schema)["spec"]["content"]["dtype"]
+        node.update({"__class__": "system", "__module__": "os", "__loader__": "TypeNode"})
+
+    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    assert "os.system" in sio.get_untrusted_types(data=blob)
+    with pytest.raises(UntrustedTypesFoundException, match="os.system"):
+        sio.loads(blob, trusted=[OWN_TYPE])
