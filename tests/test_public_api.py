@@ -1,4 +1,4 @@
-"""The public API is the library's: the estimator and eight modules, each name
+"""The public API is the library's: the estimator and nine modules, each name
 documented in the API reference, and the command line's helpers private."""
 
 import importlib
@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "plotting",
     "distributed",
     "model_selection",
+    "onnx",
 ]
 
 

@@ -1,0 +1,127 @@
+"""ONNX export: onnxruntime's predictions are the estimator's, on every activation."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._network.activations import ACTIVATIONS
+
+pytest.importorskip("skl2onnx")
+ort = pytest.importorskip("onnxruntime")
+from sklearn_fitfn.onnx import _ACTIVATION_GRAPHS, to_onnx  # noqa: E402
+
+#: Relative agreement with ``predict``, by dtype (of the largest prediction).
+TOLERANCE = {"float64": 1e-9, "float32": 1e-5}
+SMALL = dict(hidden_layer_sizes=(16, 8), max_iter=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    return X, np.exp(0.3 * X[:, 0]) + X[:, 1] ** 2
+
+
+def _served(model, X):
+    session = ort.InferenceSession(
+        to_onnx(model, X).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, {"X": X})[0]
+
+
+def _assert_served_as_predicted(model, X, dtype):
+    served = _served(model, X)
+    predicted = model.predict(X).reshape(served.shape)
+    assert served.dtype == np.dtype(dtype)
+    scale = np.abs(predicted).max()
+    assert np.abs(served - predicted).max() <= TOLERANCE[dtype] * scale
+
+
+def test_every_activation_of_the_table_has_an_onnx_form():
+    assert {row.keras for row in ACTIVATIONS.values()} == set(_ACTIVATION_GRAPHS)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("activation", sorted({row.keras for row in ACTIVATIONS.values()}))
+def test_onnxruntime_predicts_what_predict_does(data, activation, dtype):
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL, activation=activation, dtype=dtype).fit(X, y)
+    if activation == "gelu" and dtype == "float64":
+        with pytest.raises(ValueError, match="'gelu' in float64"):
+            to_onnx(net, X)
+        return
+    _assert_served_as_predicted(net, X.astype(dtype), dtype)
+
+
+def test_poisson_output_and_several_targets(data):
+    X, y = data
+    _assert_served_as_predicted(
+        MLPFunctionRegressor(**SMALL, loss="poisson").fit(X, y), X, "float64"
+    )
+    both = MLPFunctionRegressor(**SMALL).fit(X, np.c_[y, -2 * y])
+    assert _served(both, X).shape == (len(X), 2)
+    _assert_served_as_predicted(both, X, "float64")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_pipeline_inside_a_transformed_target_converts(data, dtype):
+    X, y = data
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPFunctionRegressor(**SMALL, dtype=dtype)),
+        transformer=StandardScaler(),
+    ).fit(X, 1000 * y + 5)
+    _assert_served_as_predicted(model, X.astype(dtype), dtype)
+
+
+def test_an_input_of_another_dtype_is_cast_to_the_networks(data):
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL, dtype="float32").fit(X, y)
+    _assert_served_as_predicted(net, X, "float32")
+
+
+def test_what_it_cannot_convert_is_named(data):
+    X, y = data
+    quantiles = TransformedTargetRegressor(
+        MLPFunctionRegressor(**SMALL), transformer=QuantileTransformer(n_quantiles=50)
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="QuantileTransformer"):
+        to_onnx(quantiles, X)
+    with pytest.raises(NotFittedError):
+        to_onnx(MLPFunctionRegressor(), X)
+
+
+_SERVE_WITHOUT_TENSORFLOW = """
+import sys
+import numpy as np
+import onnxruntime as ort
+X, expected = np.load(sys.argv[2]), np.load(sys.argv[3])
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+served = session.run(None, {"X": X})[0].ravel()
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+print(float(np.abs(served - expected).max() / np.abs(expected).max()))
+"""
+
+
+def test_served_by_onnxruntime_alone_without_tensorflow(data, tmp_path):
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL).fit(X, y)
+    (tmp_path / "net.onnx").write_bytes(to_onnx(net, X).SerializeToString())
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", net.predict(X))
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_SERVE_WITHOUT_TENSORFLOW)]
+        + [str(tmp_path / name) for name in ("net.onnx", "X.npy", "y.npy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout) <= TOLERANCE["float64"]
