@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from .._quiet.tensorflow import keras, tf
 from .activations import activation_function, canonical_activation
 from .inputs import matmul
+from .kernel_cache import note_variable_shapes
 
 #: What ``dtype`` may be.
 DTYPES = ("float32", "float64")
@@ -340,6 +341,7 @@ class NetworkSpec(NamedTuple):
             name="output",
         )(hidden)
         model = keras.Model(inputs, outputs, name="mlp")
+        note_variable_shapes((tuple(w.shape) for w in model.weights), self.dtype)
         if weights is not None:
             model.set_weights(weights)
         return model

@@ -112,3 +112,36 @@ def test_check_model_refuses_another_shape_or_dtype():
     with pytest.raises(ValueError, match="warm_start=False"):
         spec(dtype="float32").check_model(model)
     assert isinstance(model, keras.Model)
+
+
+def test_the_kernel_cache_is_cleared_after_enough_new_variable_shapes(monkeypatch):
+    from sklearn_fitfn._network import kernel_cache
+
+    cleared = []
+    monkeypatch.setattr(kernel_cache, "_seen", set())
+    monkeypatch.setattr(kernel_cache, "_clear_kernel_cache", lambda: cleared.append(1))
+    spec = NetworkSpec.from_params((3,), "relu", "float64", 2, 1)
+    for _ in range(30):  # the same shapes again and again: nothing new to forget
+        spec.keras_model()
+    assert cleared == [] and len(kernel_cache._seen) == 4
+    limit = kernel_cache.NEW_SHAPES_BEFORE_CLEARING
+    kernel_cache.note_variable_shapes([(n,) for n in range(100, 100 + limit - 8)], "float64")
+    assert cleared == [] and len(kernel_cache._seen) == limit - 4
+    # (2, 40), (40,) and (40, 1) are new, (1,) is not: one short of the limit.
+    NetworkSpec.from_params((40,), "relu", "float64", 2, 1).keras_model()
+    assert cleared == [] and len(kernel_cache._seen) == limit - 1
+    NetworkSpec.from_params((41,), "relu", "float64", 2, 1).keras_model()
+    assert cleared == [1] and kernel_cache._seen == set()
+
+
+def test_a_cleared_kernel_cache_is_rebuilt_as_needed(regression_data):
+    from sklearn_fitfn import MLPFunctionRegressor
+    from sklearn_fitfn._network import kernel_cache
+
+    X, y = regression_data
+    reg = MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    before = reg.predict(X)
+    kernel_cache._clear_kernel_cache()
+    np.testing.assert_array_equal(reg.predict(X), before)
+    again = MLPFunctionRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict(X), before)
