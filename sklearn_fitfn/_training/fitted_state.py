@@ -228,7 +228,6 @@ def _record(fields, spec):
         n_iter=_integer(fields["n_iter"], "record.n_iter", low=0),
         t=_integer(fields["t"], "record.t", low=0),
         loss=_number(fields["loss"], "record.loss", optional=True),
-        keras_penalty=_number(fields["keras_penalty"], "record.keras_penalty", optional=True),
         converged=None if converged is None else bool(converged),
     )
 

@@ -32,9 +32,11 @@ imported only when this path runs: importing it changes some of Keras's
 classes (their pickling), which a user of the compiled engine never asked for.
 """
 
+import collections
 import copy
 import inspect
 import math
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -44,7 +46,7 @@ from .._network.spec import dense_layers, dense_weights, invalid_parameter
 from .._quiet.tensorflow import keras, tf
 from . import record as rules
 from .interrupt import catch_interruption
-from .keras_pool import compiled_models, handed_over, pool_key
+from .keras_pool import compiled_models, handed_over, learning_rate, pool_key
 from .optimizers import LearningRateSchedule
 from .settings import MLP_LOSSES, Trained
 
@@ -348,22 +350,52 @@ def _validation_batches(X_val, y_val, w_val, batch_size):
 class _Penalty:
     """Keras's L2 penalty, in the dtype of Keras's compiled loss.
 
-    Keras adds a layer's penalties to its compiled loss, which it computes in
-    ``keras.config.floatx()``: a float64 network's penalty is cast to match
-    (the cast leaves the float64 gradient exact).
+    Its strength is a variable, read by the compiled training step: a fit
+    sets it, so that a model traced once trains with any alpha and any
+    number of rows (the penalty per batch depends on both) without being
+    traced again. Keras adds a layer's penalties to its compiled loss, which
+    it computes in ``keras.config.floatx()``: a float64 network's penalty is
+    cast to match (the cast leaves the float64 gradient exact).
     """
 
     def __init__(self, strength):
-        self.l2 = keras.regularizers.L2(strength)
+        self.strength = strength
 
     def __call__(self, kernel):
-        return keras.ops.cast(self.l2(kernel), keras.config.floatx())
+        penalty = self.strength * keras.ops.sum(keras.ops.square(kernel))
+        return keras.ops.cast(penalty, keras.config.floatx())
 
 
 def _attach_penalty(model, strength):
-    """Put the L2 penalty on every kernel for this fit (not in the saved config)."""
+    """Set the L2 penalty on every kernel for this fit: one strength variable
+    per model, made the first time (the penalty is not in the saved config)."""
     for layer in dense_layers(model):
-        layer.kernel.regularizer = _Penalty(strength) if strength else None
+        kernel = layer.kernel
+        if not isinstance(kernel.regularizer, _Penalty):
+            variable = tf.Variable(0.0, dtype=kernel.dtype, trainable=False, shape=[])
+            kernel.regularizer = _Penalty(variable)
+        kernel.regularizer.strength.assign(strength)
+
+
+#: Per model, the compiled training steps kept for other numbers of batches
+#: an epoch, the most recent last: a ``partial_fit`` whose chunks change size
+#: takes back the one traced for its size.
+_KEPT_STEPS = 4
+_steps_traced = weakref.WeakKeyDictionary()
+
+
+def _train_in_steps(model, steps_per_epoch):
+    """Make ``model`` run ``steps_per_epoch`` mini-batches a call, with the
+    training function traced for that number when it has one."""
+    if model.steps_per_execution == steps_per_epoch:
+        return
+    kept = _steps_traced.setdefault(model, collections.OrderedDict())
+    if model.train_function is not None:
+        kept[model.steps_per_execution] = model.train_function
+    model.steps_per_execution = steps_per_epoch
+    model.train_function = kept.pop(steps_per_epoch, None)  # None: Keras traces it
+    while len(kept) > _KEPT_STEPS:
+        kept.popitem(last=False)
 
 
 #: The private methods of SciKeras's wrapper used here, each with the
@@ -493,13 +525,7 @@ def _go_on(model, settings, data, start):
     """A ``partial_fit`` of a model Keras's fit compiled: train it in place,
     its optimizer's state carrying on; leave it as it was if the call fails."""
     batching = _Batching.of(settings, data)
-    if (start.record.keras_penalty, model.steps_per_execution) != (
-        batching.penalty,
-        batching.steps_per_epoch,
-    ):  # both are traced into its training step
-        model.steps_per_execution = batching.steps_per_epoch
-        model.make_train_function(force=True)
-    start.record.keras_penalty = batching.penalty
+    _train_in_steps(model, batching.steps_per_epoch)  # traced into its training step
     state = model.variables + model.optimizer.variables
     saved = [v.numpy() for v in state]
     try:
@@ -537,13 +563,12 @@ def train_keras(spec, settings, data, start):
     if settings.incremental and start.model is not None and start.model.compiled:
         return _go_on(start.model, settings, data, start)
     batching = _Batching.of(settings, data)
-    key = pool_key(spec, settings, batching.penalty, batching.steps_per_epoch)
+    key = pool_key(spec, settings, batching.steps_per_epoch)
     with compiled_models.lend(key, spec.keras_model) as trainer:
-        trainer.restart(start.weights, start.optimizer_state)
+        trainer.restart(start.weights, start.optimizer_state, learning_rate(settings))
         history, compile_kwargs = _fit(
             trainer.model, settings, data, start, batching, trainer.compiled
         )
         rules.check_finite_weights(dense_weights(trainer.model))
         model = handed_over(spec, trainer, compile_kwargs)
-    start.record.keras_penalty = batching.penalty
     return Trained(start.record, model=model, history=history)

@@ -8,7 +8,9 @@ pays the trace every time (docs/performance.md). Here a model,
 once compiled for a network shape and a set of training settings, is lent to
 every later fit with the same ones: its weights are set to the fit's starting
 weights and its optimizer's variables back to the values they had when it
-was first built, so the fit trains exactly as a new model would.
+was first built, so the fit trains exactly as a new model would. The
+learning rate and the L2 penalty are variables of the traced step, set for
+each fit, so they are not part of the settings a model is kept for.
 
 A pool keeps :data:`KEPT_SETTINGS` sets of settings (the most recently used)
 and up to :data:`KEPT_PER_SETTINGS` idle models for each, one per fit that
@@ -20,6 +22,8 @@ import contextlib
 import threading
 
 import numpy as np
+
+from .._quiet.tensorflow import keras
 
 #: Network shapes and training settings whose compiled models are kept.
 KEPT_SETTINGS = 8
@@ -39,7 +43,7 @@ class Trainer:
     def __init__(self, model):
         self.model = model
         self._optimizer_start = None
-        self._resume = None
+        self._resume = self._learning_rate = None
 
     def compiled(self):
         """Build the optimizer and note its starting values (the first time),
@@ -52,55 +56,100 @@ class Trainer:
             self._optimizer_start = [v.numpy() for v in optimizer.variables]
         self._reset_optimizer()
 
-    def restart(self, weights, optimizer_state=None):
+    def restart(self, weights, optimizer_state=None, learning_rate=None):
         """Set ``weights``, and the optimizer's variables to ``optimizer_state``
         (a fit's saved in a file, which a ``partial_fit`` resumes) where they
-        fit this optimizer, else back to their starting values."""
+        fit this optimizer, else back to their starting values with the fit's
+        ``learning_rate``."""
         self.model.set_weights(weights)
-        self._resume = optimizer_state
+        self._resume, self._learning_rate = optimizer_state, learning_rate
         if self._optimizer_start is not None:
             self._reset_optimizer()
 
     def _reset_optimizer(self):
-        values = self._optimizer_start
-        if self._resume is not None and [np.shape(v) for v in self._resume] == [
+        optimizer, values = self.model.optimizer, self._optimizer_start
+        resume = self._resume is not None and [np.shape(v) for v in self._resume] == [
             np.shape(v) for v in values
-        ]:
-            values = self._resume
-        for variable, value in zip(self.model.optimizer.variables, values):
+        ]
+        for variable, value in zip(optimizer.variables, self._resume if resume else values):
             variable.assign(value)
+        if not resume and self._learning_rate is not None:
+            optimizer.learning_rate = self._learning_rate
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain_state(value):
+    """The instance attributes of a loss of the user's own class, when they
+    are all plain values (its dtype policy by name), else None."""
+    state = []
+    for name, attribute in sorted(vars(value).items()):
+        if name == "name":  # auto-numbered, as Keras's own: my_loss, my_loss_1, ...
+            continue
+        if isinstance(attribute, keras.DTypePolicy):
+            attribute = attribute.name
+        elif not isinstance(attribute, _PLAIN):
+            return None
+        state.append((name, attribute))
+    return tuple(state)
 
 
 def _settings_key(value):
     """A hashable stand-in for an optimizer or loss as given, or None when
-    two equal-looking ones may still differ (another library's object)."""
+    two equal-looking ones may still differ.
+
+    Keras's own are told apart by their config, less a plain learning rate
+    (set for each fit, see :func:`learning_rate`) and their auto-numbered
+    name. A loss of the user's own class is told apart by its class and its
+    attributes when those are all plain values: two such instances compute
+    alike. Anything else (an attribute holding an object) is never shared.
+    """
     if isinstance(value, str) or isinstance(value, type):
         return value
     if type(value).__module__.startswith("keras.") and hasattr(value, "get_config"):
-        # Keras numbers its instances' names (adam_w, adam_w_1, ...): two
-        # instances with the same settings train alike, whatever their names.
-        config = {k: v for k, v in value.get_config().items() if k != "name"}
+        config = value.get_config()
+        config = {
+            k: v
+            for k, v in config.items()
+            if k != "name" and not (k == "learning_rate" and isinstance(v, float))
+        }
         return type(value), repr(sorted(config.items()))
+    if isinstance(value, keras.losses.Loss):
+        state = _plain_state(value)
+        return None if state is None else (type(value), state)
     return None
 
 
-def pool_key(spec, settings, penalty, steps_per_execution):
-    """What a compiled model is traced for: the network, the optimizer, the
-    loss, XLA, the steps per call and the L2 penalty; None when the fit's
-    optimizer or loss cannot be told apart from another's by its settings."""
+def learning_rate(settings):
+    """The fit's learning rate when it is a plain number, which a lent model's
+    optimizer takes for each fit (it is a variable of the traced step), else None."""
+    keras_settings = settings.keras
+    rate = keras_settings.optimizer_params.get("learning_rate")
+    if rate is None and isinstance(keras_settings.optimizer, keras.optimizers.Optimizer):
+        rate = keras_settings.optimizer.get_config().get("learning_rate")
+    return rate if isinstance(rate, float) else None
+
+
+def pool_key(spec, settings, steps_per_execution):
+    """What a compiled model is traced for: the network, the optimizer and
+    its parameters (less a plain learning rate), the loss, XLA and the steps
+    per call; None when the fit's optimizer or loss cannot be told apart from
+    another's by its settings. The L2 penalty and the learning rate are
+    variables of the traced step, set for each fit."""
     keras_settings = settings.keras
     optimizer, loss = _settings_key(keras_settings.optimizer), _settings_key(keras_settings.loss)
     if optimizer is None or loss is None:
         return None
+    parameters = {k: v for k, v in keras_settings.optimizer_params.items() if k != "learning_rate"}
     return (
         spec,
         optimizer,
-        tuple(sorted(keras_settings.optimizer_params.items())),
+        tuple(sorted(parameters.items())),
         loss,
         keras_settings.loss_weight,
         settings.jit_compile,
         steps_per_execution,
-        penalty,
     )
 
 

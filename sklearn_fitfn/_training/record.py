@@ -29,7 +29,6 @@ class TrainingRecord:
     n_iter: int = 0
     t: int = 0
     loss: float | None = None
-    keras_penalty: float | None = None  # the L2 strength traced into a Keras train step
     converged: bool | None = None  # the last fit stopped by its rule, without a ConvergenceWarning
 
     @classmethod

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -395,6 +396,91 @@ def test_new_optimizer_instances_with_the_same_settings_share_a_compiled_model(r
         solver = keras.optimizers.AdamW(learning_rate=0.01, weight_decay=0.001)
         MLPFunctionRegressor(**SMALL, solver=solver).fit(X, y)
     assert len(compiled_models) == 1
+
+
+class _ScaledSquaredError(keras.losses.Loss):
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+def _alone(options, X, y):
+    """The fit on a new compiled model, as if no other fit had run before."""
+    compiled_models.clear()
+    return MLPFunctionRegressor(**options).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "varied",
+    [
+        [dict(solver="rmsprop", learning_rate_init=rate) for rate in (0.001, 0.01, 0.05)],
+        [dict(solver="rmsprop", alpha=alpha) for alpha in (0.0, 0.5, 3.0)],
+        [dict(solver=keras.optimizers.Adam(learning_rate=r)) for r in (0.002, 0.02)],
+        [dict(solver="rmsprop", loss=_ScaledSquaredError()) for _ in range(3)],
+    ],
+    ids=["learning rates", "alphas", "optimizer instances", "custom losses"],
+)
+def test_fits_that_vary_rate_penalty_or_instance_share_one_model_and_train_as_alone(
+    regression_data, varied, request
+):
+    """The learning rate and the L2 penalty are variables of the traced step:
+    a grid over either, over optimizer instances or over new instances of a
+    loss of one's own, traces one model, and each fit trains exactly as on a
+    new one."""
+    X, y = regression_data
+    alone = [_alone(dict(SMALL, **options), X, y) for options in varied]
+    compiled_models.clear()
+    shared = [MLPFunctionRegressor(**SMALL, **options).fit(X, y) for options in varied]
+    assert len(compiled_models) == 1
+    for mine, theirs in zip(shared, alone):
+        assert mine.loss_curve_ == theirs.loss_curve_
+        np.testing.assert_array_equal(mine.predict(X), theirs.predict(X))
+    different = "custom losses" not in request.node.name  # only new instances of one loss
+    assert len({tuple(fit.loss_curve_) for fit in shared}) == (len(varied) if different else 1)
+
+
+def test_a_loss_of_ones_own_with_other_settings_is_not_shared(regression_data):
+    X, y = regression_data
+    compiled_models.clear()
+    fits = [
+        MLPFunctionRegressor(**SMALL, solver="rmsprop", loss=_ScaledSquaredError(s)).fit(X, y)
+        for s in (1.0, 4.0)
+    ]
+    assert len(compiled_models) == 2
+    assert fits[1].loss_curve_[0] == pytest.approx(4 * fits[0].loss_curve_[0], rel=0.05)
+
+    class Holding(_ScaledSquaredError):  # an attribute that is an object: never shared
+        pass
+
+    compiled_models.clear()
+    for _ in range(2):
+        loss = Holding()
+        loss.table = np.ones(3)
+        MLPFunctionRegressor(**SMALL, solver="rmsprop", loss=loss).fit(X, y)
+    assert len(compiled_models) == 0
+
+
+def test_partial_fit_chunks_of_changing_size_keep_their_traced_steps(regression_data, monkeypatch):
+    X, y = regression_data
+    chunks = [slice(0, 50), slice(0, 150), slice(50, 100), slice(0, 150), slice(0, 50)]
+    kept = MLPFunctionRegressor(**SMALL, solver="rmsprop")
+    traced = set()
+    for rows in chunks:
+        kept.partial_fit(X[rows], y[rows])
+        traced.add(kept.model_.train_function)
+    # The first call hands over a model not yet traced; the others trace one
+    # step for 1 batch an epoch and one for 3, and take them back.
+    assert len(traced - {None}) == 2
+    # Traced anew for every call, as before the traced steps were kept.
+    retraced = MLPFunctionRegressor(**SMALL, solver="rmsprop")
+    for rows in chunks:
+        monkeypatch.setattr(keras_fit, "_steps_traced", weakref.WeakKeyDictionary())
+        retraced.partial_fit(X[rows], y[rows])
+    assert kept.loss_curve_ == retraced.loss_curve_
+    np.testing.assert_array_equal(kept.predict(X), retraced.predict(X))
 
 
 def test_a_later_fit_leaves_the_model_an_earlier_one_handed_over_alone(regression_data):
