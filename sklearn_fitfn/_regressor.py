@@ -28,7 +28,7 @@ from ._training import fitted_state, stacked, train
 from ._training import quadratic_start as quadratic
 from ._training import record as rules
 from ._training.interrupt import Interruption
-from ._training.keras_fit import KerasSettings
+from ._training.keras_fit import KerasSettings, check_loss_for_targets
 from ._training.record import TrainingRecord
 from ._training.settings import (
     TrainingData,
@@ -550,6 +550,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
             )
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
+        if settings.keras is not None:
+            check_loss_for_targets(settings.keras.loss, y, type(self).__name__)
         random_state = check_random_state(self.random_state)
         start = self._start(spec, settings, first_pass, random_state)
         data = self._training_data(X, y, sample_weight, settings, random_state)

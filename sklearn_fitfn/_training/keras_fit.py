@@ -36,6 +36,7 @@ import collections
 import copy
 import inspect
 import math
+import warnings
 import weakref
 from typing import NamedTuple
 
@@ -184,6 +185,75 @@ def resolve_loss(estimator):
         problem = f" ({loss!r} is not one)" if resolved is not None else ""
         raise invalid_parameter(owner, "loss", requirement + problem, loss)
     return loss, None
+
+
+def _loss_function(loss):
+    """The Keras function a loss computes: a name's, or a built-in Loss's."""
+    if isinstance(loss, str):
+        return keras.losses.get(loss)
+    if type(loss).__module__.startswith("keras.") and hasattr(loss, "fn"):
+        return loss.fn
+    return None
+
+
+def check_loss_for_targets(loss, y, owner):
+    """Refuse a Keras loss that cannot work on these targets, and warn of one
+    that works badly.
+
+    - Keras's mean squared logarithmic error clips y below at 0: on negative
+      y it trains on other targets than the user's, without a word.
+    - Keras's Poisson loss takes the log of the prediction, which a linear
+      output makes negative: ``loss="poisson"`` is the one that works.
+    - Cosine similarity compares the directions of y vectors: with one
+      output every prediction of the right sign scores the same, and the
+      network learns nothing.
+    - Mean absolute percentage error divides by ``|y|``: a y of 0 gives a
+      weight of 1e7 to its row.
+
+    Parameters
+    ----------
+    loss : str or keras.losses.Loss
+    y : ndarray of shape (n_samples, n_outputs)
+    owner : str
+
+    Raises
+    ------
+    ValueError
+        Naming the loss and what in y or in the network it cannot take.
+    """
+    function = _loss_function(loss)
+    if function is None:
+        return
+    name = function.__name__
+    if function is keras.losses.poisson:
+        raise ValueError(
+            f"{owner}: Keras's Poisson loss takes the log of the prediction, and the "
+            "network's output is linear: a negative prediction makes it NaN. Use "
+            "loss='poisson', which pairs the Poisson deviance with an exponential output, "
+            "as MLPRegressor does."
+        )
+    if function is keras.losses.mean_squared_logarithmic_error:
+        negative = int((y < 0).sum())
+        if negative:
+            raise ValueError(
+                f"{owner}: Keras's {name} loss needs y >= 0, and {negative} value(s) of y "
+                "are negative (Keras would clip them or take their log). Shift y, or use "
+                "another loss."
+            )
+    if function is keras.losses.cosine_similarity and y.shape[1] == 1:
+        raise ValueError(
+            f"{owner}: Keras's cosine_similarity loss compares the directions of y "
+            "vectors, and with one output every prediction of the right sign scores the "
+            "same: the network cannot learn. Use it with several outputs, or use another "
+            "loss."
+        )
+    if function is keras.losses.mean_absolute_percentage_error and (y == 0).any():
+        warnings.warn(
+            f"Keras's {name} loss divides by |y|, and {int((y == 0).sum())} value(s) of y "
+            "are 0: their rows weigh about 1e7 times a row of y = 1.",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def check_callbacks(estimator):

@@ -624,3 +624,41 @@ def test_the_named_loss_is_the_one_minimised(loss):
         warnings.simplefilter("ignore", ConvergenceWarning)
         predicted = model.fit(X, y).predict(X[:1])[0]
     assert predicted == pytest.approx(best, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        "mean_squared_logarithmic_error",
+        "msle",
+        keras.losses.MeanSquaredLogarithmicError(),
+    ],
+)
+def test_losses_that_need_non_negative_y_refuse_negative_y(regression_data, loss):
+    X, y = regression_data
+    with pytest.raises(ValueError, match=r"needs y >= 0, and \d+ value\(s\) of y are negative"):
+        MLPFunctionRegressor(**SMALL, loss=loss).fit(X, y)
+    MLPFunctionRegressor(**SMALL, loss=loss).fit(X, np.abs(y))  # the same loss on y >= 0
+
+
+def test_keras_poisson_loss_is_refused_for_the_one_that_works(regression_data):
+    X, y = regression_data
+    with pytest.raises(ValueError, match="Use loss='poisson'"):
+        MLPFunctionRegressor(**SMALL, loss=keras.losses.Poisson()).fit(X, np.abs(y))
+
+
+@pytest.mark.parametrize("loss", ["cosine_similarity", keras.losses.CosineSimilarity()])
+def test_cosine_similarity_needs_several_outputs(regression_data, loss):
+    X, y = regression_data
+    with pytest.raises(ValueError, match="cosine_similarity loss compares the directions"):
+        MLPFunctionRegressor(**SMALL, loss=loss).fit(X, y)
+    both = MLPFunctionRegressor(**SMALL, loss=loss).fit(X, np.c_[y, X[:, 1]])
+    assert both.loss_curve_[-1] < both.loss_curve_[0]  # several outputs: it learns
+
+
+def test_percentage_error_warns_of_zero_targets(regression_data):
+    X, y = regression_data
+    y = np.where(np.abs(y) < 0.3, 0.0, y)
+    zeros = int((y == 0).sum())
+    with pytest.warns(UserWarning, match=f"divides by \\|y\\|, and {zeros} value"):
+        MLPFunctionRegressor(**SMALL, loss="mean_absolute_percentage_error").fit(X, y)
