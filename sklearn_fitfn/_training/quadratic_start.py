@@ -16,7 +16,10 @@ weight zero), and polishes it. The monomials' normal equations hold
 ``p = d(d + 1)/2 + d + 1`` squared numbers, so memory grows with ``d⁴`` and
 time with ``n·d⁴``: the start is made up to :data:`MAX_GRAM_BYTES`, and with
 at least ``p`` rows; otherwise, and for several outputs, training starts from
-the random weights, with a warning that says why.
+the random weights, with a warning that says why. Linearly dependent inputs
+(a constant or a repeated column) cost a second pass over the rows and a few
+cheap ones, for a tiny ridge and its refinement (:data:`RIDGES`); the Gram
+matrix is the only large array either way.
 """
 
 import warnings
@@ -28,6 +31,14 @@ import scipy.sparse
 
 #: Memory the normal equations may take (2 GiB: about 180 inputs).
 MAX_GRAM_BYTES = 2 * 1024**3
+
+#: Ridges tried, as shares of the Gram matrix's mean diagonal, when its
+#: Cholesky factorisation fails (the monomials are linearly dependent).
+RIDGES = (1e-10, 1e-7, 1e-4)
+
+#: Refinement steps after a ridge: each shrinks its bias by the ridge's share
+#: or more along every direction that the data determine.
+_REFINEMENTS = 4
 
 #: Monomial values computed at once (32 MB in float64).
 _CHUNK_ELEMENTS = 1 << 22
@@ -43,6 +54,46 @@ def _monomials(Z, upper):
     """Each row's products ``zᵢzⱼ`` (i ≤ j), then ``z``, then 1."""
     rows, cols = upper
     return np.column_stack([Z[:, rows] * Z[:, cols], Z, np.ones(len(Z))])
+
+
+def _solve(normal_equations):
+    """The normal equations' solution by Cholesky, or None when the Gram
+    matrix is singular; it reads the upper triangle, in place, and the Gram
+    matrix is gone when this returns."""
+    gram, moment = normal_equations()
+    try:
+        return scipy.linalg.solve(
+            gram, moment, assume_a="pos", lower=False, overwrite_a=True, check_finite=False
+        )
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+
+
+def _solve_with_ridge(normal_equations, residual):
+    """The least-squares coefficients of linearly dependent monomials (a
+    constant or a repeated input make the Gram matrix singular).
+
+    The same equations with a ridge on the diagonal, a small share of its
+    mean, factorised by Cholesky in place (the time and memory of the first
+    attempt), then refined: each step solves for the residual of the
+    unridged equations, computed from the rows, so the ridge's shrinkage
+    fades by a factor ``ridge / (σ² + ridge)`` a step along each singular
+    direction of the monomials, towards the minimum-norm solution.
+    """
+    for share in RIDGES:
+        gram, moment = normal_equations()
+        gram[np.diag_indices_from(gram)] += share * np.mean(np.diag(gram))
+        try:
+            factor = scipy.linalg.cho_factor(
+                gram, lower=False, overwrite_a=True, check_finite=False
+            )
+        except (np.linalg.LinAlgError, ValueError):
+            continue
+        coef = scipy.linalg.cho_solve(factor, moment, check_finite=False)
+        for _ in range(_REFINEMENTS):
+            coef += scipy.linalg.cho_solve(factor, residual(coef), check_finite=False)
+        return coef
+    raise np.linalg.LinAlgError("the quadratic's normal equations could not be solved")
 
 
 def fit_quadratic(X, y, w=None):
@@ -66,30 +117,33 @@ def fit_quadratic(X, y, w=None):
     scale[scale == 0] = 1.0
     upper = np.triu_indices(n_features)
 
-    def normal_equations():
-        # Only the upper triangle of the symmetric Gram matrix: half the work.
-        p = n_monomials(n_features)
-        gram, moment = np.zeros((p, p), order="F"), np.zeros(p)
+    p = n_monomials(n_features)
+
+    def blocks():
+        """The weighted monomials a block of rows at a time, and their weighted y."""
         step = max(1, _CHUNK_ELEMENTS // p)
         for start in range(0, X.shape[0], step):
             rows = slice(start, start + step)
             root_w = np.sqrt(w[rows])[:, None]
             inputs = X[rows].toarray() if sparse else X[rows]
             block = np.asfortranarray(_monomials((inputs - mean) / scale, upper) * root_w)
+            yield block, y[rows] * root_w[:, 0]
+
+    def normal_equations():
+        # Only the upper triangle of the symmetric Gram matrix: half the work.
+        gram, moment = np.zeros((p, p), order="F"), np.zeros(p)
+        for block, target in blocks():
             gram = scipy.linalg.blas.dsyrk(1.0, block, beta=1.0, c=gram, trans=1, overwrite_c=1)
-            moment += block.T @ (y[rows] * root_w[:, 0])
+            moment += block.T @ target
         return gram, moment
 
-    gram, moment = normal_equations()
-    try:  # Cholesky reads the upper triangle, in place: no copy of the Gram matrix
-        coef = scipy.linalg.solve(
-            gram, moment, assume_a="pos", lower=False, overwrite_a=True, check_finite=False
-        )
-    except (np.linalg.LinAlgError, ValueError):
-        # Rank-deficient monomials (a constant or repeated input): the
-        # minimum-norm solution, from the equations made again.
-        gram, moment = normal_equations()
-        coef = scipy.linalg.pinvh(np.triu(gram) + np.triu(gram, 1).T) @ moment
+    def residual(coef):
+        """The normal equations' residual, from the rows: no second Gram matrix."""
+        return sum(block.T @ (target - block @ coef) for block, target in blocks())
+
+    coef = _solve(normal_equations)
+    if coef is None:
+        coef = _solve_with_ridge(normal_equations, residual)
     n_products = len(upper[0])
     A = np.zeros((n_features, n_features))
     A[upper] = coef[:n_products]

@@ -211,3 +211,32 @@ def test_square_units_pass_scikit_learns_n_iter_check():
 
     estimator = MLPFunctionRegressor(activation="square", solver="lbfgs", hidden_layer_sizes=(4,))
     check_non_transformer_estimators_n_iter(type(estimator).__name__, estimator)
+
+
+def test_dependent_inputs_are_solved_exactly_holding_one_gram_matrix(monkeypatch):
+    """A constant and a repeated column make the normal equations singular:
+    they are solved with a ridge and refined, to the exact quadratic, while
+    memory holds the Gram matrix once (an eigendecomposition of it took
+    minutes and three copies at 100 inputs)."""
+    import tracemalloc
+
+    monkeypatch.setattr(quadratic, "_CHUNK_ELEMENTS", 1 << 15)  # blocks far below the Gram
+    rng = np.random.default_rng(4)
+    n_features = 45
+    X = rng.uniform(1, 2, size=(1500, n_features))
+    X[:, 7] = 3.0
+    X[:, 9] = X[:, 4]
+    y = X[:, 0] * X[:, 1] - 2 * X[:, 4] ** 2 + X[:, 9] + 1
+    gram_bytes = quadratic.n_monomials(n_features) ** 2 * 8
+    tracemalloc.start()
+    try:
+        Q, g, c = fit_quadratic(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * gram_bytes
+    np.testing.assert_allclose(_quadratic_value(Q, g, c, X), y, rtol=1e-9)
+    net = MLPFunctionRegressor(
+        hidden_layer_sizes=(4,), activation="square", solver="lbfgs", random_state=0
+    ).fit(X, y)
+    assert np.sqrt(np.mean((net.predict(X) - y) ** 2)) < 1e-7
