@@ -14,6 +14,7 @@ significant digits, counts as exact.
 
 import dataclasses
 import json
+import numbers
 import sys
 import time
 import warnings
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from .._network.polynomial import format_polynomial, term_order
+from .._network.polynomial import check_expansion_size, format_polynomial, term_order
 from ..datasets import (
     _operation_function,
     arithmetic_success_threshold,
@@ -258,6 +259,30 @@ def _fit_one(operation, task, ranges, seed, n_samples, hidden):
     return row, terms
 
 
+def check_arithmetic(operation, seeds, *, primer=False, hidden=2):
+    """Refuse, before any work, a benchmark that cannot run: an unknown
+    operation, seeds that are not 1 to 2**32 (NumPy's seeds are 0 to
+    2**32 - 1), or more square units than the formula's read-back allows.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting and its bound.
+    """
+    _operation_function(operation)
+    for name, value in (("seeds", seeds), ("hidden", hidden)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if seeds > 2**32:
+        raise ValueError(
+            f"seeds must be at most 2**32 (NumPy's seeds are 0 to 2**32 - 1); got {seeds}"
+        )
+    try:
+        check_expansion_size([hidden], ("square",), TASKS[bool(primer)]["n_features"])
+    except ValueError as error:
+        raise ValueError(f"hidden={hidden} square units are too many to read back: {error}")
+
+
 def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progress=True):
     """Run the benchmark on square units: one fit per seed (and Primer range).
 
@@ -278,13 +303,14 @@ def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progres
     -------
     ArithmeticResult
     """
-    _operation_function(operation)
+    check_arithmetic(operation, seeds, primer=primer, hidden=hidden)
     task = TASKS[bool(primer)]
     ranges = PRIMER_RANGES if primer else (((1, 2), (2, 6)),)
     # Enough rows to determine the quadratic of the inputs, with a tenth to spare.
     n_samples = max(1000, (task["n_features"] + 1) * (task["n_features"] + 2) // 2 * 11 // 10)
     rows, formula = [], None
-    runs = [(pair, seed) for pair in ranges for seed in range(seeds)]
+    n_runs = len(ranges) * seeds
+    runs = ((pair, seed) for pair in ranges for seed in range(seeds))  # not listed up front
     for index, (pair, seed) in enumerate(runs, 1):
         row, terms = _fit_one(operation, task, pair, seed, n_samples, hidden)
         if formula is None:
@@ -292,7 +318,7 @@ def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progres
         rows.append(row)
         if progress:
             print(
-                f"[{index}/{len(runs)}] seed {seed} {row['train']} -> {row['extrapolation']}: "
+                f"[{index}/{n_runs}] seed {seed} {row['train']} -> {row['extrapolation']}: "
                 f"MSE {row['mse']:.2e} (threshold {row['threshold']:.2e}) "
                 f"{'solved' if row['success'] else 'not solved'}, {row['seconds']:.1f} s",
                 file=sys.stderr,

@@ -602,6 +602,17 @@ def _arithmetic_files(result):
     }
 
 
+def _check_arithmetic(parser, args):
+    """The benchmark's settings, before any work: a usage problem ends in
+    ``parser.error``."""
+    from .arithmetic import check_arithmetic
+
+    try:
+        check_arithmetic(args.operation, args.seeds, primer=args.primer, hidden=args.hidden)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def _arithmetic(args):
     from .arithmetic import run_arithmetic
 
@@ -627,7 +638,11 @@ _GRID_SEARCH = _Command(_build_parser, _check_grid_search, _grid_search, _experi
 _COMMANDS = {
     "replay": _Command(_build_replay_parser, None, _replay, _replay_files, _print_report),
     "arithmetic": _Command(
-        _build_arithmetic_parser, None, _arithmetic, _arithmetic_files, _print_report
+        _build_arithmetic_parser,
+        _check_arithmetic,
+        _arithmetic,
+        _arithmetic_files,
+        _print_report,
     ),
 }
 

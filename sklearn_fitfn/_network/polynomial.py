@@ -93,7 +93,7 @@ def network_polynomials(weights, activations, inputs):
     list of Polynomial
         One per output.
     """
-    _check_expansion_size([w.shape[1] for w in weights[0::2]], activations, len(inputs))
+    check_expansion_size([w.shape[1] for w in weights[0::2]], activations, len(inputs))
     layer = list(inputs)
     for index in range(len(weights) // 2):
         layer = linear_combinations(layer, np.asarray(weights[2 * index]), weights[2 * index + 1])
@@ -107,7 +107,7 @@ def network_polynomials(weights, activations, inputs):
 MAX_EXPANSION_WORK = 50_000_000
 
 
-def _check_expansion_size(widths, activations, n_inputs):
+def check_expansion_size(widths, activations, n_inputs):
     """Raise ValueError, before any work, when expanding the network would
     take more than :data:`MAX_EXPANSION_WORK` term products: a unit's
     polynomial of degree ``d`` in ``n`` inputs has up to ``C(n + d, d)``

@@ -78,6 +78,27 @@ def test_bad_benchmark_settings_are_named(kwargs, message):
         make_arithmetic(10, **{"operation": "mul", **kwargs})
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(operation="pow"), "unknown operation 'pow'"),
+        (dict(seeds=0), "seeds must be a positive integer"),
+        (dict(seeds=2**40), r"seeds must be at most 2\*\*32"),
+        (dict(hidden=100_000), "hidden=100000 square units are too many to read back"),
+        (dict(hidden=10**7, primer=True), "hidden=10000000 square units are too many"),
+    ],
+)
+def test_a_benchmark_that_cannot_run_is_refused_before_any_fit(monkeypatch, kwargs, message):
+    import sklearn_fitfn._commands.arithmetic as arithmetic
+
+    def no_fit(*args):
+        raise AssertionError("a fit ran")
+
+    monkeypatch.setattr(arithmetic, "_fit_one", no_fit)
+    with pytest.raises(ValueError, match=message):
+        run_arithmetic(**{"operation": "mul", **kwargs})
+
+
 def test_the_threshold_of_mul_is_the_papers():
     _, _, windows = make_arithmetic(1, "mul", random_state=0)
     assert arithmetic_success_threshold("mul", windows, n_samples=200_000) == pytest.approx(

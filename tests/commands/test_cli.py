@@ -472,6 +472,8 @@ def test_a_failed_write_is_one_line_exit_1_and_leaves_the_folder_as_it_was(tmp_p
         (["cubes", "--high", "3000000"], "make y = x³ reach 2.7e+19"),
         (["squares", "-o", ""], "argument -o/--output: give a folder name"),
         (["replay", "-o", " "], "argument -o/--output: give a folder name"),
+        (["arithmetic", "--seeds", "10000000000"], "seeds must be at most 2**32"),
+        (["arithmetic", "--hidden", "100000"], "hidden=100000 square units are too many"),
     ],
 )
 def test_values_that_cannot_run_are_one_line_and_exit_2(tmp_path, capsys, args, message):
