@@ -280,7 +280,8 @@ def check_arithmetic(operation, seeds, *, primer=False, hidden=2):
     try:
         check_expansion_size([hidden], ("square",), TASKS[bool(primer)]["n_features"])
     except ValueError as error:
-        raise ValueError(f"hidden={hidden} square units are too many to read back: {error}")
+        message = f"hidden={hidden} square units are too many to read back: {error}"
+        raise ValueError(message) from None
 
 
 def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progress=True):
