@@ -6,6 +6,8 @@
   dtype, initial weights) and the Keras model built from it;
 - :mod:`.inputs`: the rows as the training back-ends take them (dense or
   sparse, chunked, gathered);
+- :mod:`.kernel_cache`: TensorFlow's eager kernel cache, cleared once the
+  Keras models built have declared enough new variable shapes;
 - :mod:`.polynomial`: a fitted network of square and linear units read back
   as the polynomial it computes.
 
