@@ -551,7 +551,9 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
         if settings.keras is not None:
-            check_loss_for_targets(settings.keras.loss, y, type(self).__name__)
+            check_loss_for_targets(
+                settings.keras.loss, y, spec.out_activation, type(self).__name__
+            )
         random_state = check_random_state(self.random_state)
         start = self._start(spec, settings, first_pass, random_state)
         data = self._training_data(X, y, sample_weight, settings, random_state)

@@ -196,7 +196,7 @@ def _loss_function(loss):
     return None
 
 
-def check_loss_for_targets(loss, y, owner):
+def check_loss_for_targets(loss, y, out_activation, owner):
     """Refuse a Keras loss that cannot work on these targets, and warn of one
     that works badly.
 
@@ -214,6 +214,8 @@ def check_loss_for_targets(loss, y, owner):
     ----------
     loss : str or keras.losses.Loss
     y : ndarray of shape (n_samples, n_outputs)
+    out_activation : {"identity", "exp"}
+        The network's output (``"exp"`` with ``loss="poisson"``).
     owner : str
 
     Raises
@@ -225,7 +227,7 @@ def check_loss_for_targets(loss, y, owner):
     if function is None:
         return
     name = function.__name__
-    if function is keras.losses.poisson:
+    if function is keras.losses.poisson and out_activation == "identity":
         raise ValueError(
             f"{owner}: Keras's Poisson loss takes the log of the prediction, and the "
             "network's output is linear: a negative prediction makes it NaN. Use "
