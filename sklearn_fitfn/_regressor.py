@@ -21,11 +21,18 @@ from sklearn.utils.validation import (
 
 from ._network.activations import ACTIVATION_NAMES
 from ._network.inputs import canonical_csr, dense_chunks
-from ._network.polynomial import check_polynomial_network, network_polynomials
+from ._network.polynomial import (
+    RATIO_ACTIVATIONS,
+    check_polynomial_network,
+    check_ratio_network,
+    network_polynomials,
+    network_ratio,
+)
 from ._network.spec import DTYPES, NetworkSpec, dense_weights
 from ._quiet.tensorflow import keras, tf
 from ._training import fitted_state, stacked, train
 from ._training import quadratic_start as quadratic
+from ._training import rational_start as rational
 from ._training import record as rules
 from ._training.interrupt import Interruption
 from ._training.keras_fit import KerasSettings, check_loss_for_targets
@@ -551,14 +558,15 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
         if settings.keras is not None:
-            check_loss_for_targets(
-                settings.keras.loss, y, spec.out_activation, type(self).__name__
-            )
+            check_loss_for_targets(settings.keras.loss, y, spec.out_activation, type(self).__name__)
         random_state = check_random_state(self.random_state)
         start = self._start(spec, settings, first_pass, random_state)
         data = self._training_data(X, y, sample_weight, settings, random_state)
         if first_pass and quadratic.applies(spec, settings):
             start = start._replace(weights=quadratic.quadratic_start(spec, data, start.weights))
+        elif first_pass and rational.applies(spec, settings):
+            start = start._replace(weights=rational.rational_start(spec, data, start.weights))
+        spec.check_positive_inputs(start.weights, data.X, type(self).__name__)
         return spec, settings, data, start, first_pass
 
     def _install(self, spec, trained, reuse, went_on):
@@ -756,6 +764,48 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         spec = self._spec
         check_polynomial_network(spec.activations, spec.out_activation, type(self).__name__)
         return network_polynomials(dense_weights(self.model_), spec.activations, inputs)
+
+    def _computes_ratio(self):
+        spec = self._spec
+        return spec.activations == RATIO_ACTIVATIONS and spec.n_outputs == 1
+
+    def _ratio(self, inputs):
+        """The numerator and denominator :class:`._polynomial.Polynomial` of
+        ``inputs`` of a fitted network of log units under an exponential unit."""
+        spec = self._spec
+        check_ratio_network(
+            spec.activations, spec.out_activation, spec.n_outputs, type(self).__name__
+        )
+        return network_ratio(dense_weights(self.model_), inputs)
+
+    def to_formula(self, tol=1e-6):
+        """The function the fitted network computes, read back from its weights.
+
+        A network of square and identity units computes a polynomial (as
+        :meth:`to_polynomial` gives it); two log units under one exponential
+        unit compute a ratio of two linear forms, ``exp(log p - log q) = p/q``,
+        given as a :class:`sklearn_fitfn.formula.Ratio` of two polynomials.
+
+        Parameters
+        ----------
+        tol : float, default=1e-6
+            Terms whose coefficient is no larger than this are left out.
+
+        Returns
+        -------
+        dict, list of dict, or Ratio
+            :func:`sklearn_fitfn.formula.format_polynomial` writes any of them;
+            :func:`sklearn_fitfn.formula.to_formula` gives it in the original
+            units of a pipeline with StandardScaler.
+
+        Raises
+        ------
+        ValueError
+            When the network computes neither a polynomial nor a ratio.
+        """
+        from .formula import to_formula
+
+        return to_formula(self, tol)
 
     def to_polynomial(self, tol=1e-6):
         """The polynomial the fitted network computes, term by term.

@@ -1,5 +1,5 @@
-"""The neural-arithmetic benchmark on square units, beside the published
-units, for use from Python.
+"""The neural-arithmetic benchmark on square units (and log and exponential
+units for division), beside the published units, for use from Python.
 """
 
 from . import _moved_names
@@ -7,11 +7,19 @@ from ._commands.arithmetic import (
     PRIMER_RANGES,
     PUBLISHED,
     ArithmeticResult,
+    estimator_for,
     run_arithmetic,
     sparsity_error,
 )
 
-__all__ = ["PRIMER_RANGES", "PUBLISHED", "ArithmeticResult", "run_arithmetic", "sparsity_error"]
+__all__ = [
+    "PRIMER_RANGES",
+    "PUBLISHED",
+    "ArithmeticResult",
+    "estimator_for",
+    "run_arithmetic",
+    "sparsity_error",
+]
 
 __getattr__ = _moved_names(
     __name__,

@@ -93,7 +93,9 @@ _ACTIVATION_GRAPHS = {
     "gelu": _gelu,
     "silu": lambda g, z: g.node("Mul", z, g.node("Sigmoid", z)),
     "softplus": _softplus,
+    "exponential": lambda g, z: g.node("Exp", z),
     "square": lambda g, z: g.node("Mul", z, z),
+    "log": lambda g, z: g.node("Log", z),
 }
 
 

@@ -104,3 +104,64 @@ def test_an_unfitted_transformed_target_regressor_is_not_fitted():
 def test_the_polynomials_of_several_outputs_are_written_one_a_line():
     written = format_polynomial([{(2, 0): 1.0}, {(1, 1): -2.0, (0, 0): 3.0}])
     assert written == "y[0] = 1·x0²\ny[1] = -2·x0·x1 + 3"
+
+
+def _ratio_network(X, y):
+    from sklearn_fitfn import MLPFunctionRegressor
+
+    return MLPFunctionRegressor(
+        hidden_layer_sizes=(2, 1), activation=("log", "exponential"), solver="lbfgs"
+    ).fit(X, y)
+
+
+def test_a_ratio_network_reads_back_as_the_ratio_in_the_users_units():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_fitfn import MLPFunctionRegressor
+    from sklearn_fitfn.formula import Ratio, format_polynomial, to_formula
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, -1, size=(300, 4))
+    y = (X[:, 0] + 2 * X[:, 1]) / (X[:, 2] - 3)
+    expected = Ratio(
+        {(1, 0, 0, 0): 1.0, (0, 1, 0, 0): 2.0}, {(0, 0, 1, 0): 1.0, (0, 0, 0, 0): -3.0}
+    )
+    alone = _ratio_network(X, y).to_formula(tol=1e-9)
+    network = dict(hidden_layer_sizes=(2, 1), activation=("log", "exponential"), solver="lbfgs")
+    scaled = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPFunctionRegressor(**network)),
+        transformer=StandardScaler(),
+    ).fit(X, y)
+    for formula in (alone, to_formula(scaled, tol=1e-9)):
+        assert isinstance(formula, Ratio)
+        for side, wanted in zip(formula, expected):
+            assert side.keys() == wanted.keys()
+            np.testing.assert_allclose([side[k] for k in wanted], list(wanted.values()), rtol=1e-7)
+    assert format_polynomial(alone, digits=4) == "y = (1·x0 + 2·x1) / (1·x2 - 3)"
+
+
+def test_a_polynomial_network_reads_back_as_before_through_to_formula():
+    from sklearn_fitfn.datasets import make_products
+    from sklearn_fitfn.experiments import build_pipeline
+    from sklearn_fitfn.formula import to_formula, to_polynomial
+
+    X, y = make_products(1000, random_state=0)
+    model = build_pipeline("square", (2,), solver="lbfgs").fit(X, y)
+    assert to_formula(model, tol=1e-3) == to_polynomial(model, tol=1e-3)
+
+
+def test_a_power_that_is_no_integer_is_no_ratio():
+    from sklearn_fitfn.formula import to_formula
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(200, 2))
+    net = _ratio_network(X, X[:, 0] / X[:, 1])
+    weights = net.model_.get_weights()
+    weights[2] = weights[2] * 0.5  # sqrt(a / b)
+    net.model_.set_weights(weights)
+    with pytest.raises(ValueError, match=r"not integers: the network computes a product of powers"):
+        to_formula(net)
+    with pytest.raises(ValueError, match="computes a polynomial only with square"):
+        net.to_polynomial()

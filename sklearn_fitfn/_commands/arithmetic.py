@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from .._network.polynomial import check_expansion_size, format_polynomial, term_order
+from .._network.polynomial import Ratio, check_expansion_size, format_polynomial, term_order
 from ..datasets import (
     _operation_function,
     arithmetic_success_threshold,
@@ -31,6 +31,7 @@ from ..datasets import (
 )
 
 __all__ = [
+    "estimator_for",
     "run_arithmetic",
     "ArithmeticResult",
     "sparsity_error",
@@ -83,6 +84,8 @@ def sparsity_error(terms):
     polynomial they compute does (the exact formula's coefficients are small
     integers), so it is measured there, over every term the network has.
     """
+    if isinstance(terms, Ratio):
+        return max(sparsity_error(part) for part in terms)
     coefficients = np.array(list(terms.values()) or [0.0])
     return float(np.max(np.abs(coefficients - np.round(coefficients))))
 
@@ -153,7 +156,8 @@ class ArithmeticResult:
         s = self.summary()
         low, high = s["wilson_95"]
         lines = [
-            f"{self.operation}, {s['task']}: square units and L-BFGS succeed on "
+            f"{self.operation}, {s['task']}: {units_of(self.operation)} "
+            f"and L-BFGS succeed on "
             f"{s['successes']} of {s['fits']} ({percent(s['success_rate'])}%, Wilson 95% "
             f"interval {percent(low)}-{percent(high)}%), median {s['median_seconds']:.1f} s "
             f"a fit (longest {s['max_seconds']:.1f} s), sparsity error at most "
@@ -167,6 +171,14 @@ class ArithmeticResult:
                 if rate is not None
             )
             lines.append(f"published (Madsen & Johansen 2020, 100 seeds): {quoted}")
+        refused = self.table[self.table["refused"] != ""] if "refused" in self.table else []
+        if len(refused):
+            ranges = ", ".join(f"U{r}" for r in sorted(set(refused["train"])))
+            lines.append(
+                f"not solved, and counted so: {len(refused)} fit(s) on {ranges}, whose rows "
+                "cross b = 0, where a / b is unbounded: a log unit cannot take a denominator "
+                "of both signs, so the fit is refused rather than trained."
+            )
         return "\n".join(lines)
 
     def markdown(self):
@@ -197,22 +209,81 @@ _HELD_OUT_SEEDS = 1_000_000
 _TERMS_SHOWN = 6
 
 
-def _written(terms, names):
-    """A recovered formula, its smallest terms (below 1e-6) left out, and a
-    long one cut after :data:`_TERMS_SHOWN` terms with the count of the rest."""
+def _written_side(terms, names):
+    """One polynomial, its smallest terms (below 1e-6) left out, and a long
+    one cut after :data:`_TERMS_SHOWN` terms with the count of the rest."""
     kept = {p: c for p, c in terms.items() if abs(c) > 1e-6}
     ordered = sorted(kept.items(), key=lambda item: term_order(item[0]))
-    text = format_polynomial(dict(ordered[:_TERMS_SHOWN]), names=names)
+    text = format_polynomial(dict(ordered[:_TERMS_SHOWN]), names=names)[4:]
     if len(ordered) > _TERMS_SHOWN:
         values = sorted({round(c, 6) for c in kept.values()})
         text += f" + … ({len(ordered)} terms in all, coefficients {values})"
     return text
 
 
-def _fit_one(operation, task, ranges, seed, n_samples, hidden):
-    """One seed: fit on the training range, score on the extrapolation range."""
+def _written(formula, names):
+    """A recovered formula, a polynomial or a ratio, each polynomial written
+    as :func:`_written_side` writes it."""
+    if isinstance(formula, Ratio):
+        above, below = (_written_side(part, names) for part in formula)
+        return f"y = ({above}) / ({below})"
+    return "y = " + _written_side(formula, names)
+
+
+def units_of(operation):
+    """What learns ``operation``, as the verdict and the figure name it."""
+    return "log and exponential units" if operation == "div" else "square units"
+
+
+def estimator_for(operation, random_state=None, *, hidden=2):
+    """The unfitted network that ``fitfn arithmetic`` fits for ``operation``.
+
+    ``a + b``, ``a - b``, ``a · b`` and ``a²`` are quadratics of the inputs:
+    one hidden layer of ``hidden`` square units, trained by L-BFGS from the
+    least-squares quadratic. ``a / b`` is a ratio of two linear forms: two
+    log units under one exponential unit, ``exp(log a - log b)``, trained by
+    L-BFGS from the least-squares ratio.
+
+    Parameters
+    ----------
+    operation : {"add", "sub", "mul", "square", "div"}
+    random_state : int, RandomState instance or None, default=None
+    hidden : int, default=2
+        Square units, for the operations other than ``"div"``.
+
+    Returns
+    -------
+    MLPFunctionRegressor
+
+    Examples
+    --------
+    >>> from sklearn_fitfn.arithmetic import estimator_for
+    >>> from sklearn_fitfn.datasets import make_arithmetic
+    >>> X, y, windows = make_arithmetic(1000, "div", random_state=0)
+    >>> net = estimator_for("div", random_state=0).fit(X, y)
+    >>> X_far, y_far, _ = make_arithmetic(1000, "div", interval=(2, 6), random_state=1,
+    ...                                   windows=windows)
+    >>> bool(abs(net.predict(X_far) - y_far).max() < 1e-9)
+    True
+    """
     from .._regressor import MLPFunctionRegressor  # the task's data need no TensorFlow
 
+    _operation_function(operation)
+    if operation == "div":
+        layers, activation = (2, 1), ("log", "exponential")
+    else:
+        layers, activation = (hidden,), "square"
+    return MLPFunctionRegressor(
+        hidden_layer_sizes=layers, activation=activation, solver="lbfgs", random_state=random_state
+    )
+
+
+def _fit_one(operation, task, ranges, seed, n_samples, hidden):
+    """One seed: fit on the training range, score on the extrapolation range.
+
+    A fit refused (log units on rows that cross ``b = 0``, the ratio's pole)
+    is recorded as not solved, with the reason.
+    """
     train, extrapolation = ranges
     X, y, windows = make_arithmetic(n_samples, operation, interval=train, random_state=seed, **task)
     X_out, y_out, _ = make_arithmetic(
@@ -223,18 +294,16 @@ def _fit_one(operation, task, ranges, seed, n_samples, hidden):
         windows=windows,
         **task,
     )
-    model = MLPFunctionRegressor(
-        hidden_layer_sizes=(hidden,), activation="square", solver="lbfgs", random_state=seed
-    )
+    model = estimator_for(operation, seed, hidden=hidden)
     started = time.perf_counter()
+    refused = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # max_iter reached: the MSE decides
-        model.fit(X, y)
+        try:
+            model.fit(X, y)
+        except ValueError as error:
+            refused = str(error)
     seconds = time.perf_counter() - started
-    mse = float(np.mean((model.predict(X_out) - y_out) ** 2))
-    # Where the paper's threshold vanishes (a+b on 2 inputs: the near-perfect
-    # solution is exact), predictions that agree with y to 9 digits are exact.
-    round_off = float((1e-9 * np.sqrt(np.mean(y_out**2))) ** 2)
     threshold = arithmetic_success_threshold(
         operation,
         windows,
@@ -243,20 +312,32 @@ def _fit_one(operation, task, ranges, seed, n_samples, hidden):
         n_samples=100_000,
         random_state=seed,
     )
-    terms = model.to_polynomial(tol=0.0)
     row = {
         "seed": seed,
         "train": str(train),
         "extrapolation": str(extrapolation),
         "a": str(windows.a),
         "b": str(windows.b),
-        "mse": mse,
+        "mse": float("nan"),
         "threshold": threshold,
-        "success": bool(mse < max(threshold, round_off)),
+        "success": False,
         "seconds": seconds,
-        "sparsity_error": sparsity_error(terms),
+        "sparsity_error": float("nan"),
+        "refused": refused or "",
     }
-    return row, terms
+    if refused is not None:
+        return row, None
+    mse = float(np.mean((model.predict(X_out) - y_out) ** 2))
+    # Where the paper's threshold vanishes (a+b on 2 inputs: the near-perfect
+    # solution is exact), predictions that agree with y to 9 digits are exact.
+    round_off = float((1e-9 * np.sqrt(np.mean(y_out**2))) ** 2)
+    formula = model.to_formula(tol=0.0)
+    row.update(
+        mse=mse,
+        success=bool(mse < max(threshold, round_off)),
+        sparsity_error=sparsity_error(formula),
+    )
+    return row, formula
 
 
 def check_arithmetic(operation, seeds, *, primer=False, hidden=2):
@@ -314,14 +395,19 @@ def run_arithmetic(operation="mul", seeds=10, *, primer=False, hidden=2, progres
     runs = ((pair, seed) for pair in ranges for seed in range(seeds))  # not listed up front
     for index, (pair, seed) in enumerate(runs, 1):
         row, terms = _fit_one(operation, task, pair, seed, n_samples, hidden)
-        if formula is None:
+        if formula is None and terms is not None:
             formula = _written(terms, names=None)
         rows.append(row)
         if progress:
+            outcome = (
+                f"MSE {row['mse']:.2e} (threshold {row['threshold']:.2e}) "
+                f"{'solved' if row['success'] else 'not solved'}"
+                if not row["refused"]
+                else "refused (log units need one sign), not solved"
+            )
             print(
                 f"[{index}/{n_runs}] seed {seed} {row['train']} -> {row['extrapolation']}: "
-                f"MSE {row['mse']:.2e} (threshold {row['threshold']:.2e}) "
-                f"{'solved' if row['success'] else 'not solved'}, {row['seconds']:.1f} s",
+                f"{outcome}, {row['seconds']:.1f} s",
                 file=sys.stderr,
                 flush=True,
             )

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .._network.activations import canonical_activation
+from .arithmetic import units_of
 from .text import format_architecture, format_rmse
 
 __all__ = [
@@ -38,6 +39,8 @@ ACTIVATION_COLOURS = {
     "gelu": "tab:olive",
     "silu": "tab:cyan",
     "softplus": "goldenrod",
+    "exponential": "slategray",
+    "log": "darkcyan",
 }
 
 _DATA = "0.6"  # the data, behind the fits
@@ -328,20 +331,31 @@ def plot_arithmetic(result, path=None):
     figure = Figure(figsize=(width, 4.5))
     axes = figure.subplots()
     solved = table["success"].to_numpy()
+    refused = (table["refused"] != "").to_numpy() if "refused" in table else np.zeros_like(solved)
     colour = activation_colour("square")
-    # A perfect fit's MSE can be 0: drawn at the axis' floor.
+    # A perfect fit's MSE can be 0: drawn at the axis' floor, as is a refused fit's.
     mse = table["mse"].to_numpy()
     floor = max(np.min(mse[mse > 0], initial=1e-30) / 10, 1e-32)
-    mse = np.maximum(mse, floor)
+    mse = np.maximum(np.nan_to_num(mse, nan=floor), floor)
     if solved.any():
         axes.scatter(positions[solved], mse[solved], color=colour, label="solved", zorder=3)
-    if not solved.all():
+    failed = ~solved & ~refused
+    if failed.any():
         axes.scatter(
-            positions[~solved],
-            mse[~solved],
+            positions[failed],
+            mse[failed],
             color="black",
             marker="x",
             label="not solved",
+            zorder=3,
+        )
+    if refused.any():
+        axes.scatter(
+            positions[refused],
+            mse[refused],
+            color="firebrick",
+            marker="v",
+            label="refused, not solved: the rows cross b = 0",
             zorder=3,
         )
     axes.scatter(
@@ -353,6 +367,6 @@ def plot_arithmetic(result, path=None):
     axes.set_ylabel("extrapolation MSE")
     rate = f"{result.successes} of {len(table)} solved"
     task = "Primer's 2-input task" if result.primer else "100 inputs, U[1,2] → U[2,6]"
-    axes.set_title(f"{result.operation}, {task}\nsquare units and L-BFGS: {rate}")
+    axes.set_title(f"{result.operation}, {task}\n{units_of(result.operation)} and L-BFGS: {rate}")
     axes.legend(loc="best", fontsize=8)
     return _finished(figure, path)

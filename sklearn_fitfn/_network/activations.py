@@ -21,6 +21,9 @@ class Activation(NamedTuple):
     linear: bool = False
     #: A network of such units computes a polynomial, read back exactly.
     polynomial: bool = False
+    #: Defined for positive inputs only (the log): the values a unit sees on
+    #: the training rows must stay above zero.
+    positive_inputs: bool = False
 
 
 #: Every name a user may pass as ``activation``. Names both vocabularies share
@@ -38,7 +41,9 @@ ACTIVATIONS = {
     "silu": Activation("silu", "Keras"),
     "swish": Activation("silu", "Keras"),
     "softplus": Activation("softplus", "Keras"),
+    "exponential": Activation("exponential", "Keras"),
     "square": Activation("square", "sklearn_fitfn", polynomial=True),
+    "log": Activation("log", "sklearn_fitfn", positive_inputs=True),
 }
 
 #: Every name a user may pass as ``activation``.
@@ -63,8 +68,28 @@ def square(x):
     return x * x
 
 
+def log(x):
+    """The log unit, z -> log z, for z > 0.
+
+    Two of them under one ``exponential`` unit compute a ratio exactly,
+    ``exp(log p - log q) = p / q``, and extrapolate it (see
+    :mod:`sklearn_fitfn._training.rational_start`). A log unit must see
+    positive values: the estimator refuses weights under which it sees
+    zero or less on the training rows, and ``predict`` gives NaN where it
+    does on new rows, as ``log`` does.
+    """
+    from .._quiet.tensorflow import tf
+
+    return tf.math.log(x)
+
+
 #: Units this package defines, by name.
-CUSTOM_ACTIVATIONS = {"square": square}
+CUSTOM_ACTIVATIONS = {"square": square, "log": log}
+
+#: The Keras names of the activations defined for positive inputs only.
+POSITIVE_INPUT_ACTIVATIONS = frozenset(
+    row.keras for row in ACTIVATIONS.values() if row.positive_inputs
+)
 
 
 def activation_choices():

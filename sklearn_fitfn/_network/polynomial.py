@@ -1,4 +1,5 @@
-"""The polynomial a network of square and identity units computes.
+"""The polynomial a network of square and identity units computes, and the
+ratio of polynomials a network of log units under an exponential unit does.
 
 A layer's pre-activation is a linear combination of the layer below's
 polynomials, an identity unit keeps it, and a square unit multiplies it by
@@ -9,6 +10,7 @@ floating-point round-off), from the network's weights.
 
 import math
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -102,6 +104,76 @@ def network_polynomials(weights, activations, inputs):
     return layer
 
 
+#: The layers a network that reads back as a ratio has: log units, then one
+#: exponential unit (see :mod:`sklearn_fitfn._training.rational_start`).
+RATIO_ACTIVATIONS = ("log", "exponential")
+
+#: How far from an integer an exponential unit's weight on a log unit may be
+#: and still count as that integer power.
+_POWER_TOLERANCE = 1e-6
+
+
+class Ratio(NamedTuple):
+    """A ratio of two polynomials, each as ``to_polynomial`` gives one: a dict
+    from exponent tuples to coefficients."""
+
+    numerator: dict
+    denominator: dict
+
+
+def check_ratio_network(activations, out_activation, n_outputs, owner):
+    """Raise ValueError unless the network reads back as a ratio of polynomials."""
+    if tuple(activations) != RATIO_ACTIVATIONS or out_activation != "identity" or n_outputs != 1:
+        raise ValueError(
+            f"{owner} computes a ratio of polynomials with a layer of log units under one "
+            "exponential unit, a linear output and one target; this network has "
+            f"activations {tuple(activations)}, a {out_activation} output and {n_outputs} "
+            "target(s)."
+        )
+
+
+def network_ratio(weights, inputs):
+    """The numerator and denominator polynomials of a log-exponential network.
+
+    ``y = c·exp(Σⱼ vⱼ·log zⱼ + e) + d = c·eᵉ·Πⱼ zⱼ^vⱼ + d`` for the log
+    units' linear forms ``zⱼ``: a ratio of polynomials when every ``vⱼ`` is
+    an integer (to :data:`_POWER_TOLERANCE`), the positive powers above the
+    line and the negative ones below, with ``d`` brought over the line.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[kernel, bias, ...]`` of the three layers.
+    inputs : list of Polynomial
+
+    Returns
+    -------
+    numerator, denominator : Polynomial
+
+    Raises
+    ------
+    ValueError
+        When a power is not an integer.
+    """
+    forms = linear_combinations(inputs, np.asarray(weights[0]), weights[1])
+    powers, e = np.asarray(weights[2])[:, 0], float(weights[3][0])
+    c, d = float(weights[4][0, 0]), float(weights[5][0])
+    rounded = np.round(powers)
+    if np.any(np.abs(powers - rounded) > _POWER_TOLERANCE * np.maximum(1, np.abs(powers))):
+        raise ValueError(
+            f"The exponential unit's weights on the log units are {powers.tolist()}, not "
+            "integers: the network computes a product of powers, not a ratio of polynomials."
+        )
+    numerator, denominator = Polynomial.constant(c * np.exp(e)), Polynomial.constant(1.0)
+    for form, power in zip(forms, rounded.astype(int)):
+        for _ in range(abs(power)):
+            if power > 0:
+                numerator = numerator * form
+            else:
+                denominator = denominator * form
+    return numerator + denominator.scaled(d), denominator
+
+
 #: Term products an expansion may take: squaring a unit of ``T`` terms takes
 #: ``T²``, and 5e7 of them take about a minute in Python.
 MAX_EXPANSION_WORK = 50_000_000
@@ -150,9 +222,10 @@ def format_polynomial(exponents, names=None, digits=6):
 
     Parameters
     ----------
-    exponents : dict or list of dict
+    exponents : dict, list of dict or Ratio
         From exponent tuples to coefficients, as ``to_polynomial`` gives them;
-        a list (one per output) is written one output a line, ``y[0] = ...``.
+        a list (one per output) is written one output a line, ``y[0] = ...``;
+        a :class:`Ratio` as ``y = (...) / (...)``.
     names : sequence of str, optional
         The inputs' names (default ``x0``, ``x1``, ...).
     digits : int, default=6
@@ -162,6 +235,9 @@ def format_polynomial(exponents, names=None, digits=6):
     -------
     str
     """
+    if isinstance(exponents, Ratio):
+        above, below = (format_polynomial(part, names, digits)[4:] for part in exponents)
+        return f"y = ({above}) / ({below})"
     if isinstance(exponents, (list, tuple)):
         return "\n".join(
             f"y[{output}]" + format_polynomial(terms, names, digits)[1:]

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .._quiet.tensorflow import keras, tf
-from .activations import activation_function, canonical_activation
+from .activations import POSITIVE_INPUT_ACTIVATIONS, activation_function, canonical_activation
 from .inputs import matmul
 from .kernel_cache import note_variable_shapes
 
@@ -32,6 +32,14 @@ def invalid_parameter(owner, name, requirement, value):
     return InvalidParameterError(
         f"The {name!r} parameter of {owner} must be {requirement}; got {value!r}."
     )
+
+
+@keras.saving.register_keras_serializable(package="sklearn_fitfn", name="log")
+def keras_log(x):
+    """The log unit in a Keras model: ``keras.ops.log``, registered with Keras
+    under ``sklearn_fitfn>log`` so that a saved model names it (Keras has no
+    log activation of its own)."""
+    return keras.ops.log(x)
 
 
 class NetworkSpec(NamedTuple):
@@ -163,6 +171,27 @@ class NetworkSpec(NamedTuple):
             bias = random_state.uniform(-bound, bound, fan_out)
             weights += [kernel.astype(self.dtype), bias.astype(self.dtype)]
         return weights
+
+    def check_positive_inputs(self, weights, X, owner):
+        """Raise ValueError when a unit defined for positive inputs only (a
+        log unit) sees zero or less on a row of ``X`` under ``weights``."""
+        if not set(self.activations) & POSITIVE_INPUT_ACTIVATIONS:
+            return
+        hidden = X
+        for layer, activation in enumerate(self.activations):
+            z = np.asarray(hidden @ weights[2 * layer]) + weights[2 * layer + 1]
+            if activation in POSITIVE_INPUT_ACTIVATIONS:
+                rows = int(np.count_nonzero(np.any(~(z > 0), axis=1)))
+                if rows:
+                    raise ValueError(
+                        f"{owner}: the {activation} units of hidden layer {layer} need positive "
+                        f"inputs, and see zero or less (or NaN) on {rows} of the {z.shape[0]} "
+                        "training rows with the starting weights. Log units start from the "
+                        "least-squares ratio with hidden_layer_sizes=(2, 1), "
+                        "activation=('log', 'exponential') and solver='lbfgs', on rows where "
+                        "the ratio's numerator and denominator each keep one sign."
+                    )
+            hidden = np.asarray(activation_function(activation)(tf.constant(z)))
 
     # -- the compiled engine's passes ------------------------------------------
 
@@ -305,8 +334,12 @@ class NetworkSpec(NamedTuple):
 
         Dense layers carry Keras's activations; a square layer is a linear
         Dense layer followed by Keras's ``Multiply`` of its output with
-        itself. Only built-in layers, so a saved model loads in any Keras
-        without this package. The layers start at zero (nothing is drawn
+        itself, a log layer a linear Dense layer followed by Keras's
+        ``Activation`` of :func:`keras_log`. Only built-in layers, so a saved
+        model loads in any Keras without this package; one with log units
+        names the package's log function, registered with Keras when this
+        module is imported (``from sklearn_fitfn import MLPFunctionRegressor``
+        before ``keras.models.load_model``). The layers start at zero (nothing is drawn
         from Keras's global random generator) unless ``weights`` are given.
 
         Parameters
@@ -321,17 +354,21 @@ class NetworkSpec(NamedTuple):
         inputs = keras.Input(shape=(self.n_inputs,), dtype=self.dtype, name="x")
         hidden = inputs
         for index, (units, activation) in enumerate(zip(self.hidden_layer_sizes, self.activations)):
-            square = activation == "square"
+            own = activation in ("square", "log")
             hidden = keras.layers.Dense(
                 units,
-                activation="linear" if square else activation,
+                activation="linear" if own else activation,
                 kernel_initializer="zeros",
                 dtype=self.dtype,
                 name=f"hidden_{index}",
             )(hidden)
-            if square:
+            if activation == "square":
                 hidden = keras.layers.Multiply(dtype=self.dtype, name=f"square_{index}")(
                     [hidden, hidden]
+                )
+            elif activation == "log":
+                hidden = keras.layers.Activation(keras_log, dtype=self.dtype, name=f"log_{index}")(
+                    hidden
                 )
         outputs = keras.layers.Dense(
             self.n_outputs,

@@ -18,6 +18,8 @@
 - :mod:`.executor`: where a step runs (inline, or TensorFlow's executor);
 - :mod:`.quadratic_start`: square units' start from the least-squares
   quadratic;
+- :mod:`.rational_start`: log and exponential units' start from the
+  least-squares ratio of two linear forms;
 - :mod:`.stacked`: a search's members of one shape trained as one program,
   their results kept for their own fits;
 - :mod:`.fitted_state`: the fitted network as plain data, validated when

@@ -117,10 +117,44 @@ def test_the_primer_task_is_solved_on_every_range_and_the_formula_read_back():
     assert "succeed on 9 of 9 (100%, Wilson 95% interval 70-100%)" in result.report()
 
 
-def test_division_is_not_a_polynomial_and_is_reported_as_not_solved():
-    result = run_arithmetic("div", 1, primer=True, progress=False)
-    assert result.successes == 0
-    assert "succeed on 0 of 9" in result.report()
+def test_division_is_solved_on_every_range_that_keeps_b_of_one_sign():
+    result = run_arithmetic("div", 2, primer=True, progress=False)
+    table = result.table
+    crossing = table["train"] == "(-2, 2)"
+    assert table.loc[~crossing, "success"].all()
+    assert not table.loc[crossing, "success"].any()
+    assert table.loc[crossing, "refused"].str.contains("need positive inputs").all()
+    assert result.formula == "y = (1·x0) / (1·x1)"
+    report = result.report()
+    assert "log and exponential units and L-BFGS succeed on 16 of 18" in report
+    assert "not solved, and counted so: 2 fit(s) on U(-2, 2), whose rows cross b = 0" in report
+
+
+def test_division_on_the_100_input_task_reads_back_the_two_windows():
+    result = run_arithmetic("div", 1, progress=False)
+    assert result.successes == 1
+    a, b = (eval(result.table[side][0]) for side in ("a", "b"))  # "(start, end)"
+    assert result.formula.startswith(f"y = (1·x{a[0]} + 1·x{a[0] + 1} + ")
+    assert f") / (1·x{b[0]} + 1·x{b[0] + 1} + " in result.formula
+    assert result.formula.count("(25 terms in all, coefficients [1.0])") == 2
+
+
+@pytest.mark.parametrize("operation", ["add", "sub", "mul", "square", "div"])
+def test_estimator_for_is_what_the_command_fits(operation):
+    from sklearn_fitfn.arithmetic import estimator_for
+
+    task = dict(n_features=10, subset_ratio=0.3, overlap_ratio=0.5)  # 66 quadratic terms
+    X, y, windows = make_arithmetic(500, operation, random_state=3, **task)
+    X_far, y_far, _ = make_arithmetic(
+        2000, operation, interval=(2, 6), random_state=4, windows=windows, **task
+    )
+    net = estimator_for(operation, random_state=3).fit(X, y)
+    threshold = arithmetic_success_threshold(
+        operation, windows, n_features=10, interval=(2, 6), n_samples=100_000
+    )
+    assert np.mean((net.predict(X_far) - y_far) ** 2) < threshold
+    expected = ("log", "exponential") if operation == "div" else ("square",)
+    assert net._spec.activations == expected and net.solver == "lbfgs"
 
 
 def test_the_100_input_task_is_solved_and_beside_the_papers_figures(capsys):

@@ -84,6 +84,6 @@ def test_an_unknown_name_lists_the_names_by_vocabulary():
         canonical_activation("rellu")
     assert str(error.value) == (
         "unknown activation 'rellu'; choose from identity, logistic, tanh, relu "
-        "(scikit-learn); linear, sigmoid, elu, selu, gelu, silu, swish, softplus (Keras); "
-        "square (sklearn_fitfn)"
+        "(scikit-learn); linear, sigmoid, elu, selu, gelu, silu, swish, softplus, exponential "
+        "(Keras); square, log (sklearn_fitfn)"
     )

@@ -1,0 +1,102 @@
+"""Log and exponential units: the least-squares ratio as their start, exact division."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._network.spec import NetworkSpec
+from sklearn_fitfn._quiet.tensorflow import keras, tf
+from sklearn_fitfn._training.rational_start import fit_ratio
+from sklearn_fitfn.datasets import make_arithmetic
+
+RATIO = dict(hidden_layer_sizes=(2, 1), activation=("log", "exponential"), solver="lbfgs")
+SMALL_TASK = dict(n_features=12, subset_ratio=0.25, overlap_ratio=0.5)
+
+
+def _ratio_value(a, a0, b, b0, X):
+    return (X @ a + a0) / (X @ b + b0)
+
+
+@pytest.mark.parametrize("interval", [(1, 2), (-2, -1), (0.1, 0.2), (-20, -10)])
+def test_the_least_squares_ratio_is_the_datas_in_any_range(interval):
+    X, y, windows = make_arithmetic(300, "div", interval=interval, random_state=1, **SMALL_TASK)
+    a, a0, b, b0 = fit_ratio(X, y)
+    np.testing.assert_allclose(_ratio_value(a, a0, b, b0, X), y, rtol=1e-10)
+    # The windows themselves, up to one scale for both: a sum of ones over each.
+    scale = a[windows.a[0]]
+    expected_a = np.zeros(12)
+    expected_a[slice(*windows.a)] = 1
+    expected_b = np.zeros(12)
+    expected_b[slice(*windows.b)] = 1
+    np.testing.assert_allclose(a / scale, expected_a, atol=1e-9)
+    np.testing.assert_allclose(b / scale, expected_b, atol=1e-9)
+
+
+def test_weights_count_as_repeated_rows():
+    X, y, _ = make_arithmetic(200, "div", random_state=2, **SMALL_TASK)
+    y_noisy = y + np.random.default_rng(0).normal(scale=0.01, size=len(y))
+    w = np.random.default_rng(1).integers(0, 3, size=len(y))
+    weighted = fit_ratio(X, y_noisy, w.astype(float))
+    repeated = fit_ratio(np.repeat(X, w, axis=0), np.repeat(y_noisy, w))
+    np.testing.assert_allclose(_ratio_value(*weighted, X), _ratio_value(*repeated, X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("interval, far", [((1, 2), (2, 6)), ((-2, -1), (-6, -2))])
+def test_log_units_divide_exactly_and_extrapolate(interval, far):
+    X, y, windows = make_arithmetic(400, "div", interval=interval, random_state=5, **SMALL_TASK)
+    X_far, y_far, _ = make_arithmetic(
+        1000, "div", interval=far, random_state=6, windows=windows, **SMALL_TASK
+    )
+    net = MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
+    np.testing.assert_allclose(net.predict(X_far), y_far, rtol=1e-9)
+    assert net.converged_ and net.n_iter_ >= 1
+
+
+def test_a_target_that_crosses_zero_takes_an_offset():
+    # y = a/b - 1 crosses zero; the output's bias takes the offset.
+    X, y, _ = make_arithmetic(300, "div", random_state=3, **SMALL_TASK)
+    net = MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y - 1)
+    assert (y - 1).min() < 0 < (y - 1).max()
+    np.testing.assert_allclose(net.predict(X), y - 1, atol=1e-9)
+
+
+def test_rows_that_cross_a_pole_are_refused_with_the_reason():
+    X, y, _ = make_arithmetic(300, "div", interval=(-2, 2), random_state=0, **SMALL_TASK)
+    net = MLPFunctionRegressor(**RATIO, random_state=0)
+    with pytest.warns(UserWarning, match="denominator changes sign over the rows"):
+        with pytest.raises(ValueError, match="the log units of hidden layer 0 need positive"):
+            net.fit(X, y)
+    assert not hasattr(net, "model_")
+
+
+def test_log_units_from_random_weights_are_refused_before_training():
+    X, y, _ = make_arithmetic(300, "div", random_state=0, **SMALL_TASK)
+    net = MLPFunctionRegressor(hidden_layer_sizes=(4,), activation="log", random_state=0)
+    with pytest.raises(ValueError, match=r"see zero or less \(or NaN\) on \d+ of the 300"):
+        net.fit(X - 1.5, y)
+
+
+def test_the_keras_model_the_engine_and_a_saved_model_agree(tmp_path):
+    spec = NetworkSpec.from_params((2, 1), ("log", "exponential"), "float64", 3, 1)
+    weights = spec.initial_weights(np.random.RandomState(0))
+    weights[0], weights[1] = np.abs(weights[0]), np.abs(weights[1]) + 1  # positive on X > 0
+    X = np.random.default_rng(0).uniform(1, 2, size=(20, 3))
+    model = spec.keras_model(weights)
+    engine = spec.forward([tf.constant(w) for w in weights], tf.constant(X))
+    np.testing.assert_allclose(np.asarray(model(X)), np.asarray(engine), rtol=1e-14)
+    model.save(tmp_path / "ratio.keras")
+    loaded = keras.models.load_model(tmp_path / "ratio.keras")  # safe mode: no code in the file
+    np.testing.assert_array_equal(np.asarray(loaded(X)), np.asarray(model(X)))
+
+
+def test_the_start_bounds_its_memory(monkeypatch):
+    import sklearn_fitfn._training.rational_start as rational
+
+    monkeypatch.setattr(rational, "MAX_MATRIX_BYTES", 1000)
+    X, y, _ = make_arithmetic(300, "div", random_state=0, **SMALL_TASK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(UserWarning, match="its least squares would take"):
+            MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
