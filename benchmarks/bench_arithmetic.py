@@ -1,11 +1,13 @@
 """The neural-arithmetic benchmark over many seeds, and what the quadratic start costs.
 
 Runs ``sklearn_fitfn.arithmetic.run_arithmetic`` (the same runs as ``fitfn
-arithmetic``) on the 100-input task for ``mul`` and ``square`` over 100
-seeds, and for ``add``, ``sub`` and ``div`` over 20; the Primer's 2-input
-task on its nine ranges for every operation over 100 seeds; then times the
-least-squares quadratic (the start of square units with L-BFGS) and measures
-its peak memory as the number of inputs grows, each size in a fresh process.
+arithmetic``) on the 100-input task for ``mul``, ``square`` and ``div`` over
+100 seeds, and for ``add`` and ``sub`` over 20; the Primer's 2-input task on
+its nine ranges for every operation over 100 seeds (division's range that
+crosses zero on its own row); division's baselines, relu and identity
+networks on the 100-input task over 20 seeds; then times the least-squares
+quadratic (the start of square units with L-BFGS) and measures its peak
+memory as the number of inputs grows, each size in a fresh process.
 
     python benchmarks/bench_arithmetic.py          # about 20 minutes; writes ARITHMETIC.md
     python benchmarks/bench_arithmetic.py --quick  # 3 seeds, small sizes
@@ -46,20 +48,71 @@ def _benchmark_rows(quick):
 
     many, few = (3, 3) if quick else (100, 20)
     plan = [
-        (op, many if op in ("mul", "square") else few, False)
+        (op, many if op in ("mul", "square", "div") else few, False)
         for op in ("mul", "square", "add", "sub", "div")
     ]
     plan += [(op, many, True) for op in ("mul", "square", "add", "sub", "div")]
     rows = []
     for operation, seeds, primer in plan:
         result = run_arithmetic(operation, seeds, primer=primer, progress=False)
-        summary = result.summary()
-        low, high = result.wilson_interval()
+        table = result.table
+        parts = [("Primer, 9 ranges" if primer else "100 inputs", table)]
+        if primer and operation == "div":  # the range that crosses b = 0 on its own row
+            crossing = table["train"] == "(-2, 2)"
+            parts = [("Primer, 8 ranges of one sign", table[~crossing])]
+            parts += [("Primer, U(-2, 2): b crosses 0", table[crossing])]
+        for task, part in parts:
+            rows.append(_row(operation, task, part, percent))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _row(operation, task, table, percent):
+    from scipy.stats import binomtest
+
+    successes = int(table["success"].sum())
+    interval = binomtest(successes, len(table)).proportion_ci(method="wilson")
+    mse, sparsity = table["mse"].max(), table["sparsity_error"].max()
+    return (
+        f"| {operation} | {task} | {successes} / {len(table)} | "
+        f"{percent(interval.low)}-{percent(interval.high)}% | "
+        f"{table['seconds'].median():.2f} | {table['seconds'].max():.2f} | "
+        f"{'refused' if mse != mse else f'{mse:.1e}'} | "
+        f"{'-' if sparsity != sparsity else f'{sparsity:.1e}'} |"
+    )
+
+
+def _baseline_rows(quick):
+    """relu and identity networks (Adam, the estimator's defaults) on the
+    100-input division, beside the units made for it."""
+    import warnings
+
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from sklearn_fitfn import MLPFunctionRegressor
+    from sklearn_fitfn._commands.arithmetic import percent
+    from sklearn_fitfn.datasets import arithmetic_success_threshold, make_arithmetic
+
+    rows = []
+    for name, activation in (("relu (100,)", "relu"), ("identity (100,)", "identity")):
+        solved = []
+        for seed in range(3 if quick else 20):
+            X, y, windows = make_arithmetic(5666, "div", random_state=seed)
+            X_far, y_far, _ = make_arithmetic(
+                10_000, "div", interval=(2, 6), random_state=seed + 1_000_000, windows=windows
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                net = MLPFunctionRegressor(activation=activation, random_state=seed).fit(X, y)
+            threshold = arithmetic_success_threshold(
+                "div", windows, interval=(2, 6), n_samples=100_000, random_state=seed
+            )
+            solved.append(np.mean((net.predict(X_far) - y_far) ** 2) < threshold)
+        interval = binomtest(sum(solved), len(solved)).proportion_ci(method="wilson")
         rows.append(
-            f"| {operation} | {'Primer, 9 ranges' if primer else '100 inputs'} | "
-            f"{result.successes} / {len(result.table)} | {percent(low)}-{percent(high)}% | "
-            f"{summary['median_seconds']:.2f} | {summary['max_seconds']:.2f} | "
-            f"{result.table['mse'].max():.1e} | {summary['max_sparsity_error']:.1e} |"
+            f"| div | 100 inputs, {name}, Adam | {sum(solved)} / {len(solved)} | "
+            f"{percent(interval.low)}-{percent(interval.high)}% |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -91,21 +144,33 @@ def main(argv=None):
     from importlib.metadata import version
 
     lines = [
-        "# The neural-arithmetic benchmark on square units",
+        "# The neural-arithmetic benchmark on square units, and log units for division",
         "",
         f"Produced by `python benchmarks/bench_arithmetic.py`: {platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} CPUs, Python {platform.python_version()}, "
         f"TensorFlow {version('tensorflow')}, scikit-learn {version('scikit-learn')}.",
         "",
         'One hidden layer of 2 square units, `solver="lbfgs"`, every other parameter at '
-        "its default; a seed succeeds when its MSE on the extrapolation range is below "
-        "the paper's threshold (Madsen & Johansen 2020). The 100-input task trains on "
-        "U[1,2] and extrapolates to U[2,6]; the Primer's on each of its nine ranges.",
+        "its default; for `div`, two log units under one exponential unit "
+        "(`sklearn_fitfn.arithmetic.estimator_for`). A seed succeeds when its MSE on the "
+        "extrapolation range is below the paper's threshold (Madsen & Johansen 2020). The "
+        "100-input task trains on U[1,2] and extrapolates to U[2,6]; the Primer's on each "
+        "of its nine ranges. On U(-2, 2) the rows cross b = 0, where a / b is unbounded: "
+        "the fit is refused (a log unit cannot take both signs) and counted as not solved.",
         "",
         "| operation | task | solved | Wilson 95% | median s a fit | longest s | largest MSE "
         "| largest sparsity error |",
         "|---|---|---|---|---|---|---|---|",
         *_benchmark_rows(args.quick),
+        "",
+        "## Division's baselines",
+        "",
+        "MLPFunctionRegressor with its defaults (one hidden layer of 100 units, Adam, 200 "
+        "epochs), relu and identity, on the same 100-input division, seeds 0 to 19:",
+        "",
+        "| operation | network | solved | Wilson 95% |",
+        "|---|---|---|---|",
+        *_baseline_rows(args.quick),
         "",
         "## What the quadratic start costs as the inputs grow",
         "",
