@@ -45,6 +45,8 @@ __all__ = [
 PUBLISHED = {
     "mul": {"NMU": 0.98, "NAC•": 0.31, "NALU": 0.0, "linear": 0.0, "relu": 0.0},
     "square": {"NMU": 1.0, "NAC•": None, "NALU": None, "linear": None, "relu": None},
+    # Division: 0% for every unit the paper tries on it.
+    "div": {"every unit tried": 0.0},
 }
 
 #: The Primer benchmark's training and extrapolation ranges for its 2-input
@@ -187,12 +189,18 @@ class ArithmeticResult:
         s = self.summary()
         low, high = s["wilson_95"]
         thresholds = self.table["threshold"]
+        refused = int((self.table["refused"] != "").sum()) if "refused" in self.table else 0
+        crossing = (
+            f" {refused} fits refused, and counted as not solved: their rows cross b = 0."
+            if refused
+            else ""
+        )
         return (
             f"- **{self.operation}**, {s['task']}: solved in {s['successes']} of {s['fits']} fits "
             f"(Wilson 95% interval {percent(low)}-{percent(high)}%); largest extrapolation MSE "
             f"{self.table['mse'].max():.1e}, against thresholds of {thresholds.min():.2g} to "
-            f"{thresholds.max():.2g}; sparsity error at most {s['max_sparsity_error']:.1e}. "
-            f"The first seed's network computes `{self.formula}`.\n"
+            f"{thresholds.max():.2g}; sparsity error at most {s['max_sparsity_error']:.1e}."
+            f"{crossing} The first seed's network computes `{self.formula}`.\n"
         )
 
     def to_json(self):

@@ -563,7 +563,8 @@ def _build_arithmetic_parser():
         prog="fitfn arithmetic",
         description=(
             "Run the neural-arithmetic benchmark (Madsen & Johansen, ICLR 2020) on square "
-            "units trained with L-BFGS: 100 inputs drawn from U[1,2], y an operation on the "
+            "units trained with L-BFGS (for a/b, two log units under an exponential unit): "
+            "100 inputs drawn from U[1,2], y an operation on the "
             "sums of two overlapping windows of 25 of them, and success when the MSE on "
             "U[2,6] beats the paper's threshold. Prints the success rate with its Wilson "
             "95% interval beside the published units' rates, and writes arithmetic.csv, "
@@ -586,7 +587,10 @@ def _build_arithmetic_parser():
         "extrapolation ranges instead (each seed on every range)",
     )
     parser.add_argument(
-        "--hidden", type=_positive, default=2, help="square units in the hidden layer (default: 2)"
+        "--hidden",
+        type=_positive,
+        default=2,
+        help="square units in the hidden layer, for the operations other than div (default: 2)",
     )
     return _with_output_options(parser)
 

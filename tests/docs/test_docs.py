@@ -244,8 +244,10 @@ def test_the_arithmetic_run_section_agrees_with_a_run_today():
     pairs = list(zip(NUMBER.findall(documented), NUMBER.findall(measured)))
     disagree = [pair for pair in pairs if not _numbers_agree(*pair)]
     assert not disagree, f"page and run differ (page, run): {disagree}"
-    # What the page says, with wide margins: mul and square solved on every
-    # seed, division on none.
+    # What the page says, with wide margins: mul, square and division solved
+    # on every seed; on the Primer's ranges, division on all but U(-2, 2)'s.
     assert "**mul**, 100 inputs, U[1,2] / U[2,6]: solved in 10 of 10" in documented
     assert "**square**, 100 inputs, U[1,2] / U[2,6]: solved in 10 of 10" in documented
-    assert "**div**, primer: solved in 0 of 90" in documented
+    assert "**div**, 100 inputs, U[1,2] / U[2,6]: solved in 20 of 20" in documented
+    assert "**div**, primer: solved in 80 of 90" in documented
+    assert "10 fits refused, and counted as not solved: their rows cross b = 0" in documented
