@@ -124,10 +124,11 @@ def to_formula(model, tol=1e-6):
         (mean,), (scale,) = _target_units(target, 1)
         numerator = numerator.scaled(scale) + denominator.scaled(mean)
     # The same ratio with the denominator's leading term (highest degree first,
-    # as format_polynomial writes it) of coefficient 1.
+    # as format_polynomial writes it) of coefficient 1; terms below a millionth
+    # of the largest are round-off, never the one to divide by.
     below = denominator.exponents(n_features)
     size = max(abs(c) for c in below.values())
-    leading = min((p for p, c in below.items() if abs(c) > 1e-12 * size), key=term_order)
+    leading = min((p for p, c in below.items() if abs(c) > 1e-6 * size), key=term_order)
     return Ratio(
         numerator.scaled(1 / below[leading]).exponents(n_features, tol),
         denominator.scaled(1 / below[leading]).exponents(n_features, tol),

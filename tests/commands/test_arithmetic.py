@@ -208,3 +208,16 @@ def test_bad_options_are_one_line_exit_2(tmp_path, args, message):
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_a_ratio_reads_back_with_the_windows_coefficients_on_every_seed_tried():
+    # Seed 9 once read back as coefficients of 1e12: the denominator was
+    # divided by a round-off term.
+    from sklearn_fitfn.arithmetic import estimator_for
+
+    for seed in (0, 9):
+        X, y, windows = make_arithmetic(5666, "div", random_state=seed)
+        formula = estimator_for("div", random_state=seed).fit(X, y).to_formula(tol=1e-6)
+        for part, (start, end) in zip(formula, windows):
+            assert sorted(powers.index(1) for powers in part) == list(range(start, end))
+            np.testing.assert_allclose(list(part.values()), 1.0, rtol=1e-6)
