@@ -163,5 +163,9 @@ def test_a_power_that_is_no_integer_is_no_ratio():
     net.model_.set_weights(weights)
     with pytest.raises(ValueError, match=r"not integers: the network computes a product of powers"):
         to_formula(net)
+    weights[2] = np.array([[5.0], [-3.0]])  # a⁵ / b³: eight forms to multiply out
+    net.model_.set_weights(weights)
+    with pytest.raises(ValueError, match="would multiply 8 linear forms"):
+        to_formula(net)
     with pytest.raises(ValueError, match="computes a polynomial only with square"):
         net.to_polynomial()

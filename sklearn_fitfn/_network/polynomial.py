@@ -108,6 +108,10 @@ def network_polynomials(weights, activations, inputs):
 #: exponential unit (see :mod:`sklearn_fitfn._training.rational_start`).
 RATIO_ACTIVATIONS = ("log", "exponential")
 
+#: Linear forms a ratio's read-back multiplies at most (a power of k counts k):
+#: the terms of a product of k forms in n inputs grow as n^k.
+MAX_RATIO_DEGREE = 4
+
 #: How far from an integer an exponential unit's weight on a log unit may be
 #: and still count as that integer power.
 _POWER_TOLERANCE = 1e-6
@@ -163,6 +167,13 @@ def network_ratio(weights, inputs):
         raise ValueError(
             f"The exponential unit's weights on the log units are {powers.tolist()}, not "
             "integers: the network computes a product of powers, not a ratio of polynomials."
+        )
+    degree = int(np.abs(rounded).sum())
+    if degree > MAX_RATIO_DEGREE:
+        raise ValueError(
+            f"Expanding this ratio would multiply {degree} linear forms (powers "
+            f"{rounded.astype(int).tolist()}), more than the {MAX_RATIO_DEGREE} allowed: "
+            "read back a smaller network."
         )
     numerator, denominator = Polynomial.constant(c * np.exp(e)), Polynomial.constant(1.0)
     for form, power in zip(forms, rounded.astype(int)):
