@@ -169,3 +169,87 @@ def test_a_power_that_is_no_integer_is_no_ratio():
         to_formula(net)
     with pytest.raises(ValueError, match="computes a polynomial only with square"):
         net.to_polynomial()
+
+
+@pytest.mark.parametrize("with_mean, with_std", [(False, True), (True, False), (False, False)])
+def test_scalers_that_only_centre_or_only_scale_are_read_in_the_users_units(with_mean, with_std):
+    from sklearn_fitfn.formula import to_formula
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(1, 3, size=(300, 2))
+    scaler = dict(with_mean=with_mean, with_std=with_std)
+    square = dict(hidden_layer_sizes=(2,), activation="square", solver="lbfgs", random_state=0)
+    products = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(**scaler), MLPFunctionRegressor(**square)),
+        transformer=StandardScaler(**scaler),
+    ).fit(X, 3 * X[:, 0] * X[:, 1] + 2)
+    terms = to_polynomial(products, tol=1e-6)
+    assert terms.keys() == {(1, 1), (0, 0)}
+    np.testing.assert_allclose([terms[(1, 1)], terms[(0, 0)]], [3.0, 2.0], rtol=1e-7)
+    ratio = dict(hidden_layer_sizes=(2, 1), activation=("log", "exponential"), solver="lbfgs")
+    division = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(**scaler), MLPFunctionRegressor(**ratio, random_state=0)),
+        transformer=StandardScaler(**scaler),
+    ).fit(X, X[:, 0] / X[:, 1])
+    numerator, denominator = to_formula(division, tol=1e-6)
+    np.testing.assert_allclose(list(numerator.values()), [1.0], rtol=1e-7)
+    assert list(numerator) == [(1, 0)] and list(denominator) == [(0, 1)]
+
+
+def test_to_formula_leaves_out_exactly_the_terms_no_larger_than_tol():
+    from sklearn_fitfn._network.polynomial import Polynomial
+    from sklearn_fitfn.formula import to_formula
+
+    assert Polynomial({(0,): 0.5, (): 0.25}).exponents(1, tol=0.25) == {(1,): 0.5}
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(300, 2))
+    network = MLPFunctionRegressor(
+        hidden_layer_sizes=(2,), activation="square", solver="lbfgs", random_state=0
+    ).fit(X, X[:, 0] * X[:, 1] + 0.001 * X[:, 0])
+    assert len(to_formula(network)) == 2  # the default tol keeps 0.001·x0
+    assert to_formula(network, tol=0.01).keys() == {(1, 1)}
+    halves = _ratio_network(X, 0.5 * X[:, 0] / X[:, 1]).to_formula()
+    np.testing.assert_allclose(list(halves.numerator.values()), [0.5], rtol=1e-7)
+
+
+def test_a_ratio_of_squares_is_read_back_and_the_exponentials_bias_scales_it():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(200, 2))
+    net = _ratio_network(X, X[:, 0] / X[:, 1])
+    weights = net.model_.get_weights()
+    weights[2] = np.array([[2.0], [-2.0]])  # (a / b)², four forms: the most allowed
+    weights[3] = np.array([np.log(3.0)])  # e^bias = 3
+    net.model_.set_weights(weights)
+    numerator, denominator = net.to_formula(tol=1e-9)
+    assert numerator.keys() == {(2, 0)} and denominator.keys() == {(0, 2)}
+    # What the network computes, and the formula read back: 3·c·(p/q)².
+    np.testing.assert_allclose(
+        net.predict(X), numerator[(2, 0)] * X[:, 0] ** 2 / X[:, 1] ** 2, rtol=1e-9
+    )
+    weights[2] = np.array([[5.0], [-3.0]])
+    net.model_.set_weights(weights)
+    with pytest.raises(ValueError, match=r"\(powers \[5, -3\]\)"):
+        net.to_formula()
+
+
+def test_a_ratio_network_with_an_exponential_output_is_no_ratio():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, size=(200, 2))
+    net = _ratio_network(X, X[:, 0] / X[:, 1])
+    net._spec = net._spec._replace(out_activation="exp")  # as loss="poisson" builds it
+    with pytest.raises(ValueError, match="a exp output and 1 target"):
+        net.to_formula()
+
+
+def test_a_ratio_and_several_outputs_are_written_with_the_names_and_digits_given():
+    from sklearn_fitfn.formula import Ratio
+
+    ratio = Ratio({(1, 0): 1 / 3}, {(0, 1): 1.0, (0, 0): 2 / 3})
+    assert format_polynomial(ratio, names=["a", "b"], digits=2) == "y = (0.33·a) / (1·b + 0.67)"
+    outputs = [{(1, 0): 1 / 3}, {(0, 1): 2.0}]
+    assert format_polynomial(outputs, names=["a", "b"], digits=2) == "y[0] = 0.33·a\ny[1] = 2·b"
+
+
+def test_terms_are_written_highest_degree_first_then_by_the_first_inputs_power():
+    terms = {(1, 0, 1): 1.0, (0, 2, 0): 1.0, (2, 0, 0): 1.0, (0, 0, 0): 0.0}
+    assert format_polynomial(terms) == "y = 1·x0² + 1·x1² + 1·x0·x2 + 0"
