@@ -116,3 +116,15 @@ def test_an_expansion_too_large_is_refused_before_any_work():
         model.fit(X, X[:, 0])
     with pytest.raises(ValueError, match=r"about 2.3e\+09 term products .* degree 8"):
         model.to_polynomial()
+
+
+def test_the_expansion_size_counts_the_work_of_every_square_layer():
+    from sklearn_fitfn._network.polynomial import MAX_EXPANSION_WORK, check_expansion_size
+
+    # 20 inputs: the first layer squares forms of 21 terms, the second of 231.
+    first, second = 10_000 * 21**2, 900 * 231**2
+    assert first < MAX_EXPANSION_WORK and second < MAX_EXPANSION_WORK < first + second
+    check_expansion_size([10_000], ("square",), 20)
+    check_expansion_size([1, 900], ("square", "square"), 20)
+    with pytest.raises(ValueError, match="about 5.2e"):
+        check_expansion_size([10_000, 900], ("square", "square"), 20)
