@@ -34,12 +34,23 @@ def invalid_parameter(owner, name, requirement, value):
     )
 
 
-@keras.saving.register_keras_serializable(package="sklearn_fitfn", name="log")
+#: The name a saved Keras model gives the log unit's function.
+KERAS_LOG_NAME = "sklearn_fitfn>log"
+
+
 def keras_log(x):
-    """The log unit in a Keras model: ``keras.ops.log``, registered with Keras
-    under ``sklearn_fitfn>log`` so that a saved model names it (Keras has no
-    log activation of its own)."""
+    """The log unit in a Keras model: ``keras.ops.log`` (Keras has no log
+    activation of its own)."""
     return keras.ops.log(x)
+
+
+def _register_keras_log():
+    """Register :func:`keras_log` with Keras as ``sklearn_fitfn>log``, so that a
+    saved model names it: once, and only when a network with log units is
+    built (a process that never asks for log units keeps Keras's registry as
+    it was)."""
+    if KERAS_LOG_NAME not in keras.saving.get_custom_objects():
+        keras.saving.register_keras_serializable(package="sklearn_fitfn", name="log")(keras_log)
 
 
 class NetworkSpec(NamedTuple):
@@ -337,10 +348,11 @@ class NetworkSpec(NamedTuple):
         itself, a log layer a linear Dense layer followed by Keras's
         ``Activation`` of :func:`keras_log`. Only built-in layers, so a saved
         model loads in any Keras without this package; one with log units
-        names the package's log function, registered with Keras when this
-        module is imported (``from sklearn_fitfn import MLPFunctionRegressor``
-        before ``keras.models.load_model``). The layers start at zero (nothing is drawn
-        from Keras's global random generator) unless ``weights`` are given.
+        names its log function ``sklearn_fitfn>log``, registered with Keras
+        when the first network with log units is built, and loads anywhere
+        with ``custom_objects={"sklearn_fitfn>log": keras.ops.log}``. The
+        layers start at zero (nothing is drawn from Keras's global random
+        generator) unless ``weights`` are given.
 
         Parameters
         ----------
@@ -351,6 +363,8 @@ class NetworkSpec(NamedTuple):
         -------
         keras.Model
         """
+        if "log" in self.activations:
+            _register_keras_log()
         inputs = keras.Input(shape=(self.n_inputs,), dtype=self.dtype, name="x")
         hidden = inputs
         for index, (units, activation) in enumerate(zip(self.hidden_layer_sizes, self.activations)):

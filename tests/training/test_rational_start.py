@@ -1,5 +1,7 @@
 """Log and exponential units: the least-squares ratio as their start, exact division."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -87,8 +89,32 @@ def test_the_keras_model_the_engine_and_a_saved_model_agree(tmp_path):
     engine = spec.forward([tf.constant(w) for w in weights], tf.constant(X))
     np.testing.assert_allclose(np.asarray(model(X)), np.asarray(engine), rtol=1e-14)
     model.save(tmp_path / "ratio.keras")
-    loaded = keras.models.load_model(tmp_path / "ratio.keras")  # safe mode: no code in the file
+    loaded = keras.models.load_model(tmp_path / "ratio.keras")  # registered when it was built
     np.testing.assert_array_equal(np.asarray(loaded(X)), np.asarray(model(X)))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", np.asarray(model(X)))
+    run = subprocess.run(
+        [sys.executable, "-c", _LOAD_ELSEWHERE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+#: Keras's safe mode, without this package: the log unit by its saved name.
+_LOAD_ELSEWHERE = """
+import sys
+from pathlib import Path
+import keras, numpy as np
+folder = Path(sys.argv[1])
+model = keras.models.load_model(
+    folder / "ratio.keras", custom_objects={"sklearn_fitfn>log": keras.ops.log}
+)
+predicted = np.asarray(model(np.load(folder / "X.npy")))
+np.testing.assert_array_equal(predicted, np.load(folder / "y.npy"))
+assert "sklearn_fitfn" not in sys.modules
+"""
 
 
 def test_the_start_bounds_its_memory(monkeypatch):
