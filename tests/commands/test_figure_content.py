@@ -17,8 +17,7 @@ from sklearn_fitfn.arithmetic import run_arithmetic
 from sklearn_fitfn.datasets import make_squares
 
 
-@pytest.fixture(scope="module")
-def squares():
+def _squares_experiment(extrapolate):
     return run_experiment(
         "squares",
         n_samples=80,
@@ -26,22 +25,20 @@ def squares():
         activations=["identity", "relu"],
         architectures=[(4,)],
         cv=2,
-        extrapolate=(1001, 1500),
+        extrapolate=extrapolate,
         progress=False,
     )
+
+
+@pytest.fixture(scope="module")
+def squares():
+    """The experiment, extrapolated: its figure draws both ranges."""
+    return _squares_experiment((1001, 1500))
 
 
 @pytest.fixture(scope="module")
 def squares_inside():
-    return run_experiment(
-        "squares",
-        n_samples=80,
-        max_iter=5,
-        activations=["identity", "relu"],
-        architectures=[(4,)],
-        cv=2,
-        progress=False,
-    )
+    return _squares_experiment(None)
 
 
 def _figures_in(text):
