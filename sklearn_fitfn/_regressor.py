@@ -50,19 +50,6 @@ def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
 
 
-def _check_history(history):
-    """Refuse a loaded ``history_`` that is not Keras's per-epoch numbers."""
-    if not isinstance(history, dict) or not all(
-        isinstance(key, str)
-        and isinstance(values, list)
-        and all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
-        for key, values in history.items()
-    ):
-        raise ValueError(
-            "Cannot load the fitted network: history_ must map metric names to lists of numbers."
-        )
-
-
 class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     """Multilayer perceptron regressor built on Keras, with scikit-learn's API.
 
@@ -724,7 +711,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                     "sklearn_fitfn holds the Keras model itself: fit again and save anew."
                 )
         if "history_" in state:
-            _check_history(state["history_"])
+            fitted_state.check_history(state["history_"])
         super().__setstate__(state)
         if network is not None:
             restored = fitted_state.from_data(network)
@@ -766,8 +753,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         return network_polynomials(dense_weights(self.model_), spec.activations, inputs)
 
     def _computes_ratio(self):
-        spec = self._spec
-        return spec.activations == RATIO_ACTIVATIONS and spec.n_outputs == 1
+        return self._spec.activations == RATIO_ACTIVATIONS
 
     def _ratio(self, inputs):
         """The numerator and denominator :class:`._polynomial.Polynomial` of

@@ -30,6 +30,15 @@ def _scaled_inputs(scaler, inputs):
     return [(x + Polynomial.constant(-m)).scaled(1.0 / s) for x, m, s in zip(inputs, mean, scale)]
 
 
+def _network_inputs(n_features, scalers):
+    """What the network's inputs are in the user's X: the variables, through
+    each StandardScaler in turn."""
+    inputs = [Polynomial.variable(i) for i in range(n_features)]
+    for scaler in scalers:
+        inputs = _scaled_inputs(scaler, inputs)
+    return inputs
+
+
 def _unwrap(model):
     """The estimator inside ``model``, the StandardScalers before it, and the
     one on the target (or None)."""
@@ -116,9 +125,7 @@ def to_formula(model, tol=1e-6):
     if not estimator._computes_ratio():
         return to_polynomial(model, tol)
     n_features = estimator.n_features_in_
-    inputs = [Polynomial.variable(i) for i in range(n_features)]
-    for scaler in scalers:
-        inputs = _scaled_inputs(scaler, inputs)
+    inputs = _network_inputs(n_features, scalers)
     numerator, denominator = estimator._ratio(inputs)
     if target is not None:
         (mean,), (scale,) = _target_units(target, 1)
@@ -172,9 +179,7 @@ def to_polynomial(model, tol=1e-6):
     _check_tol(tol)
     estimator, scalers, target = _unwrap(model)
     n_features = estimator.n_features_in_
-    inputs = [Polynomial.variable(i) for i in range(n_features)]
-    for scaler in scalers:
-        inputs = _scaled_inputs(scaler, inputs)
+    inputs = _network_inputs(n_features, scalers)
     outputs = estimator._polynomials(inputs)
     if target is not None:
         mean, scale = _target_units(target, len(outputs))

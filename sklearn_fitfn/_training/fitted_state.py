@@ -232,6 +232,17 @@ def _record(fields, spec):
     )
 
 
+def check_history(history):
+    """Refuse a loaded ``history_`` that is not Keras's per-epoch numbers."""
+    if not isinstance(history, dict) or not all(
+        isinstance(key, str)
+        and isinstance(values, list)
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+        for key, values in history.items()
+    ):
+        _refuse("history_", "must map metric names to lists of numbers")
+
+
 def from_data(data):
     """Validate :func:`as_data`'s dict and rebuild the network from it.
 

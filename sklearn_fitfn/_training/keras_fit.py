@@ -439,8 +439,8 @@ class _Penalty:
 
 
 def _attach_penalty(model, strength):
-    """Set the L2 penalty on every kernel for this fit: one strength variable
-    per model, made the first time (the penalty is not in the saved config)."""
+    """Set the L2 penalty on every kernel for this fit: a strength variable
+    per kernel, made the first time (the penalty is not in the saved config)."""
     for layer in dense_layers(model):
         kernel = layer.kernel
         if not isinstance(kernel.regularizer, _Penalty):

@@ -134,6 +134,13 @@ def test_loading_refuses_a_tampered_state_naming_the_field(fitted, change, field
     assert not hasattr(fresh, "model_")
 
 
+def test_loading_refuses_a_history_that_is_not_numbers(fitted):
+    state = fitted["keras fit"].__getstate__()
+    state["history_"] = {"loss": ["__import__('os')"]}
+    with pytest.raises(ValueError, match="history_ must map metric names to lists of numbers"):
+        MLPFunctionRegressor.__new__(MLPFunctionRegressor).__setstate__(state)
+
+
 def test_loading_refuses_a_keras_model_in_the_state(fitted):
     state = fitted["engine"].__getstate__()
     state["model_"] = "a Keras model"
