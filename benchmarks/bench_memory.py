@@ -88,12 +88,15 @@ def main(argv=None):
     ]
     for k in marks:
         lines.append(f"| {k} | " + " | ".join(f"{r[k]:,.0f}" for r in results.values()) + " |")
-    last = marks[-1]
-    growth = ", ".join(
-        f"{name} {(r[last] - r[10]):+,.0f} MB ({(r[last] - r[10]) / (last - 10):.2f} MB per shape)"
-        for name, r in results.items()
-    )
-    lines += ["", f"From 10 to {last} shapes: {growth}."]
+    for first, last in ((1, 50), (10, marks[-1])):
+        if last not in results["MLPRegressor"]:
+            continue
+        growth = ", ".join(
+            f"{name} {(r[last] - r[first]):+,.0f} MB "
+            f"({(r[last] - r[first]) / (last - first):.2f} MB per shape)"
+            for name, r in results.items()
+        )
+        lines += ["", f"From {first} to {last} shapes: {growth}."]
     text = "\n".join(lines) + "\n"
     print(text)
     (HERE / "MEMORY.md").write_text(text)

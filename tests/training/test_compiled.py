@@ -42,6 +42,26 @@ def test_only_the_most_recent_shapes_keep_their_compiled_functions(monkeypatch):
     assert all(newest is not f for f in kept) and newest.experimental_get_tracing_count() == 1
 
 
+def test_dropped_compiled_functions_are_collected_without_waiting_for_python(monkeypatch):
+    # A compiled function's graphs are reference cycles: with automatic
+    # collection off, only the package's own collection can free them.
+    monkeypatch.setattr(sklearn_fitfn._training.compiled, "KEPT_SHAPES", 1)
+    monkeypatch.setattr(sklearn_fitfn._training.compiled, "DROPS_BEFORE_COLLECTING", 2)
+    _fit(3)  # whatever earlier tests kept is dropped here
+    monkeypatch.setattr(sklearn_fitfn._training.compiled, "_drops", 0)
+    (trace,) = next(reversed(compiled_epochs._functions.values()))._list_all_concrete_functions()
+    first = weakref.ref(trace.graph)
+    del trace
+    gc.disable()
+    try:
+        _fit(4)  # drops the first: one drop, not yet collected
+        assert first() is not None
+        _fit(5)  # the second drop: both collected
+        assert first() is None
+    finally:
+        gc.enable()
+
+
 def test_lbfgs_functions_are_bounded_too(monkeypatch):
     monkeypatch.setattr(sklearn_fitfn._training.compiled, "KEPT_SHAPES", 2)
     for width in (3, 4, 5, 6):
