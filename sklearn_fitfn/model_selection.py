@@ -20,7 +20,7 @@ A member whose training could differ from what its own fit would do is left
 to train alone, so the results never depend on the stacking:
 
 - Keras's fit (Keras optimizers, losses or callbacks), L-BFGS, a sparse X,
-  early stopping, ``jit_compile=True``, a warm start;
+  ``jit_compile=True``, a warm start;
 - a ``random_state`` that is not an integer (the draws would differ);
 - a shape no other member of the round shares;
 - fit parameters other than ``groups`` and sample weights, and joblib

@@ -283,6 +283,16 @@ class NetworkSpec(NamedTuple):
                 delta = tape.gradient(after, before, output_gradients=upstream)
         return loss, gradients
 
+    def stacked_forward(self, params, X):
+        """:meth:`forward` for ``K`` networks of this spec at once: params and
+        a dense X ``[K, rows, in]`` with a leading axis of members."""
+        hidden = X
+        for layer in range(len(params) // 2):
+            hidden = tf.matmul(hidden, params[2 * layer]) + params[2 * layer + 1][:, None, :]
+            if layer < len(self.activations):
+                hidden = activation_function(self.activations[layer])(hidden)
+        return tf.exp(hidden) if self.out_activation == "exp" else hidden
+
     def stacked_loss_and_gradients(self, params, X, y, w, alpha):
         """:meth:`loss_and_gradients` for ``K`` networks of this spec at once.
 

@@ -46,14 +46,16 @@ def validation_r2(predicted, y, w, total):
     constant target scores 1 when predicted exactly, else 0), from the
     predictions, the 2-D targets, the weights and :func:`total_sum_of_squares`;
     NaN when a prediction is NaN or infinite, as MLPRegressor scores a
-    diverged network.
+    diverged network. With a leading axis of members (predictions and
+    targets ``[K, rows, outputs]``, weights ``[K, rows]``, totals ``[K,
+    outputs]``), each member's score, ``[K]``.
     """
-    sse = tf.reduce_sum(w[:, None] * tf.square(y - predicted), axis=0)
+    sse = tf.reduce_sum(w[..., None] * tf.square(y - predicted), axis=-2)
     has_spread = total > 0
     ratio = sse / tf.where(has_spread, total, tf.ones_like(total))
     exact = tf.cast(tf.equal(sse, 0), sse.dtype)
-    score = tf.reduce_mean(tf.where(has_spread, 1 - ratio, exact))
-    finite = tf.reduce_all(tf.math.is_finite(predicted))
+    score = tf.reduce_mean(tf.where(has_spread, 1 - ratio, exact), axis=-1)
+    finite = tf.reduce_all(tf.math.is_finite(predicted), axis=[-2, -1])
     return tf.where(finite, score, tf.constant(np.nan, score.dtype))
 
 

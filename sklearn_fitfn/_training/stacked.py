@@ -12,7 +12,8 @@ Each member keeps what is its own: its starting weights, its rows (padded
 with rows of weight zero to the longest member's), the order of its epochs
 (drawn from its own ``RandomState`` as the compiled engine draws it), its
 optimizer's hyperparameters and learning-rate schedule, its L2 penalty, its
-record and its stopping rule. Between compiled calls, members whose rule
+record and its stopping rule; with early stopping, its validation rows, its
+scores and its best weights. Between compiled calls, members whose rule
 stopped them, whose ``max_iter`` is reached or whose loss turned non-finite
 leave the group, so that they no longer move and no longer cost.
 
@@ -69,17 +70,18 @@ class TrainedTogether(NamedTuple):
 
 def group_key(member):
     """What members must share to train as one program, or None when this
-    member trains alone: Keras's fit, L-BFGS, a sparse X, early stopping,
+    member trains alone: Keras's fit, L-BFGS, a sparse X,
     ``jit_compile=True``, a warm start or ``partial_fit``."""
     settings, data = member.settings, member.data
     if settings.keras is not None or settings.solver not in OPTIMIZERS:
         return None
     if settings.incremental or member.start.optimizer_state is not None:
         return None
-    if data.sparse or data.validation is not None or settings.jit_compile is True:
+    if data.sparse or settings.jit_compile is True:
         return None
     nesterov = settings.nesterov if settings.solver == "sgd" else None
-    return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size)
+    validate = data.validation is not None
+    return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
 
 
 def train_together(members, report=None):
@@ -120,24 +122,36 @@ def _chunks(indices, members):
     """``indices`` in chunks whose stacked data stay within :data:`MAX_GROUP_ELEMENTS`."""
     data = members[indices[0]].data
     longest = max(members[i].data.n_samples for i in indices) + 1
+    if data.validation is not None:
+        longest += max(len(members[i].data.validation.w) for i in indices)
     per_member = longest * (data.X.shape[1] + data.y.shape[1] + 1)
     size = max(1, MAX_GROUP_ELEMENTS // per_member)
     return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
 class StackShape(NamedTuple):
-    """What the stacked epochs are traced for."""
+    """What the stacked epochs are traced for; ``validate`` scores each
+    member's validation rows after each epoch."""
 
     spec: object
     kind: str
     nesterov: bool
+    validate: bool
 
 
-def _run_stacked_epochs(params, slots, data, orders, hypers, stop, *, shape):
+def _run_stacked_epochs(params, slots, data, orders, hypers, validation, stop, *, shape):
     """Train every member one epoch per row of ``orders`` (``[epochs, K,
-    length]``), or until ``stop``; return each epoch's mean loss per member
-    (``[epochs, K]``). ``data`` is ``(X, y, w, alpha, batch_size, n_batches)``."""
+    length]``), or until ``stop``.
+
+    ``data`` is ``(X, y, w, alpha, batch_size, n_batches)``; ``validation``
+    is ``(X, y, w, total, best_score)`` for each member, its rows padded with
+    rows of weight zero (no rows without early stopping). Return each
+    epoch's mean loss and validation score per member (``[epochs, K]``;
+    no scores without early stopping), and each member's best score and the
+    weights that scored it, as the engine's epochs do for one network.
+    """
     X, y, w, alpha, batch_size, n_batches = data
+    X_val, y_val, w_val, total_val, best_before = validation
     apply = OPTIMIZERS[shape.kind].stacked_apply
     dtype = y.dtype
     total_weight = tf.reduce_sum(w, axis=1)
@@ -145,7 +159,7 @@ def _run_stacked_epochs(params, slots, data, orders, hypers, stop, *, shape):
     def running():
         return tf.logical_not(stop.read_value())
 
-    def epoch(index, losses):
+    def epoch(index, losses, scores, best_score, best_params):
         order = orders[index]
         hyper = hypers[index]
 
@@ -168,16 +182,35 @@ def _run_stacked_epochs(params, slots, data, orders, hypers, stop, *, shape):
             step,
             (tf.constant(0), tf.zeros_like(total_weight)),
         )
-        return index + 1, losses.write(index, total / total_weight)
+        losses = losses.write(index, total / total_weight)
+        if shape.validate:
+            current = [p.read_value() for p in params]
+            predicted = shape.spec.stacked_forward(current, X_val)
+            score = rules.validation_r2(predicted, y_val, w_val, total_val)
+            scores = scores.write(index, score)
+            improved = score > best_score
+            best_params = [
+                tf.where(tf.reshape(improved, [-1] + [1] * (len(p.shape) - 1)), p, b)
+                for p, b in zip(current, best_params)
+            ]
+            best_score = tf.where(improved, score, best_score)
+        return index + 1, losses, scores, best_score, best_params
 
     # Once ``stop`` is set, each epoch left ends before its first batch, so
     # that every row of the losses is written (the caller discards them).
-    _, losses = tf.while_loop(
-        lambda index, losses: index < tf.shape(orders)[0],
+    n_epochs = tf.shape(orders)[0]
+    _, losses, scores, best_score, best_params = tf.while_loop(
+        lambda index, *_: index < n_epochs,
         epoch,
-        (tf.constant(0), tf.TensorArray(dtype, size=tf.shape(orders)[0])),
+        (
+            tf.constant(0),
+            tf.TensorArray(dtype, size=n_epochs),
+            tf.TensorArray(dtype, size=n_epochs) if shape.validate else tf.zeros([0, 0], dtype),
+            best_before,
+            [tf.identity(p) for p in params] if shape.validate else [],
+        ),
     )
-    return losses.stack()
+    return losses.stack(), scores.stack() if shape.validate else scores, best_score, best_params
 
 
 #: The compiled stacked epochs, one ``tf.function`` per :class:`StackShape`.
@@ -197,6 +230,13 @@ def _traced(shape, group):
         tf.TensorSpec([], tf.int32),
         tf.TensorSpec([], tf.int32),
     )
+    validation = (
+        tf.TensorSpec([None, None, spec.n_inputs], dtype),
+        tf.TensorSpec([None, None, spec.n_outputs], dtype),
+        tf.TensorSpec([None, None], dtype),
+        tf.TensorSpec([None, spec.n_outputs], dtype),
+        tf.TensorSpec([None], dtype),
+    )
     n_hyperparameters = len(group.optimizers[0].hyperparameters())
     try:
         function.get_concrete_function(
@@ -205,6 +245,7 @@ def _traced(shape, group):
             data,
             tf.TensorSpec([None, None, None], tf.int32),
             tf.TensorSpec([None, None, n_hyperparameters], dtype),
+            validation,
             group.stop,
         )
     except BaseException:
@@ -213,13 +254,16 @@ def _traced(shape, group):
     return function
 
 
-def _stack(arrays, length, fill=0.0):
+def _stack(arrays, length, fill=None):
     """Arrays of different numbers of rows as one ``[K, length, ...]`` array,
-    padded with ``fill``."""
+    padded with ``fill``, or without it with copies of each array's first
+    row: a padding row weighs zero, and a real row keeps every unit's input
+    in its domain (a log unit given zeros would make the loss NaN)."""
     first = arrays[0]
-    stacked = np.full((len(arrays), length, *first.shape[1:]), fill, first.dtype)
+    stacked = np.zeros((len(arrays), length, *first.shape[1:]), first.dtype)
     for index, array in enumerate(arrays):
         stacked[index, : len(array)] = array
+        stacked[index, len(array) :] = array[0] if fill is None else fill
     return stacked
 
 
@@ -231,8 +275,9 @@ class _Group:
         self.members = list(members)
         self.dtype = tf.as_dtype(members[0].data.y.dtype)
         self.kind = settings.solver
+        self.validate = members[0].data.validation is not None
         self.shape = StackShape(
-            spec, self.kind, bool(settings.solver == "sgd" and settings.nesterov)
+            spec, self.kind, bool(settings.solver == "sgd" and settings.nesterov), self.validate
         )
         self.batch_size = members[0].data.batch_size
         self.rows = max(m.data.n_samples for m in members)  # row `rows` is a padding row
@@ -260,8 +305,27 @@ class _Group:
         data = [m.data for m in members]
         self.X = tf.constant(_stack([d.X for d in data], self.rows + 1), self.dtype)
         self.y = tf.constant(_stack([d.y for d in data], self.rows + 1), self.dtype)
-        self.w = tf.constant(_stack([d.w for d in data], self.rows + 1), self.dtype)
+        self.w = tf.constant(_stack([d.w for d in data], self.rows + 1, fill=0.0), self.dtype)
         self.alpha = tf.constant([m.settings.alpha for m in members], self.dtype)
+        n_inputs, n_outputs = data[0].X.shape[1], data[0].y.shape[1]
+        if not self.validate:
+            self.validation = (
+                tf.zeros([len(members), 0, n_inputs], self.dtype),
+                tf.zeros([len(members), 0, n_outputs], self.dtype),
+                tf.zeros([len(members), 0], self.dtype),
+                tf.zeros([len(members), n_outputs], self.dtype),
+            )
+            return
+        held_out = [d.validation for d in data]
+        rows = max(len(v.w) for v in held_out)
+        self.validation = (
+            tf.constant(_stack([v.X for v in held_out], rows), self.dtype),
+            tf.constant(_stack([v.y for v in held_out], rows), self.dtype),
+            tf.constant(_stack([v.w for v in held_out], rows, fill=0.0), self.dtype),
+            tf.constant(
+                np.stack([rules.total_sum_of_squares(v.y, v.w) for v in held_out]), self.dtype
+            ),
+        )
 
     def epochs_per_call(self, pace):
         limits = [_epochs_per_call(m.start.record, m.settings, self.length) for m in self.members]
@@ -285,17 +349,33 @@ class _Group:
         hypers = np.transpose(np.array(hypers, dtype=self.dtype.as_numpy_dtype), (1, 0, 2))
         return tf.constant(orders), tf.constant(hypers)
 
-    def call(self, orders, hypers):
+    def best_scores(self):
+        """Each member's best validation score so far (-inf before the first)."""
+        scores = [m.start.record.best_validation_score for m in self.members]
+        return np.array([-np.inf if s is None else s for s in scores])
+
+    def call(self, orders, hypers, best_before):
+        """Run the epochs of ``orders``; return the losses ``[epochs, K]``,
+        the scores, and each member's best score and weights (NumPy)."""
         n_batches = tf.constant(self.length // self.batch_size)
         data = (self.X, self.y, self.w, self.alpha, tf.constant(self.batch_size), n_batches)
-        return self.run(self.params, self.slots, data, orders, hypers, self.stop).numpy()
+        validation = (*self.validation, tf.constant(best_before, self.dtype))
+        losses, scores, best_score, best_params = self.run(
+            self.params, self.slots, data, orders, hypers, validation, self.stop
+        )
+        return losses.numpy(), scores.numpy(), best_score.numpy(), [b.numpy() for b in best_params]
 
     def trained(self, k, stopped):
-        """Member ``k``'s weights, optimizer state and record, as its own back-end returns them."""
+        """Member ``k``'s weights, optimizer state and record, as its own
+        back-end returns them: with early stopping, as MLPRegressor, the best
+        epoch's weights (or the starting ones); otherwise the last."""
         member = self.members[k]
-        weights = [np.array(p[k].numpy()) for p in self.params]
-        state = [np.array(s[k].numpy()) for s in self.slots]
         record = member.start.record
+        if self.validate:
+            weights = [np.array(b) for b in record.best_weights or member.start.weights]
+        else:
+            weights = [np.array(p[k].numpy()) for p in self.params]
+        state = [np.array(s[k].numpy()) for s in self.slots]
         return TrainedTogether(Trained(record, weights, state), stopped)
 
     def keep(self, kept):
@@ -309,22 +389,29 @@ class _Group:
         self.X, self.y, self.w, self.alpha = (
             tf.gather(tensor, index) for tensor in (self.X, self.y, self.w, self.alpha)
         )
+        self.validation = tuple(tf.gather(tensor, index) for tensor in self.validation)
 
 
-def _book(group, losses):
-    """Book a call's epochs for each member; return {position: outcome} for
-    the members that are done (stopped, at max_iter, or failed)."""
+def _book(group, results, best_before):
+    """Book a call's epochs for each member, as the engine books one
+    network's; return {position: outcome} for the members that are done
+    (stopped, at max_iter, or failed)."""
+    losses, scores, best_score, best_params = results
     done = {}
     for k, (member, optimizer) in enumerate(zip(group.members, group.optimizers)):
         record, settings = member.start.record, member.settings
-        for loss in losses[:, k]:
+        if group.validate and best_score[k] > best_before[k]:
+            record.best_weights = [np.array(b[k]) for b in best_params]
+        for epoch, loss in enumerate(losses[:, k]):
+            score = float(scores[epoch, k]) if group.validate else None
             try:
-                rules.check_finite_loss(loss, record.n_iter + 1, group.dtype.name)
+                if not group.validate:  # early stopping scores a diverged network NaN
+                    rules.check_finite_loss(loss, record.n_iter + 1, group.dtype.name)
             except ValueError as error:
                 done[k] = error
                 break
             stopped = rules.end_of_epoch(
-                record, float(loss), member.data.n_samples, None, optimizer, settings
+                record, float(loss), member.data.n_samples, score, optimizer, settings
             )
             if stopped or record.n_iter >= settings.max_iter:
                 done[k] = group.trained(k, stopped)
@@ -344,12 +431,13 @@ def _train_group(members):
         while group.members:
             n_epochs = group.epochs_per_call(pace)
             orders, hypers = group.plan(n_epochs)
+            best_before = group.best_scores()
             started = time.perf_counter()
-            losses = run(functools.partial(group.call, orders, hypers))
+            results = run(functools.partial(group.call, orders, hypers, best_before))
             if interruption.requested:  # a search stops on Ctrl-C, as a loop of fits would
                 raise KeyboardInterrupt
             pace.record(n_epochs, time.perf_counter() - started)
-            done = _book(group, losses)
+            done = _book(group, results, best_before)
             for k, outcome in done.items():
                 outcomes[positions[k]] = outcome
             if done:
@@ -375,7 +463,8 @@ def fingerprint(member):
     digest = hashlib.blake2b(digest_size=20)
     digest.update(repr((member.spec, member.settings)).encode())
     data, start = member.data, member.start
-    for array in [data.X, data.y, data.w, *start.weights]:
+    held_out = [] if data.validation is None else list(data.validation)
+    for array in [data.X, data.y, data.w, *held_out, *start.weights]:
         array = np.ascontiguousarray(array)
         digest.update(repr((array.shape, array.dtype.str)).encode())
         digest.update(array.tobytes())

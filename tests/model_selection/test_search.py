@@ -109,6 +109,56 @@ def test_each_member_is_what_fitting_it_alone_gives(data):
             np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
 
 
+def test_each_early_stopping_member_is_what_fitting_it_alone_gives(data):
+    # Validation splits of different sizes pad the members' rows differently;
+    # each keeps its own scores, stopping epoch and best weights.
+    X, y = data
+    members, alone = [], []
+    for fraction, patience in [(0.1, 2), (0.2, 4), (0.3, 3)]:
+        network = MLPFunctionRegressor(
+            hidden_layer_sizes=(8,),
+            max_iter=60,
+            random_state=2,
+            early_stopping=True,
+            validation_fraction=fraction,
+            n_iter_no_change=patience,
+            learning_rate_init=0.05,
+        )
+        members.append(network._training_member(X, y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            alone.append(network.fit(X, y))
+    outcomes = stacked._train_group(members)
+    assert len({network.n_iter_ for network in alone}) > 1, "members must stop apart"
+    for outcome, network in zip(outcomes, alone):
+        record = outcome.trained.record
+        assert outcome.stopped == (network.n_iter_ < 60)
+        assert record.n_iter == network.n_iter_
+        np.testing.assert_allclose(record.validation_scores, network.validation_scores_, rtol=1e-9)
+        np.testing.assert_allclose(record.best_validation_score, network.best_validation_score_)
+        weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
+        for ours, theirs in zip(outcome.trained.weights, weights):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-9), ("float32", 1e-3)])
+def test_early_stopping_members_train_together_with_scikit_learns_results(
+    data, together, dtype, rtol
+):
+    X, y = data
+    grid = {
+        "mlpfunctionregressor__n_iter_no_change": [2, 6],
+        "mlpfunctionregressor__learning_rate_init": [1e-2, 3e-2],
+    }
+    estimator = _pipeline(dtype=dtype, early_stopping=True, max_iter=80)
+    ours, theirs = _searches(estimator, grid, X, y)
+    assert together == {"trained": 12, "taken": 12}
+    _assert_same_results(ours, theirs, rtol)
+    best = [ours.best_estimator_[-1], theirs.best_estimator_[-1]]
+    assert best[0].n_iter_ == best[1].n_iter_
+    np.testing.assert_allclose(best[0].validation_scores_, best[1].validation_scores_, rtol=rtol)
+
+
 def test_stopped_members_leave_the_group_at_their_own_epoch(data, together):
     X, y = data
     grid = {
@@ -126,7 +176,6 @@ def test_stopped_members_leave_the_group_at_their_own_epoch(data, together):
     "options",
     [
         dict(solver="rmsprop"),  # Keras's fit
-        dict(early_stopping=True),
         dict(solver="lbfgs"),
         dict(random_state=None),
     ],
