@@ -121,7 +121,7 @@ def make_function_data(
         X = rng.integers(low, high + 1, size=(n_samples, n_features))
     else:
         X = rng.uniform(low, high, size=(n_samples, n_features))
-    y = compute(X.astype(np.float64) if function == "sine" else X)
+    y = compute(X)
     if as_frame:
         import pandas as pd
 
@@ -233,8 +233,11 @@ def _draw_windows(rng, n_features, subset_ratio, overlap_ratio):
 
 def _intervals(interval):
     """``interval`` as a list of ``(low, high)`` pairs: one, or a union of several."""
-    pairs = [interval] if np.ndim(interval) == 1 else list(interval)
-    pairs = [(float(low), float(high)) for low, high in pairs]
+    try:
+        pairs = [interval] if np.ndim(interval) == 1 else list(interval)
+        pairs = [(float(low), float(high)) for low, high in pairs]
+    except (TypeError, ValueError):  # not pairs of numbers: (), (1, 2, 3), ((1, 2), 3)
+        pairs = []
     if not pairs or any(not low < high for low, high in pairs):
         raise ValueError(
             f"interval must be (low, high) with low < high, or a union of such pairs such as "
