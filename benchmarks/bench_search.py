@@ -10,6 +10,9 @@ side by side in one process, alternating, each repeat in the same order:
 - scikit-learn's GridSearchCV over MLPFunctionRegressor (one at a time);
 - scikit-learn's GridSearchCV over MLPRegressor.
 
+The same grid with ``early_stopping=True`` follows, in float64: each member
+holds out its own validation rows and stops at its own epoch.
+
 Then the gain of training together against the number of members (1, 2, 5,
 10, 20, 50 copies of one fold's network with different ``alpha``) and
 against width, as the time of one stacked group over that of the same
@@ -51,13 +54,14 @@ def _grid(name):
     return {f"{name}__{key}": values for key, values in GRID.items()}
 
 
-def searches(dtype):
+def searches(dtype, early_stopping=False):
     """The three searches of the canonical workload, as callables."""
     X, y = load_diabetes(return_X_y=True)
     X = X.astype(dtype)
     cv = KFold(5, shuffle=True, random_state=0)
-    ours = make_pipeline(StandardScaler(), MLPFunctionRegressor(**NETWORK))
-    theirs = make_pipeline(StandardScaler(), MLPRegressor(**NETWORK))
+    network = dict(NETWORK, early_stopping=early_stopping)
+    ours = make_pipeline(StandardScaler(), MLPFunctionRegressor(**network))
+    theirs = make_pipeline(StandardScaler(), MLPRegressor(**network))
     return {
         "together": lambda: GridSearchCV(ours, _grid("mlpfunctionregressor"), cv=cv).fit(X, y),
         "scikit-learn's search, ours": lambda: ScikitLearnGridSearchCV(
@@ -75,10 +79,10 @@ def seconds(function):
     return time.perf_counter() - started
 
 
-def canonical(repeats):
+def canonical(repeats, cases=(("float64", False), ("float32", False))):
     rows = []
-    for dtype in ("float64", "float32"):
-        arms = searches(dtype)
+    for dtype, early_stopping in cases:
+        arms = searches(dtype, early_stopping)
         for function in arms.values():  # warm-up: TensorFlow's traces, BLAS threads
             function()
         times = {name: [] for name in arms}
@@ -88,8 +92,9 @@ def canonical(repeats):
         median = {name: statistics.median(values) for name, values in times.items()}
         mlp = median["scikit-learn's search, MLPRegressor"]
         one_at_a_time = median["scikit-learn's search, ours"]
+        label = f"{dtype}, early stopping" if early_stopping else dtype
         rows.append(
-            f"| {dtype} | {median['together']:.2f} s | {one_at_a_time:.2f} s | {mlp:.2f} s | "
+            f"| {label} | {median['together']:.2f} s | {one_at_a_time:.2f} s | {mlp:.2f} s | "
             f"{median['together'] / mlp:.2f}x | {median['together'] / one_at_a_time:.2f}x |"
         )
         print(rows[-1], flush=True)
@@ -155,6 +160,7 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     rows = canonical(args.repeats)
+    rows += canonical(args.repeats, (("float64", True),))
     counts, by_count, widths, by_width = scaling()
     lines = [
         "# A search that trains its members together",

@@ -39,9 +39,10 @@ from .interrupt import catch_interruption
 from .optimizers import OPTIMIZERS
 from .settings import Trained
 
-#: Members a group needs to train together: fewer train faster alone
-#: (benchmarks/SEARCH.md: 5 members of (64, 64) together took 1.02x the time
-#: of one at a time in float64 and 1.10x in float32, 10 took 0.81x and 0.80x).
+#: Members a group needs to train together: fewer gain little or train
+#: faster alone (benchmarks/SEARCH.md: 5 members of (64, 64) together took
+#: 0.91x-1.02x the time of one at a time in float64 and 0.92x-1.10x in
+#: float32 over two runs, 10 took 0.78x-0.81x and 0.68x-0.80x).
 MIN_MEMBERS = 8
 
 #: Elements of the stacked training data (X, y and weights of every member)
