@@ -13,8 +13,8 @@ are full of reference cycles, which only Python's full garbage collection
 frees, and with TensorFlow's hundreds of thousands of objects alive that
 runs only every few dozen fits. Until then each dropped function's
 megabytes stay, so after every :data:`DROPS_BEFORE_COLLECTING` drops the
-cycles are collected at once (about 0.25 s with TensorFlow loaded, paid only
-by a search that keeps meeting new shapes).
+cycles are collected at once (0.19 s measured with TensorFlow loaded, paid
+only by a search that keeps meeting new shapes; docs/performance.md).
 
 The variables a fit creates declare no sizes (:func:`size_free_variable`),
 for the same reason: TensorFlow keeps, for the life of the process, the

@@ -405,12 +405,12 @@ def _book(group, results, best_before):
             record.best_weights = [np.array(b[k]) for b in best_params]
         for epoch, loss in enumerate(losses[:, k]):
             score = float(scores[epoch, k]) if group.validate else None
-            try:
-                if not group.validate:  # early stopping scores a diverged network NaN
+            if not group.validate:  # early stopping scores a diverged network NaN
+                try:
                     rules.check_finite_loss(loss, record.n_iter + 1, group.dtype.name)
-            except ValueError as error:
-                done[k] = error
-                break
+                except ValueError as error:
+                    done[k] = error
+                    break
             stopped = rules.end_of_epoch(
                 record, float(loss), member.data.n_samples, score, optimizer, settings
             )
