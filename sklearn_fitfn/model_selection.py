@@ -23,9 +23,17 @@ to train alone, so the results never depend on the stacking:
   ``jit_compile=True``, a warm start;
 - a ``random_state`` that is not an integer (the draws would differ);
 - a shape no other member of the round shares;
-- fit parameters other than ``groups`` and sample weights, and joblib
-  backends other than the default (a Dask cluster trains each member alone,
-  as before).
+- fit parameters other than ``groups`` and sample weights.
+
+Where the training runs: with joblib's backends of this machine (processes
+or threads, ``n_jobs``), each group trains here, one after another, using
+every core; then scikit-learn's loop runs in threads, taking what was
+trained. With a backend of other machines (Dask's), the training goes there
+as tasks: one per group, and one per other member on the compiled engine,
+which trains alone there as its own fit would; scikit-learn's loop then
+runs here, in threads. That needs the estimator's network to train on the
+engine from an integer ``random_state``; otherwise the loop sends each whole
+fit to the cluster, as scikit-learn's search does.
 """
 
 import contextlib
@@ -122,11 +130,21 @@ def _group_report(spec, n_members, seconds):
     )
 
 
-def _default_backend():
-    """Whether joblib's parallel work goes to its default backend (processes
-    of this machine) rather than one the caller chose, such as Dask."""
-    backend, _ = joblib.parallel.get_active_backend()
-    return type(backend).__name__ == "LokyBackend"
+#: joblib's backends whose workers are this machine's: the groups train here,
+#: and scikit-learn's loop then runs in threads, sharing what was trained.
+_LOCAL_BACKENDS = ("LokyBackend", "MultiprocessingBackend", "ThreadingBackend", "SequentialBackend")
+
+
+def _trains_on_the_engine(network):
+    """Whether a network's own parameters train it on the compiled engine
+    from a seed, as members sent to a cluster must."""
+    from ._training.settings import uses_keras_fit
+
+    return (
+        isinstance(network.random_state, (int, np.integer))
+        and network.solver in ("adam", "sgd")
+        and not uses_keras_fit(network.solver, network.loss, network.callbacks)
+    )
 
 
 class _TrainsTogether:
@@ -139,17 +157,33 @@ class _TrainsTogether:
         Parameters are scikit-learn's: see
         :meth:`sklearn.model_selection.GridSearchCV.fit`.
         """
-        self._together_data = (X, y, params)
+        backend, _ = joblib.parallel.get_active_backend()
+        local = type(backend).__name__ in _LOCAL_BACKENDS
+        remote = None if local or not self._sends_training(params) else backend
+        self._together_data = (X, y, params, remote)
+        # Per candidate, the mean seconds of its fits' training done before
+        # them, which their fit times (scikit-learn's) do not count.
+        self._training_seconds = []
         try:
             context = contextlib.nullcontext()
-            if self.n_jobs not in (None, 1) and _default_backend():
-                # Once trained together, what is left of each fit is light: threads
-                # share what was trained, where processes would train it again.
+            if local or remote is not None:
+                # Once trained, what is left of each fit is light: threads share
+                # what was trained, where other workers would train it again.
                 context = joblib.parallel_config(backend="threading")
             with context:
                 return super().fit(X, y, **params)
         finally:
             del self._together_data
+
+    def _sends_training(self, params):
+        """Whether, under a joblib backend of other machines (Dask), this
+        search sends its members' training there as tasks of its own: when
+        the estimator's network trains on the compiled engine from a seed.
+        Otherwise scikit-learn's loop sends each whole fit, as it always has."""
+        path = _network_path(self.estimator)
+        if path is None or set(params) - {"groups", "sample_weight"}:
+            return False
+        return _trains_on_the_engine(_with_recorder(clone(self.estimator), path)[1])
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         # callback_ctx: scikit-learn 1.9's callbacks, passed on where given.
@@ -161,7 +195,8 @@ class _TrainsTogether:
 
         def evaluate_together(candidate_params, cv=None, more_results=None, **context):
             candidate_params = list(candidate_params)
-            kept = self._train_together(candidate_params, cv)
+            kept, seconds = self._train_together(candidate_params, cv)
+            self._training_seconds.extend(seconds)
             try:
                 return evaluate_candidates(candidate_params, cv, more_results, **context)
             finally:
@@ -170,13 +205,16 @@ class _TrainsTogether:
         return evaluate_together
 
     def _train_together(self, candidate_params, cv):
-        """Train the members of these candidates that can share a program;
-        return the keys their results wait under."""
-        X, y, params = self._together_data
+        """Train the members of these candidates that can share a program
+        (and, under a cluster's backend, the others on the engine, each as a
+        task of its own); return the keys their results wait under, and
+        each candidate's mean seconds of that training per fit."""
+        X, y, params, remote = self._together_data
         groups = params.get("groups")
         fit_params = {k: v for k, v in params.items() if k != "groups"}
-        if set(fit_params) - {"sample_weight"} or not _default_backend():
-            return []
+        nothing = [], [0.0] * len(candidate_params)
+        if set(fit_params) - {"sample_weight"}:
+            return nothing
         cv = model_selection.check_cv(
             cv if cv is not None else self.cv, y, classifier=is_classifier(self.estimator)
         )
@@ -188,14 +226,24 @@ class _TrainsTogether:
         ]
         present = [m for m in members if m is not None]
         if not present:
-            return []
+            return nothing
         stacked = _stacked()
         keys = [stacked.fingerprint(member) for member in present]
-        outcomes = stacked.train_together(present, _group_report if self.verbose > 0 else None)
+        grouped = []
+
+        def report(spec, n_members, seconds):
+            grouped.append(n_members)
+            _group_report(spec, n_members, seconds)
+
+        outcomes = stacked.train_together(
+            present, report if self.verbose > 0 else None, backend=remote, n_jobs=self.n_jobs
+        )
         if self.verbose > 0:
-            alone = len(members) - sum(outcome is not None for outcome in outcomes)
-            print(f"{alone} of {len(members)} fits train one at a time")
-        return stacked.keep_for_later(keys, outcomes)
+            print(f"{len(members) - sum(grouped)} of {len(members)} fits train one at a time")
+        shares = iter(getattr(outcome, "seconds", 0.0) for outcome in outcomes)
+        seconds = [next(shares) if m is not None else 0.0 for m in members]
+        per_candidate = np.reshape(seconds, (len(candidate_params), -1)).mean(axis=1)
+        return stacked.keep_for_later(keys, outcomes), per_candidate.tolist()
 
 
 def _stacked():

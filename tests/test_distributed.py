@@ -15,16 +15,24 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import cloudpickle
+import joblib
 import numpy as np
 import psutil
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV as ScikitLearnGridSearchCV
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 distributed = pytest.importorskip("distributed")
 
 from sklearn_fitfn import MLPFunctionRegressor  # noqa: E402
 from sklearn_fitfn._commands.cluster import candidates_per_round, redo_lost_work  # noqa: E402
+from sklearn_fitfn._commands.experiments import _describe  # noqa: E402
 from sklearn_fitfn.datasets import make_squares  # noqa: E402
 from sklearn_fitfn.distributed import (  # noqa: E402
     MISSING_EXTRA,
@@ -32,6 +40,7 @@ from sklearn_fitfn.distributed import (  # noqa: E402
     dask_backend,
 )
 from sklearn_fitfn.experiments import run_experiment  # noqa: E402
+from sklearn_fitfn.model_selection import GridSearchCV  # noqa: E402
 
 GRID = dict(
     n_samples=300,
@@ -74,6 +83,8 @@ def assert_same_results(result, reference):
         )
     for column in ["cv_rmse_mean", "test_rmse", "extrapolation_rmse"]:
         np.testing.assert_allclose(result.table[column], reference.table[column], rtol=1e-9)
+    # Warnings of fits trained on a worker are given again where they are fitted.
+    assert list(result.table["converged"]) == list(reference.table["converged"])
 
 
 def test_grid_on_the_cluster_matches_in_process(client, in_process):
@@ -82,6 +93,12 @@ def test_grid_on_the_cluster_matches_in_process(client, in_process):
     # 4 candidates x 3 folds, then 3 refits (the best one is refitted by GridSearchCV here).
     assert len(tasks.data) >= 12 + 3
     assert_same_results(result, in_process)
+    # Each fit trained on a worker, which the seconds per fit count.
+    trained = result.search._training_seconds
+    assert all(seconds > 0 for seconds in trained)
+    shown = result.table.set_index(["activation", "architecture"])["fit_seconds"]
+    for candidate, seconds in zip(result.search.cv_results_["params"], trained):
+        assert shown[_describe(candidate)] >= seconds
     # The refitted models came back from the workers and still predict.
     X, y = make_squares(50, random_state=5)
     for activation, model in result.models.items():
@@ -105,6 +122,37 @@ def test_estimators_travel_to_workers_and_back(client):
     predicted_there = client.submit(lambda m, X: m.predict(X), here, X).result()
     np.testing.assert_allclose(predicted_there, here.predict(X), rtol=1e-9)
     assert there.loss_curve_ == pytest.approx(here.loss_curve_, rel=1e-9)
+
+
+def test_a_search_sends_one_task_per_group_and_per_member_alone(client, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X[:, 0] ** 2 + X[:, 1]
+    network = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), max_iter=40, random_state=0)
+    estimator = make_pipeline(StandardScaler(), network)
+    # 4 candidates of one shape (12 fits: one group) and 1 of another (3 fits alone).
+    grid = [
+        {
+            "mlpfunctionregressor__alpha": [1e-4, 1e-1],
+            "mlpfunctionregressor__learning_rate_init": [1e-3, 1e-2],
+        },
+        {"mlpfunctionregressor__hidden_layer_sizes": [(4,)]},
+    ]
+    cv = KFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = ScikitLearnGridSearchCV(estimator, grid, cv=cv).fit(X, y)
+        with distributed.get_task_stream(client) as tasks, joblib.parallel_config("dask"):
+            search = GridSearchCV(estimator, grid, cv=cv, verbose=1).fit(X, y)
+    ran = [task["key"] for task in tasks.data]
+    # Only the training went to the cluster, and scikit-learn's loop took it here.
+    assert ran and all("train_task" in key for key in ran), ran
+    printed = capsys.readouterr().out
+    assert printed.count("Trained 12 fits of hidden_layer_sizes=(8, 8)") == 1, printed
+    assert "3 of 15 fits train one at a time" in printed
+    assert search.best_params_ == reference.best_params_
+    for key in ["mean_test_score", "split0_test_score", "split2_test_score"]:
+        np.testing.assert_allclose(search.cv_results_[key], reference.cv_results_[key], rtol=1e-9)
 
 
 class _DieAtSecondTask(distributed.WorkerPlugin):

@@ -27,12 +27,15 @@ import functools
 import hashlib
 import threading
 import time
+import warnings
 from typing import NamedTuple
 
+import joblib
 import numpy as np
 
 from .._quiet.tensorflow import tf
 from . import record as rules
+from . import train
 from .compiled import BoundedCompiled, size_free_variable
 from .engine import _block_runner, _epochs_per_call, _Pace, shuffled
 from .interrupt import catch_interruption
@@ -61,12 +64,14 @@ class Member(NamedTuple):
 
 
 class TrainedTogether(NamedTuple):
-    """A member's training, done with its group: what its back-end would have
-    returned, and whether its stopping rule ended it (for the warnings its
-    own fit gives)."""
+    """A member's training, done before its fit (with its group, or alone in
+    a task of its own): what its back-end would have returned, and whether
+    its stopping rule ended it (for the warnings its own fit gives), and its
+    share of the training's seconds."""
 
     trained: Trained
     stopped: bool
+    seconds: float = 0.0
 
 
 def group_key(member):
@@ -85,7 +90,7 @@ def group_key(member):
     return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
 
 
-def train_together(members, report=None):
+def train_together(members, report=None, *, backend=None, n_jobs=None):
     """Train every member that can share a program with others of its shape.
 
     Parameters
@@ -93,6 +98,13 @@ def train_together(members, report=None):
     members : list of Member
     report : callable, optional
         Called as ``report(spec, n_members, seconds)`` after each group.
+    backend : joblib backend, optional
+        Where to send the work, one task per group (and one per other
+        member the compiled engine trains, which trains alone there, as its
+        own fit would). None trains the groups here, one after another, and
+        leaves the other members to their own fits.
+    n_jobs : int, optional
+        joblib's ``n_jobs`` for ``backend``.
 
     Returns
     -------
@@ -101,22 +113,69 @@ def train_together(members, report=None):
         its training raised (a non-finite loss), or None when it was not
         trained here (it trains alone, as it would have).
     """
+    tasks = training_tasks(members, alone=backend is not None)
+    work = [[members[i] for i in task] for task in tasks]
+    if backend is None:
+        results = map(train_task, work)  # lazy: each group is reported as it ends
+    else:
+        with joblib.parallel_config(backend=backend):
+            results = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(train_task)(w) for w in work)
     outcomes = [None] * len(members)
+    for task, (trained, seconds) in zip(tasks, results):
+        for index, outcome in zip(task, trained):
+            if isinstance(outcome, TrainedTogether):
+                outcome = outcome._replace(seconds=seconds / len(task))
+            outcomes[index] = outcome
+        if report is not None and len(task) > 1:
+            report(members[task[0]].spec, len(task), seconds)
+    return outcomes
+
+
+def training_tasks(members, *, alone=False):
+    """The training of ``members`` as tasks, each a list of indices: the
+    chunks of every group of at least :data:`MIN_MEMBERS` members that share
+    a program; with ``alone``, also each other member the compiled engine
+    trains, as a task of its own. Members in no task train in their own fit."""
     groups = collections.defaultdict(list)
     for index, member in enumerate(members):
         key = group_key(member)
         if key is not None:
             groups[key].append(index)
+    tasks = []
     for indices in groups.values():
-        if len(indices) < MIN_MEMBERS:
-            continue  # they train as fast one at a time
-        for chunk in _chunks(indices, members):
-            started = time.perf_counter()
-            for index, outcome in zip(chunk, _train_group([members[i] for i in chunk])):
-                outcomes[index] = outcome
-            if report is not None:
-                report(members[chunk[0]].spec, len(chunk), time.perf_counter() - started)
-    return outcomes
+        if len(indices) >= MIN_MEMBERS:
+            tasks.extend(_chunks(indices, members))
+        elif alone:  # fewer train as fast one at a time
+            tasks.extend([index] for index in indices)
+    return tasks
+
+
+def train_task(members):
+    """Train one task of :func:`training_tasks`: several members as one
+    stacked network, a single one alone as its own fit would train it.
+
+    Returns
+    -------
+    outcomes : list
+        Each member's outcome, in order (see :func:`train_together`).
+    seconds : float
+        The time the task took.
+    """
+    started = time.perf_counter()
+    outcomes = [_train_alone(members[0])] if len(members) == 1 else _train_group(members)
+    return outcomes, time.perf_counter() - started
+
+
+def _train_alone(member):
+    """Train one member with its own back-end, as its fit would; its fit
+    gives the warnings again when it takes the result."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trained = train(member.spec, member.settings, member.data, member.start)
+    except Exception as error:  # its own fit raises it, and error_score decides
+        return error
+    return TrainedTogether(trained, trained.record.converged)
 
 
 def _chunks(indices, members):

@@ -4,9 +4,11 @@ fitting it alone (to float rounding), and every member that cannot share a
 program trained alone, as scikit-learn's search would."""
 
 import os
+import re
 import signal
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
@@ -46,8 +48,8 @@ def together(monkeypatch):
     counts = {"trained": 0, "taken": 0}
     train, take = stacked.train_together, stacked.take
 
-    def counting_train(members, report=None):
-        outcomes = train(members, report)
+    def counting_train(members, report=None, **where):
+        outcomes = train(members, report, **where)
         counts["trained"] += sum(o is not None for o in outcomes)
         return outcomes
 
@@ -232,6 +234,40 @@ def test_groups_too_small_to_gain_train_alone(data, together):
     ours, theirs = _searches(_pipeline(), grid, X, y)
     assert together["trained"] == 0
     _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_verbose_says_which_fits_train_together_and_which_alone(data, capsys):
+    X, y = data
+    # 4 candidates of one shape (12 fits) and 1 of another (3 fits).
+    grid = [GRID, {"mlpfunctionregressor__hidden_layer_sizes": [(4,)]}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GridSearchCV(_pipeline(), grid, cv=CV, verbose=1).fit(X, y)
+    printed = capsys.readouterr().out
+    together = r"Trained 12 fits of hidden_layer_sizes=\(8, 8\) \(relu, float64\) together in \d"
+    assert len(re.findall(together, printed)) == 1, printed
+    assert "3 of 15 fits train one at a time" in printed
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_joblibs_local_backends_train_the_groups_here(data, together, backend):
+    X, y = data
+    with joblib.parallel_config(backend=backend, n_jobs=2):
+        ours, theirs = _searches(_pipeline(), GRID, X, y)
+    assert together["taken"] == 12
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_a_groups_training_seconds_are_shared_among_its_fits(data, monkeypatch):
+    X, y = data
+    train_task = stacked.train_task
+    monkeypatch.setattr(stacked, "train_task", lambda members: (train_task(members)[0], 6.0))
+    grid = [GRID, {"mlpfunctionregressor__hidden_layer_sizes": [(4,)]}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(_pipeline(), grid, cv=CV).fit(X, y)
+    # 12 fits shared 6 s; the 3 fits of (4,) trained in their own fits.
+    assert search._training_seconds == [0.5, 0.5, 0.5, 0.5, 0.0]
 
 
 def test_ctrl_c_stops_the_group_and_the_search(data, monkeypatch, python_sigint_handler):
