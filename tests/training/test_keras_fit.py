@@ -229,47 +229,14 @@ def test_quiet_by_default_and_verbose_prints_mlpregressors_lines(regression_data
     assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2"]
 
 
-_LOAD_WITHOUT_PACKAGE = """
-import sys
-import keras, numpy as np
-X = np.load(sys.argv[1])
-for path in sys.argv[2:]:
-    model = keras.models.load_model(path)
-    print(repr(model(X).numpy().ravel().tolist()))
-keras.config.set_floatx("float64")
-print(repr(model.predict(X, verbose=0).ravel().tolist()))
-assert "sklearn_fitfn" not in sys.modules
-"""
-
-
-def test_saved_models_load_in_a_fresh_process_without_the_package(regression_data, tmp_path):
-    X, y = regression_data
-    relu = MLPFunctionRegressor(**SMALL, solver="rmsprop").fit(X, y)
-    square = MLPFunctionRegressor(
-        hidden_layer_sizes=(4,), activation="square", solver="lbfgs", max_iter=30, random_state=0
-    ).fit(X, y)
-    relu.model_.save(tmp_path / "relu.keras")
-    square.model_.save(tmp_path / "square.keras")
-    np.save(tmp_path / "X.npy", X)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _LOAD_WITHOUT_PACKAGE,
-            str(tmp_path / "X.npy"),
-            str(tmp_path / "relu.keras"),
-            str(tmp_path / "square.keras"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    relu_out, square_out, square_predict = (eval(line) for line in result.stdout.splitlines())
-    np.testing.assert_allclose(relu_out, relu.predict(X), rtol=1e-12)
-    np.testing.assert_allclose(square_out, square.predict(X), rtol=1e-12)
-    np.testing.assert_allclose(square_predict, square.predict(X), rtol=1e-12)
+def test_saved_models_load_in_a_fresh_process_without_the_package(keras_first):
+    # Saved by the estimators, loaded and run by Keras alone (conftest.py).
+    found, models, X = keras_first
+    relu_out, square_out, square_predict = found["saved models' predictions"]
+    assert not found["package imported to load"]
+    np.testing.assert_allclose(relu_out, models["relu"].predict(X), rtol=1e-12)
+    np.testing.assert_allclose(square_out, models["square"].predict(X), rtol=1e-12)
+    np.testing.assert_allclose(square_predict, models["square"].predict(X), rtol=1e-12)
 
 
 def test_model_predict_is_the_estimators_prediction(regression_data):
@@ -288,47 +255,19 @@ def test_model_predict_is_the_estimators_prediction(regression_data):
     np.testing.assert_allclose(rounded, reg.predict(X), rtol=1e-5, atol=1e-6)
 
 
-_CLASSES = """
-import sys, json
-import keras, scikeras, sklearn.base, tensorflow as tf
-from scikeras.wrappers import BaseWrapper, KerasRegressor
-classes = [BaseWrapper, KerasRegressor, keras.Model, keras.Sequential, keras.layers.Layer,
-           keras.layers.Dense, keras.optimizers.Optimizer, keras.losses.Loss,
-           keras.metrics.Metric, keras.callbacks.Callback, sklearn.base.BaseEstimator,
-           sklearn.base.RegressorMixin, tf.Module, tf.Variable]
-def snapshot():
-    # Python creates an empty __annotations__ on a class when it is first read.
-    return {c.__qualname__: {k: repr(v) for k, v in vars(c).items() if k != "__annotations__"}
-            for c in classes}
-before = snapshot()
-registered = set(keras.saving.get_custom_objects())
-import numpy as np
-import sklearn_fitfn
-X = np.random.default_rng(0).normal(size=(60, 2)); y = X[:, 0]
-for solver in ["adam", "rmsprop"]:
-    sklearn_fitfn.MLPFunctionRegressor(hidden_layer_sizes=(4,), max_iter=2, solver=solver).fit(X, y)
-print(json.dumps([before == snapshot(), registered == set(keras.saving.get_custom_objects())]))
-"""
+def test_importing_and_using_the_package_changes_no_class_of_another_library(keras_first):
+    # Keras, SciKeras and scikit-learn's classes, and Keras's registered
+    # objects, before and after importing the package and fitting on both
+    # paths (conftest.py).
+    found, _, _ = keras_first
+    assert found["classes unchanged"]
+    assert found["custom objects unchanged"]
 
 
-def test_importing_and_using_the_package_changes_no_class_of_another_library():
-    result = subprocess.run(
-        [sys.executable, "-c", _CLASSES], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[true, true]"
-
-
-def test_importing_the_package_does_not_import_scikeras():
+def test_importing_the_package_does_not_import_scikeras(package_first):
     """SciKeras changes Keras's pickling when imported; only Keras's fit needs it."""
-    code = (
-        "import sys; from sklearn_fitfn import MLPFunctionRegressor; "
-        "print('scikeras' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
-    )
-    assert result.stdout.strip() == "False", result.stderr
+    found, _ = package_first
+    assert not found["scikeras before Keras's fit"]
 
 
 _PLAIN_SCIKERAS = """
