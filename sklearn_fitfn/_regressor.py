@@ -521,7 +521,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         if isinstance(together, BaseException):
             raise together
         trained = together.trained
-        rules.end_of_training(trained.record, settings, together.stopped, Interruption(False))
+        if together.warned is None:  # trained with its group
+            rules.end_of_training(trained.record, settings, together.stopped, Interruption(False))
+        for category, message in together.warned or []:
+            warnings.warn(message, category, stacklevel=2)
         rules.check_finite_weights(trained.weights)
         return trained
 

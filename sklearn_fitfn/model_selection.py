@@ -29,11 +29,13 @@ Where the training runs: with joblib's backends of this machine (processes
 or threads, ``n_jobs``), each group trains here, one after another, using
 every core; then scikit-learn's loop runs in threads, taking what was
 trained. With a backend of other machines (Dask's), the training goes there
-as tasks: one per group, and one per other member on the compiled engine,
-which trains alone there as its own fit would; scikit-learn's loop then
-runs here, in threads. That needs the estimator's network to train on the
-engine from an integer ``random_state``; otherwise the loop sends each whole
-fit to the cluster, as scikit-learn's search does.
+as tasks: one per group, and one per other member, which trains alone
+there as its own fit would; scikit-learn's loop then runs here, in threads.
+That needs the estimator's network to train from an integer
+``random_state`` without Keras's fit (whose compiled model stays where it
+was trained); otherwise the loop sends each whole fit to the cluster, as
+scikit-learn's search does. A candidate that switches to Keras's fit
+trains here, in the loop.
 """
 
 import contextlib
@@ -135,15 +137,13 @@ def _group_report(spec, n_members, seconds):
 _LOCAL_BACKENDS = ("LokyBackend", "MultiprocessingBackend", "ThreadingBackend", "SequentialBackend")
 
 
-def _trains_on_the_engine(network):
-    """Whether a network's own parameters train it on the compiled engine
-    from a seed, as members sent to a cluster must."""
+def _trains_without_keras_fit(network):
+    """Whether a network's own parameters train it on the compiled engine or
+    with L-BFGS, from a seed, as members sent to a cluster must."""
     from ._training.settings import uses_keras_fit
 
-    return (
-        isinstance(network.random_state, (int, np.integer))
-        and network.solver in ("adam", "sgd")
-        and not uses_keras_fit(network.solver, network.loss, network.callbacks)
+    return isinstance(network.random_state, (int, np.integer)) and not uses_keras_fit(
+        network.solver, network.loss, network.callbacks
     )
 
 
@@ -178,12 +178,12 @@ class _TrainsTogether:
     def _sends_training(self, params):
         """Whether, under a joblib backend of other machines (Dask), this
         search sends its members' training there as tasks of its own: when
-        the estimator's network trains on the compiled engine from a seed.
+        the estimator's network trains from a seed without Keras's fit.
         Otherwise scikit-learn's loop sends each whole fit, as it always has."""
         path = _network_path(self.estimator)
         if path is None or set(params) - {"groups", "sample_weight"}:
             return False
-        return _trains_on_the_engine(_with_recorder(clone(self.estimator), path)[1])
+        return _trains_without_keras_fit(_with_recorder(clone(self.estimator), path)[1])
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         # callback_ctx: scikit-learn 1.9's callbacks, passed on where given.

@@ -124,32 +124,45 @@ def test_estimators_travel_to_workers_and_back(client):
     assert there.loss_curve_ == pytest.approx(here.loss_curve_, rel=1e-9)
 
 
+def _converging_warnings(search, X, y):
+    """``search`` fitted; returns it and the ConvergenceWarnings its fits gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    return search, sorted(str(w.message) for w in caught if w.category is ConvergenceWarning)
+
+
 def test_a_search_sends_one_task_per_group_and_per_member_alone(client, capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(150, 3))
     y = X[:, 0] ** 2 + X[:, 1]
     network = MLPFunctionRegressor(hidden_layer_sizes=(8, 8), max_iter=40, random_state=0)
     estimator = make_pipeline(StandardScaler(), network)
-    # 4 candidates of one shape (12 fits: one group) and 1 of another (3 fits alone).
+    # 4 candidates of one shape (12 fits: one group), one of another shape and
+    # one with L-BFGS (3 fits each, alone).
     grid = [
         {
             "mlpfunctionregressor__alpha": [1e-4, 1e-1],
             "mlpfunctionregressor__learning_rate_init": [1e-3, 1e-2],
         },
         {"mlpfunctionregressor__hidden_layer_sizes": [(4,)]},
+        {"mlpfunctionregressor__solver": ["lbfgs"], "mlpfunctionregressor__max_iter": [5]},
     ]
     cv = KFold(3, shuffle=True, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference = ScikitLearnGridSearchCV(estimator, grid, cv=cv).fit(X, y)
-        with distributed.get_task_stream(client) as tasks, joblib.parallel_config("dask"):
-            search = GridSearchCV(estimator, grid, cv=cv, verbose=1).fit(X, y)
+    reference, warned_here = _converging_warnings(
+        ScikitLearnGridSearchCV(estimator, grid, cv=cv), X, y
+    )
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_config("dask"):
+        search, warned = _converging_warnings(GridSearchCV(estimator, grid, cv=cv, verbose=1), X, y)
     ran = [task["key"] for task in tasks.data]
     # Only the training went to the cluster, and scikit-learn's loop took it here.
     assert ran and all("train_task" in key for key in ran), ran
     printed = capsys.readouterr().out
     assert printed.count("Trained 12 fits of hidden_layer_sizes=(8, 8)") == 1, printed
-    assert "3 of 15 fits train one at a time" in printed
+    assert "6 of 18 fits train one at a time" in printed
+    # Each fit gives the warnings it gave alone: the engine's and L-BFGS's own.
+    assert warned == warned_here
+    assert any("lbfgs" in message.lower() for message in warned), warned
     assert search.best_params_ == reference.best_params_
     for key in ["mean_test_score", "split0_test_score", "split2_test_score"]:
         np.testing.assert_allclose(search.cv_results_[key], reference.cv_results_[key], rtol=1e-9)

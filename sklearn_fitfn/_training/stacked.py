@@ -65,13 +65,16 @@ class Member(NamedTuple):
 
 class TrainedTogether(NamedTuple):
     """A member's training, done before its fit (with its group, or alone in
-    a task of its own): what its back-end would have returned, and whether
-    its stopping rule ended it (for the warnings its own fit gives), and its
-    share of the training's seconds."""
+    a task of its own): what its back-end would have returned, whether its
+    stopping rule ended it, and its share of the training's seconds. Its fit
+    gives the warnings: those its back-end gave alone (``warned``, as
+    (category, message) pairs), or, trained with its group (``warned`` is
+    None), those of the engine's end of training."""
 
     trained: Trained
     stopped: bool
     seconds: float = 0.0
+    warned: list | None = None
 
 
 def group_key(member):
@@ -134,20 +137,24 @@ def train_together(members, report=None, *, backend=None, n_jobs=None):
 def training_tasks(members, *, alone=False):
     """The training of ``members`` as tasks, each a list of indices: the
     chunks of every group of at least :data:`MIN_MEMBERS` members that share
-    a program; with ``alone``, also each other member the compiled engine
-    trains, as a task of its own. Members in no task train in their own fit."""
+    a program; with ``alone``, also each other member that does not train
+    with Keras's fit (whose model stays where it was trained), as a task of
+    its own. Members in no task train in their own fit."""
     groups = collections.defaultdict(list)
+    singles = []
     for index, member in enumerate(members):
         key = group_key(member)
         if key is not None:
             groups[key].append(index)
+        elif member.settings.keras is None:
+            singles.append(index)
     tasks = []
     for indices in groups.values():
         if len(indices) >= MIN_MEMBERS:
             tasks.extend(_chunks(indices, members))
-        elif alone:  # fewer train as fast one at a time
-            tasks.extend([index] for index in indices)
-    return tasks
+        else:  # fewer train as fast one at a time
+            singles.extend(indices)
+    return tasks + ([[index] for index in sorted(singles)] if alone else [])
 
 
 def train_task(members):
@@ -167,15 +174,16 @@ def train_task(members):
 
 
 def _train_alone(member):
-    """Train one member with its own back-end, as its fit would; its fit
-    gives the warnings again when it takes the result."""
+    """Train one member with its own back-end, as its fit would, keeping the
+    warnings it gives for its fit to give again."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             trained = train(member.spec, member.settings, member.data, member.start)
     except Exception as error:  # its own fit raises it, and error_score decides
         return error
-    return TrainedTogether(trained, trained.record.converged)
+    warned = [(warning.category, str(warning.message)) for warning in caught]
+    return TrainedTogether(trained, trained.record.converged, warned=warned)
 
 
 def _chunks(indices, members):
