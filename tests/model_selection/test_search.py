@@ -252,8 +252,13 @@ def test_verbose_says_which_fits_train_together_and_which_alone(data, capsys):
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_joblibs_local_backends_train_the_groups_here(data, together, backend):
     X, y = data
-    with joblib.parallel_config(backend=backend, n_jobs=2):
-        ours, theirs = _searches(_pipeline(), GRID, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # scikit-learn's search, in this process: its process workers would
+        # each start TensorFlow.
+        theirs = ScikitLearnGridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
+        with joblib.parallel_config(backend=backend, n_jobs=2):
+            ours = GridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
     assert together["taken"] == 12
     _assert_same_results(ours, theirs, 1e-9)
 
