@@ -206,8 +206,8 @@ class _TrainsTogether:
 
     def _train_together(self, candidate_params, cv):
         """Train the members of these candidates that can share a program
-        (and, under a cluster's backend, the others on the engine, each as a
-        task of its own); return the keys their results wait under, and
+        (and, under a cluster's backend, the others but Keras's fit, each as
+        a task of its own); return the keys their results wait under, and
         each candidate's mean seconds of that training per fit."""
         X, y, params, remote = self._together_data
         groups = params.get("groups")

@@ -153,9 +153,7 @@ class _ReportingGridSearchCV(GridSearchCV):
         """Each candidate's mean seconds per fit in ``results``, with the
         training its fits took before scikit-learn's loop fitted them (with
         their group, or on a cluster) counted in."""
-        before = np.zeros(len(results["mean_fit_time"]))
-        before[: len(self._training_seconds)] = self._training_seconds
-        return results["mean_fit_time"] + before
+        return results["mean_fit_time"] + np.asarray(self._training_seconds)
 
 
 def _formula(model, X):

@@ -103,9 +103,9 @@ def train_together(members, report=None, *, backend=None, n_jobs=None):
         Called as ``report(spec, n_members, seconds)`` after each group.
     backend : joblib backend, optional
         Where to send the work, one task per group (and one per other
-        member the compiled engine trains, which trains alone there, as its
-        own fit would). None trains the groups here, one after another, and
-        leaves the other members to their own fits.
+        member that does not train with Keras's fit, which trains alone
+        there, as its own fit would). None trains the groups here, one after
+        another, and leaves the other members to their own fits.
     n_jobs : int, optional
         joblib's ``n_jobs`` for ``backend``.
 
