@@ -204,8 +204,13 @@ class ArithmeticResult:
         )
 
     def to_json(self):
-        """The summary and the per-seed table as JSON."""
-        rows = json.loads(self.table.to_json(orient="records"))
+        """The summary and the per-seed table as JSON, every float to its last
+        digit (a refused fit's missing MSE as null)."""
+        # Not pandas' to_json: it keeps 10 decimals, so a solved fit's MSE of 1e-12 read 0.
+        rows = [
+            {key: None if value != value else value for key, value in row.items()}
+            for row in self.table.to_dict(orient="records")
+        ]
         return json.dumps({**self.summary(), "config": self.config, "fits": rows}, indent=2)
 
 
