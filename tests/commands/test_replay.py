@@ -1,6 +1,7 @@
 """The replay's parts, on small or hand-made networks. The whole replay runs
 in tests/test_docs.py, through ``fitfn replay``, against the docs."""
 
+import json
 import types
 
 import numpy as np
@@ -12,6 +13,9 @@ from sklearn_fitfn._commands.replay import (
     REPORT_LAYERS,
     ReplayResult,
     ReplayStep,
+    _explain,
+    _measure,
+    _rounded_rmse,
     first_layer_bends,
     replay_markdown,
     report_network,
@@ -117,3 +121,161 @@ def test_the_markdown_and_the_printed_report_hold_the_same_figures():
     assert "1. a step" in printed and "75,484.2" in printed and "18/500" in printed
     assert printed.rstrip().endswith("1. Because.")
     assert '"seconds": 1.5' in result.to_json() and "model" not in result.summary()["steps"][0]
+
+
+def _step(name, rmse, line_rmse=75198.1, epochs=500, max_epochs=500, measured=None, model=None):
+    return ReplayStep(
+        name=name,
+        change="",
+        rmse=rmse,
+        line_rmse=line_rmse,
+        epochs=epochs,
+        max_epochs=max_epochs,
+        seconds=0.0,
+        why="",
+        measured=measured or {},
+        model=model,
+    )
+
+
+def test_each_sentence_quotes_its_steps_figures():
+    canonical = types.SimpleNamespace(
+        regressor_=make_pipeline(types.SimpleNamespace(hidden_layer_sizes=(64, 64)))
+    )
+    steps = [
+        _step("report", 75484.2, measured={"distance_from_a_line": 3e-8}),
+        _step(
+            "relu",
+            12000.0,
+            measured={
+                "first_layer_bends": 2,
+                "first_layer_units": 20,
+                "straight_pieces": 5,
+                "weights": 224441,
+            },
+        ),
+        _step("stopped", 80000.0, epochs=18, measured={"first_loss": 0.0123, "last_gain": 3.2e-5}),
+        _step("standard", 120.0, measured={"first_layer_bends": 17, "straight_pieces": 40}),
+        _step("canonical", 300.0, measured={"weights": 4353}, model=canonical),
+        _step("square", 0.0),
+    ]
+    X = np.arange(1, 1001).reshape(-1, 1)
+    sentences = _explain(steps, X)
+    assert sentences[0] == (
+        "With no activation the six Dense layers multiply out to one slope and one offset: "
+        "the predictions lie on a straight line (the farthest is 3e-08 of their range from "
+        "it), so the network ends at 1.004 times the best straight line's error and can "
+        "never go below it."
+    )
+    assert sentences[1] == (
+        "relu lets the curve bend, and the error falls to 16.0% of the line's; but divided "
+        "by 1e6 the inputs lie between 0.000001 and 0.001, far from where the first layer's "
+        "units bend: 2 of its 20 units bend inside the data, and after 500 epochs the curve "
+        "has 5 straight pieces over 1..1000 (standardised: 17 units and 40 pieces)."
+    )
+    assert sentences[2] == (
+        "MLPRegressor's default stopping rule ended training after 18 of 500 epochs: on "
+        "y / 1e6 the loss is small from the start (0.012 after one epoch) and its last 10 "
+        "epochs gained 3e-05 in all, less than tol = 1e-4, so the relu network stopped worse "
+        'than a straight line (80,000.0 against 75,198.1): "relu did not help".'
+    )
+    assert sentences[3] == (
+        "Standardised x and y put the data where the units bend, and the same network and "
+        "epochs end 100 times lower than with x and y divided by 1e6: 0.2% of the line's "
+        "error."
+    )
+    assert sentences[4] == (
+        "The package's canonical model, build_pipeline(), standardises x and y and trains a "
+        "(64, 64) relu network for 500 epochs: 0.4% of the line's error with 4,353 weights, "
+        "where the report's network has 224,441."
+    )
+    assert sentences[5] == (
+        "When y is known to be a square: a hidden layer of square units (z → z²) represents "
+        "x² exactly, and L-BFGS finds it: every rounded prediction is exact."
+    )
+    steps[2].rmse, steps[5].rmse = 70000.0, 1.5
+    again = _explain(steps, X)
+    assert "so the relu network stopped near a straight line (70,000.0 against" in again[2]
+    assert again[5].endswith("and L-BFGS finds it: RMSE 1.5 after rounding.")
+
+
+def test_the_printed_table_aligns_its_columns_under_the_header():
+    steps = [
+        _step("the report", 75484.2, epochs=500),
+        _step("relu", 1.25, line_rmse=2.5, epochs=18, max_epochs=50),
+    ]
+    steps[0].seconds, steps[1].seconds = 12.34, 0.5
+    steps[0].why, steps[1].why = "First.", "Second."
+    X = np.ones((1000, 1))
+    assert ReplayResult(steps=steps, X=X, y=np.ones(1000), config={}).report().splitlines() == [
+        "The original report, replayed on y = x² (1,000 integers x from 1..1000): RMSE on "
+        "those rows after rounding, as in the report, beside the best straight line's on "
+        "the same rows.",
+        "",
+        "step               RMSE  best line   epochs    time",
+        "1. the report  75,484.2   75,198.1  500/500  12.3 s",
+        "2. relu             1.2        2.5    18/50   0.5 s",
+        "",
+        "1. First.",
+        "2. Second.",
+    ]
+
+
+def test_the_measured_figures_of_a_fitted_step():
+    # Two relu units bending at x = 2.5 and 6.5, summed: a curve of 3 pieces on 0..10.
+    model = _hand_made(
+        "relu",
+        [np.array([[1.0, 1.0]]), np.array([[1.0], [1.0]])],
+        [np.array([-2.5, -6.5]), np.zeros(1)],
+    )
+    network = model.regressor_[-1]
+    network.loss_curve_ = [5.0] + [3.0] * 8 + [2.0] + [1.99] + [1.5] * 8 + [1.4]
+    network.loss_ = 1.4
+    model.predict = lambda X: np.maximum(X[:, 0] - 2.5, 0) + np.maximum(X[:, 0] - 6.5, 0)
+    grid = np.arange(0, 11, dtype=float).reshape(-1, 1)
+    measured = _measure(model, np.array([[0.0], [3.0]]), grid)
+    predicted = model.predict(grid)
+    slope, intercept = np.polyfit(grid[:, 0], predicted, 1)
+    farthest = np.max(np.abs(slope * grid[:, 0] + intercept - predicted)) / np.ptp(predicted)
+    assert measured.pop("distance_from_a_line") == pytest.approx(farthest)
+    assert measured == {
+        "first_layer_units": 2,
+        "first_layer_bends": 1,  # 2.5 inside 0..3, 6.5 outside
+        "straight_pieces": 3,
+        "first_loss": 5.0,
+        "final_loss": 1.4,
+        # The best loss before the last 10 epochs, less the best in them:
+        "last_gain": pytest.approx(2.0 - 1.4),
+        "weights": 2 + 2 + 2 + 1,
+    }
+    network.loss_curve_ = network.loss_curve_[:10]
+    assert _measure(model, np.array([[0.0], [3.0]]), grid)["last_gain"] is None
+
+
+def test_the_rounded_error_rounds_each_prediction_first():
+    model = types.SimpleNamespace(predict=lambda X: X[:, 0] + np.array([0.4, -0.6, 0.5]))
+    X, y = np.array([[1.0], [2.0], [4.0]]), np.array([1.0, 2.0, 4.0])
+    # Rounded: 1, 1 and 4 (4.5 to even): one error of 1 in three rows.
+    assert _rounded_rmse(model, X, y) == pytest.approx(np.sqrt(1 / 3))
+
+
+def test_the_summary_leaves_out_the_models_and_keeps_every_figure():
+    steps = [_step("a", 1.5, measured={"weights": 7}, model=object())]
+    result = ReplayResult(steps=steps, X=np.ones((1, 1)), y=np.ones(1), config={"seed": 3})
+    written = json.loads(result.to_json())
+    assert written == {
+        "config": {"seed": 3},
+        "steps": [
+            {
+                "name": "a",
+                "change": "",
+                "rmse": 1.5,
+                "line_rmse": 75198.1,
+                "epochs": 500,
+                "max_epochs": 500,
+                "seconds": 0.0,
+                "why": "",
+                "measured": {"weights": 7},
+            }
+        ],
+    }
