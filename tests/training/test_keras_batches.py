@@ -1,6 +1,7 @@
-"""The parts of Keras's path that feed its fit, called directly: each epoch's
+"""The parts of Keras's path around its fit, called directly: each epoch's
 batches, the validation batches, the L2 penalty per batch, the weights'
-scale and the traced training steps kept per model. No network is trained."""
+scale, the traced training steps kept per model, and MLPRegressor's rules
+after each epoch. No network is trained."""
 
 import math
 import types
@@ -11,6 +12,8 @@ import scipy.sparse
 
 from sklearn_fitfn._quiet.tensorflow import keras
 from sklearn_fitfn._training import keras_fit
+from sklearn_fitfn._training.optimizers import LearningRateSchedule
+from sklearn_fitfn._training.record import TrainingRecord
 
 
 def _rows(n):
@@ -146,3 +149,75 @@ def test_only_the_four_most_recent_traced_steps_are_kept():
     assert list(keras_fit._steps_traced[model]) == [4, 5, 6, 7]
     keras_fit._train_in_steps(model, 6)
     assert model.train_function == "traced for 6"
+
+
+def _linear_model(dtype="float32"):
+    model = keras.Sequential([keras.Input((1,), dtype=dtype), keras.layers.Dense(1, dtype=dtype)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def _rules(model, schedule=None, validation=None, n_iter_no_change=2, early_stopping=False):
+    settings = types.SimpleNamespace(tol=1e-3, n_iter_no_change=n_iter_no_change, verbose=False)
+    record = TrainingRecord.start(early_stopping)
+    callback = keras_fit.MLPRegressorRules(record, 50, schedule, settings, validation)
+    callback.set_model(model)
+    return callback, record
+
+
+def test_each_epoch_is_booked_and_the_flat_ones_stop_training():
+    model = _linear_model()
+    callback, record = _rules(model)
+    for epoch, loss in enumerate([4.0, 3.0, 2.9995, 2.9999]):
+        callback.on_epoch_end(epoch, {"loss": loss})
+        assert not callback.stopped and not model.stop_training
+    # A third epoch gaining less than tol = 1e-3 over the best: more than 2 flat epochs.
+    callback.on_epoch_end(4, {"loss": 2.9991})
+    assert callback.stopped and model.stop_training
+    assert record.loss_curve == [4.0, 3.0, 2.9995, 2.9999, 2.9991]
+    assert (record.n_iter, record.t, record.best_loss) == (5, 250, 2.9991)
+
+
+def test_the_sgd_schedule_sets_kerass_learning_rate_and_others_leave_it():
+    model = _linear_model()
+    schedule = LearningRateSchedule(0.2, "invscaling", power_t=0.5)
+    callback, _ = _rules(model, schedule)
+    for epoch in range(3):
+        callback.on_epoch_end(epoch, {"loss": 1.0 - epoch})
+        # scikit-learn's invscaling: learning_rate_init / (t + 1) ** power_t, t the rows seen.
+        rows_seen = 50 * (epoch + 1)
+        assert float(model.optimizer.learning_rate) == pytest.approx(
+            0.2 / (rows_seen + 1) ** 0.5, rel=1e-6
+        )
+    for schedule in (None, LearningRateSchedule(0.05, "constant")):
+        model = _linear_model()
+        callback, _ = _rules(model, schedule)
+        callback.on_epoch_end(0, {"loss": 1.0})
+        assert float(model.optimizer.learning_rate) == pytest.approx(0.1)
+
+
+def test_a_non_finite_loss_names_the_epoch_and_the_dtype():
+    callback, record = _rules(_linear_model("float64"))
+    callback.on_epoch_end(0, {"loss": 1.0})
+    with pytest.raises(ValueError, match=r"non-finite \(nan\) at epoch 2, computing in float64"):
+        callback.on_epoch_end(1, {"loss": float("nan")})
+
+
+def test_early_stopping_scores_the_validation_rows_and_keeps_the_best_weights():
+    from sklearn.metrics import r2_score
+
+    X_val = scipy.sparse.csr_matrix(np.array([[1.0], [2.0], [3.0], [5.0]]))
+    y_val = np.array([[2.0], [4.0], [7.0], [10.0]])
+    w_val = np.array([1.0, 2.0, 1.0, 0.5])
+    model = _linear_model("float64")
+    callback, record = _rules(model, validation=(X_val, y_val, w_val), early_stopping=True)
+    scores = []
+    for epoch, slope in enumerate([2.0, 1.0, 1.9]):
+        model.layers[0].set_weights([np.array([[slope]]), np.zeros(1)])
+        callback.on_epoch_end(epoch, {"loss": float("nan")})  # not read: the score decides
+        predicted = slope * X_val.toarray()
+        scores.append(r2_score(y_val, predicted, sample_weight=w_val))
+    np.testing.assert_allclose(record.validation_scores, scores)
+    assert record.best_validation_score == pytest.approx(max(scores))
+    # The best weights are the first epoch's (slope 2), though later ones came after.
+    np.testing.assert_array_equal(record.best_weights[0], [[2.0]])
