@@ -3,6 +3,7 @@ in tests/test_docs.py, through ``fitfn replay``, against the docs."""
 
 import json
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sklearn_fitfn._commands.replay import (
     REPORT_LAYERS,
     ReplayResult,
     ReplayStep,
+    _decimal,
     _explain,
     _measure,
     _rounded_rmse,
@@ -39,6 +41,8 @@ def test_the_report_network_is_the_reports():
     assert network.hidden_layer_sizes == REPORT_LAYERS == (20, 100, 1000, 100, 20)
     assert (network.activation, network.solver, network.batch_size) == ("identity", "adam", 100)
     assert (network.max_iter, network.alpha, network.dtype) == (500, 0.0, "float32")
+    assert (network.learning_rate_init, network.random_state) == (1e-3, 0)
+    assert report_network(random_state=7).regressor.steps[-1][1].random_state == 7
     # All 500 epochs, as Keras's fit runs them.
     assert network.n_iter_no_change == 500 and network.tol == 0
     # x and y divided by 1e6 going in, multiplied back coming out.
@@ -53,6 +57,8 @@ def test_the_report_network_variants():
     assert (stopping.activation, stopping.tol, stopping.n_iter_no_change) == ("relu", 1e-4, 10)
     standard = report_network("relu", scaling="standard")
     assert type(standard.transformer).__name__ == "StandardScaler"
+    steps = [type(step).__name__ for _, step in standard.regressor.steps]
+    assert steps == ["StandardScaler", "MLPFunctionRegressor"]
     with pytest.raises(ValueError, match="scaling must be 'report' or 'standard'"):
         report_network(scaling="minmax")
 
@@ -97,6 +103,37 @@ def test_straight_pieces_counts_where_the_units_switch():
         [np.array([0.5]), np.array([-4.5]), np.zeros(1)],
     )
     assert straight_pieces(deep, x) == 2
+    # Both layers' bends count: the first switches between 2 and 3, the
+    # second (on at relu(x - 2.5) > 0.5) between 3 and 4.
+    both = _hand_made(
+        "relu",
+        [np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0]])],
+        [np.array([-2.5]), np.array([-0.5]), np.zeros(1)],
+    )
+    assert straight_pieces(both, x) == 3
+
+
+def test_a_unit_off_at_a_point_switches_after_it():
+    # x - 3 is 0 at x = 3: off there, on from 4; the other unit switches between 2 and 3.
+    model = _hand_made(
+        "relu",
+        [np.array([[1.0, 1.0]]), np.array([[1.0], [1.0]])],
+        [np.array([-3.0, -2.5]), np.zeros(1)],
+    )
+    assert straight_pieces(model, np.arange(0, 11, dtype=float).reshape(-1, 1)) == 3
+
+
+def test_a_bend_at_the_edge_of_the_data_or_nowhere_is_not_inside():
+    # Bends at 0 and 3, the data's ends; a unit of weight 0 bends nowhere (its
+    # -b / w is infinite, or 0 / 0), without a warning.
+    model = _hand_made(
+        "relu",
+        [np.array([[1.0, 1.0, 0.0, 0.0, 1.0]]), np.ones((5, 1))],
+        [np.array([0.0, -3.0, 1.0, 0.0, -1.5]), np.zeros(1)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert first_layer_bends(model, np.array([[0.0], [1.0], [3.0]])) == 1
 
 
 def test_the_markdown_and_the_printed_report_hold_the_same_figures():
@@ -121,6 +158,28 @@ def test_the_markdown_and_the_printed_report_hold_the_same_figures():
     assert "1. a step" in printed and "75,484.2" in printed and "18/500" in printed
     assert printed.rstrip().endswith("1. Because.")
     assert '"seconds": 1.5' in result.to_json() and "model" not in result.summary()["steps"][0]
+
+
+def test_the_markdown_is_the_table_then_the_sentences():
+    steps = [_step("report", 75484.2, epochs=18), _step("relu", 0.25, line_rmse=2.5)]
+    steps[0].why, steps[1].why = "First.", "Second."
+    summary = ReplayResult(steps, np.ones((1, 1)), np.ones(1), {}).summary()
+    assert replay_markdown(summary["steps"]) == (
+        "| step | RMSE | best straight line | epochs run |\n"
+        "|---|---|---|---|\n"
+        "| 1. report | 75,484.2 | 75,198.1 | 18 of 500 |\n"
+        "| 2. relu | 0.2 | 2.5 | 500 of 500 |\n"
+        "\n"
+        "1. First.\n"
+        "2. Second.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "value, written", [(1e-6, "0.000001"), (0.001, "0.001"), (1.0, "1"), (2.5, "2.5"), (0.0, "0")]
+)
+def test_an_input_bound_is_written_in_decimals_without_trailing_zeros(value, written):
+    assert _decimal(value) == written
 
 
 def _step(name, rmse, line_rmse=75198.1, epochs=500, max_epochs=500, measured=None, model=None):
@@ -229,7 +288,9 @@ def test_the_measured_figures_of_a_fitted_step():
         [np.array([-2.5, -6.5]), np.zeros(1)],
     )
     network = model.regressor_[-1]
-    network.loss_curve_ = [5.0] + [3.0] * 8 + [2.0] + [1.99] + [1.5] * 8 + [1.4]
+    # The best loss before the last 10 epochs comes just before them, and is
+    # lower than the best in them: the last 10 gained nothing.
+    network.loss_curve_ = [5.0] + [3.0] * 11 + [1.0] + [1.5] * 9 + [1.2]
     network.loss_ = 1.4
     model.predict = lambda X: np.maximum(X[:, 0] - 2.5, 0) + np.maximum(X[:, 0] - 6.5, 0)
     grid = np.arange(0, 11, dtype=float).reshape(-1, 1)
@@ -244,10 +305,11 @@ def test_the_measured_figures_of_a_fitted_step():
         "straight_pieces": 3,
         "first_loss": 5.0,
         "final_loss": 1.4,
-        # The best loss before the last 10 epochs, less the best in them:
-        "last_gain": pytest.approx(2.0 - 1.4),
+        "last_gain": pytest.approx(1.0 - 1.2),
         "weights": 2 + 2 + 2 + 1,
     }
+    network.loss_curve_ = [2.0] + [3.0] * 10
+    assert _measure(model, np.array([[0.0], [3.0]]), grid)["last_gain"] == -1.0
     network.loss_curve_ = network.loss_curve_[:10]
     assert _measure(model, np.array([[0.0], [3.0]]), grid)["last_gain"] is None
 
@@ -273,7 +335,9 @@ def test_the_summary_leaves_out_the_models_and_keeps_every_figure():
             "why": "",
         }
     ]
-    written = json.loads(result.to_json())
+    text = result.to_json()
+    assert text.splitlines()[:2] == ["{", '  "config": {']  # indented, for people to read
+    written = json.loads(text)
     assert written == {
         "config": {"seed": 3},
         "steps": [
