@@ -137,6 +137,9 @@ def test_the_markdown_gives_the_machine_independent_figures():
     assert " 2 fits refused, and counted as not solved: their rows cross b = 0." in (
         refused.markdown()
     )
+    # A table from before fits could be refused has no such column.
+    older = ArithmeticResult("mul", False, _arithmetic_table().drop(columns="refused"), "f", {})
+    assert older.markdown() == result.markdown().replace("`y = x0·x1`", "`f`")
 
 
 def test_the_json_holds_the_summary_the_settings_and_every_fit():
@@ -328,15 +331,26 @@ def test_the_summary_and_json_hold_every_figure_reported():
     assert summary["samples"] == [{"x1": 1.0, "Expected": 1.0}]
     assert summary["extrapolation_samples"] == [{"x1": 2000.0}]
     assert summary["verdict"] == result.verdict()
+    assert (summary["extrapolation_rmse"], summary["exact"]) == (None, {})
     assert summary["convergence"] is None
     assert _experiment().summary()["extrapolation_samples"] is None
-    written = json.loads(result.to_json())
+    text = result.to_json()
+    assert text.splitlines()[:2] == ["{", '  "function": "squares",']  # indented for people
+    written = json.loads(text)
     assert written["cv_results"] == {
         "params": [{"a": [8, 8]}],
         "mean_test_rmse": [-1.5],
         "rank_test_rmse": [1],
     }
     assert written["function"] == "squares" and written["config"]["max_iter"] == 200
+
+
+def test_the_error_of_predictions_is_their_root_mean_squared_difference():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    assert experiments._rmse(y + np.array([1.0, -1.0, 3.0, -3.0]), y) == pytest.approx(
+        math.sqrt(5.0)
+    )
+    assert experiments._rmse(y, y) == 0.0
 
 
 def test_each_activation_is_represented_by_its_lowest_error():
