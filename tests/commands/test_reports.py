@@ -221,14 +221,15 @@ def test_the_verdict_compares_each_activation_with_the_held_out_line():
 
 
 def test_the_verdict_of_a_linear_function_says_a_line_fits_it():
+    # A floor up to a millionth of y's spread (here 11.2) is round-off: y is linear.
     result = _experiment(
         "sums",
-        held_out_floor=1e-9,
+        held_out_floor=1e-5,
         y_test=np.array([0.0, 10.0, 20.0, 30.0]),
         test_rmse={"linear": 1e-9, "relu": 0.25},
     )
     assert result.verdict().splitlines() == [
-        "linear: held-out RMSE 1.0e-09; the best straight line on the same data gets 1.0e-09: "
+        "linear: held-out RMSE 1.0e-09; the best straight line on the same data gets 1.0e-05: "
         "x1 + x2 is linear, so a linear network fits it.",
         "relu: held-out RMSE 0.2.",
     ]
@@ -265,19 +266,27 @@ def test_a_model_without_error_inside_gives_no_ratio_outside():
     assert result.verdict().endswith("Outside the training range (5..9): RMSE 3.0.")
 
 
+def _square_units(X, y, units):
+    """Square units fitted by L-BFGS from the least-squares quadratic: exact."""
+    model = experiments.build_pipeline(
+        "square", (units,), solver="lbfgs", max_iter=50, random_state=0
+    )
+    return model.fit(X, y)
+
+
 @pytest.fixture(scope="module")
 def square_units():
-    """Square units fitted to y = x² - 20·x on [1, 1000] (exact from the least-squares start)."""
+    """Square units fitted to y = x² - 20·x + 5 on [1, 1000]."""
     x = np.linspace(1, 1000, 200).reshape(-1, 1)
-    model = experiments.build_pipeline("square", (1,), solver="lbfgs", max_iter=50, random_state=0)
-    return model.fit(x, x[:, 0] ** 2 - 20 * x[:, 0]), x
+    return _square_units(x, x[:, 0] ** 2 - 20 * x[:, 0] + 5, 1), x
 
 
 def test_square_units_are_read_back_without_their_round_off_terms(square_units):
     model, x = square_units
-    # The fitted network's terms, as the read-back gives them: x², x and a
-    # constant that is round-off (far below a millionth of x²'s size on x).
-    assert experiments._formula(model, x) == "y = 1·x² - 20·x"
+    # Round-off terms (coefficients near 1e-16) change no prediction on x by a
+    # millionth of the largest term, x² of size 1e6: left out. The constant 5
+    # changes every prediction by 5: kept, though it multiplies no input.
+    assert experiments._formula(model, x) == "y = 1·x² - 20·x + 5"
     result = _experiment(
         test_rmse={"square": 1e-9},
         models={"square": model},
@@ -286,8 +295,16 @@ def test_square_units_are_read_back_without_their_round_off_terms(square_units):
     )
     assert result.verdict() == (
         "square: exact, every held-out prediction rounds to the true value (RMSE 1.0e-09). "
-        "It computes y = 1·x² - 20·x."
+        "It computes y = 1·x² - 20·x + 5."
     )
+
+
+def test_a_term_is_kept_by_its_size_on_the_data_not_its_coefficient():
+    X = np.random.default_rng(0).uniform(1, 1000, size=(300, 2))
+    model = _square_units(X, 5e-7 * X[:, 0] * X[:, 1] + 2 * X[:, 0] + 5, 2)
+    # 5e-7·x1·x2 reaches 0.5 on the data: a term, though its coefficient is
+    # below to_polynomial's default tol. The inputs are named as FUNCTIONS names them.
+    assert experiments._formula(model, X) == "y = 5e-07·x1·x2 + 2·x1 + 5"
 
 
 def test_the_convergence_note_counts_candidates_and_names_the_budget():
@@ -393,7 +410,8 @@ def test_the_sample_rows_are_rows_of_the_data_with_each_prediction_and_error():
     np.testing.assert_allclose(samples["err (linear)"], -1.0)
     again = experiments._sample_table(X, y, predictions, 4, random_state=3)
     pd.testing.assert_frame_equal(samples, again)
-    assert len(experiments._sample_table(X, y, predictions, 50, random_state=3)) == 10
+    every = experiments._sample_table(X, y, predictions, 50, random_state=3)
+    assert sorted(every["x1"]) == sorted(X[:, 0])  # each row once, none twice
 
 
 def test_a_progress_line_names_the_candidate_and_its_figures(capsys):
