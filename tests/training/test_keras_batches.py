@@ -221,3 +221,39 @@ def test_early_stopping_scores_the_validation_rows_and_keeps_the_best_weights():
     assert record.best_validation_score == pytest.approx(max(scores))
     # The best weights are the first epoch's (slope 2), though later ones came after.
     np.testing.assert_array_equal(record.best_weights[0], [[2.0]])
+
+
+@pytest.mark.parametrize("loss_weight", [None, 0.5])
+def test_scikeras_is_given_the_fits_settings_and_our_rules_first(loss_weight):
+    rules_callback, users_callback = object(), keras.callbacks.History()
+    settings = types.SimpleNamespace(
+        keras=keras_fit.KerasSettings(
+            optimizer="adam",
+            optimizer_params={"learning_rate": 0.01, "beta_1": 0.8},
+            loss="huber",
+            loss_weight=loss_weight,
+            callbacks=[users_callback],
+        ),
+        jit_compile=False,
+    )
+    model = object()
+    params = keras_fit._wrapper(model, settings, rules_callback, 7, 3).get_params()
+    expected = {
+        "model": model,
+        "optimizer": "adam",
+        "loss": "huber",
+        "callbacks": [rules_callback, users_callback],
+        "epochs": 7,
+        # SciKeras neither batches, shuffles, seeds nor prints: the batches
+        # come as one dataset of the fit's own shuffle, an epoch a call.
+        "batch_size": None,
+        "verbose": 0,
+        "shuffle": False,
+        "random_state": None,
+        "compile__jit_compile": False,
+        "compile__steps_per_execution": 3,
+        "optimizer__learning_rate": 0.01,
+        "optimizer__beta_1": 0.8,
+    }
+    assert {k: params[k] for k in expected} == expected
+    assert params.get("compile__loss_weights") == loss_weight
