@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
+from sklearn_fitfn._network import inputs
 from sklearn_fitfn._quiet.tensorflow import keras
 from sklearn_fitfn._training import keras_fit
 from sklearn_fitfn._training.optimizers import LearningRateSchedule
@@ -94,8 +95,9 @@ def test_weights_of_any_scale_train_as_mlpregressor_weighs_them(scale):
 
 
 def test_the_penalty_is_its_strength_times_the_squared_kernel_in_kerass_float():
+    # A float64 network's penalty joins Keras's float32 loss as float32.
     kernel = np.array([[1.0, 2.0], [3.0, -4.0]])
-    penalty = keras_fit._Penalty(keras.Variable(0.5))(kernel)
+    penalty = keras_fit._Penalty(keras.Variable(0.5, dtype="float64"))(kernel)
     assert float(penalty) == 0.5 * 30
     assert penalty.dtype == keras.config.floatx()
 
@@ -108,6 +110,8 @@ def test_every_kernel_gets_one_penalty_variable_set_for_each_fit():
     strengths = [layer.kernel.regularizer.strength for layer in model.layers]
     assert [float(s.numpy()) for s in strengths] == [0.25, 0.25]
     assert [s.dtype for s in strengths] == [np.float32, np.float64]
+    # A scalar that training reads and never changes.
+    assert all(s.shape == () and not s.trainable for s in strengths)
     keras_fit._attach_penalty(model, 0.5)
     # The same variables, set anew: the traced training step reads them.
     assert [layer.kernel.regularizer.strength for layer in model.layers] == strengths
@@ -168,6 +172,7 @@ def _rules(model, schedule=None, validation=None, n_iter_no_change=2, early_stop
 def test_each_epoch_is_booked_and_the_flat_ones_stop_training():
     model = _linear_model()
     callback, record = _rules(model)
+    assert callback.stopped is False
     for epoch, loss in enumerate([4.0, 3.0, 2.9995, 2.9999]):
         callback.on_epoch_end(epoch, {"loss": loss})
         assert not callback.stopped and not model.stop_training
@@ -203,8 +208,10 @@ def test_a_non_finite_loss_names_the_epoch_and_the_dtype():
         callback.on_epoch_end(1, {"loss": float("nan")})
 
 
-def test_early_stopping_scores_the_validation_rows_and_keeps_the_best_weights():
+def test_early_stopping_scores_the_validation_rows_and_keeps_the_best_weights(monkeypatch):
     from sklearn.metrics import r2_score
+
+    monkeypatch.setattr(inputs, "CHUNK_ROWS", 3)  # the 4 rows predicted in 2 chunks
 
     X_val = scipy.sparse.csr_matrix(np.array([[1.0], [2.0], [3.0], [5.0]]))
     y_val = np.array([[2.0], [4.0], [7.0], [10.0]])
@@ -221,6 +228,19 @@ def test_early_stopping_scores_the_validation_rows_and_keeps_the_best_weights():
     assert record.best_validation_score == pytest.approx(max(scores))
     # The best weights are the first epoch's (slope 2), though later ones came after.
     np.testing.assert_array_equal(record.best_weights[0], [[2.0]])
+
+
+def test_of_equal_validation_scores_the_first_weights_are_kept():
+    # y = 2x: slopes 3 and 1 miss it by x and -x, the same squared errors.
+    X_val = np.array([[1.0], [2.0], [3.0], [5.0]])
+    model = _linear_model("float64")
+    validation = (X_val, 2 * X_val, np.ones(4))
+    callback, record = _rules(model, validation=validation, early_stopping=True)
+    for epoch, slope in enumerate([3.0, 1.0]):
+        model.layers[0].set_weights([np.array([[slope]]), np.zeros(1)])
+        callback.on_epoch_end(epoch, {"loss": 1.0})
+    assert record.validation_scores[0] == record.validation_scores[1]
+    np.testing.assert_array_equal(record.best_weights[0], [[3.0]])
 
 
 @pytest.mark.parametrize("loss_weight", [None, 0.5])
