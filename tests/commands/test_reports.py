@@ -5,6 +5,7 @@ polyfit, the extrapolation ratio from the two errors given)."""
 
 import json
 import math
+import time
 import types
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn_fitfn._commands import arithmetic, experiments
 from sklearn_fitfn._commands.arithmetic import ArithmeticResult, percent, sparsity_error
 from sklearn_fitfn._commands.experiments import ExperimentResult
 from sklearn_fitfn._network.polynomial import Ratio
+from sklearn_fitfn.datasets import arithmetic_success_threshold, make_arithmetic
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -490,3 +492,72 @@ def test_the_converged_score_reads_the_networks_own_record():
         network = types.SimpleNamespace(converged_=converged)
         model = types.SimpleNamespace(regressor_=[StandardScaler(), network])
         assert experiments._converged(model, None, None) == float(converged)
+
+
+# ------------------------------------------------- one seed of the benchmark
+
+_PRIMER = arithmetic.TASKS[True]
+_RANGES = ((1, 2), (2, 6))
+
+
+def test_one_seed_is_fitted_and_scored_on_its_own_draws():
+    started = time.perf_counter()
+    row, formula = arithmetic._fit_one("mul", _PRIMER, _RANGES, 3, 1000, 2)
+    elapsed = time.perf_counter() - started
+    # The same seed's data, network and held-out draws, made here.
+    X, y, windows = make_arithmetic(1000, "mul", interval=(1, 2), random_state=3, **_PRIMER)
+    model = arithmetic.estimator_for("mul", 3).fit(X, y)
+    X_out, y_out, _ = make_arithmetic(
+        10_000, "mul", interval=(2, 6), random_state=1_000_003, windows=windows, **_PRIMER
+    )
+    threshold = arithmetic_success_threshold(
+        "mul", windows, n_features=2, interval=(2, 6), n_samples=100_000, random_state=3
+    )
+    assert row["mse"] == np.mean((model.predict(X_out) - y_out) ** 2)
+    assert row["threshold"] == threshold and row["success"] is True
+    assert (row["a"], row["b"]) == (str(windows.a), str(windows.b))
+    assert (row["seed"], row["train"], row["extrapolation"]) == (3, "(1, 2)", "(2, 6)")
+    assert row["sparsity_error"] == sparsity_error(formula) < 1e-6
+    assert 0 < row["seconds"] <= elapsed and row["refused"] == ""
+
+
+class _Missing:
+    """A network whose predictions miss by ``miss`` everywhere."""
+
+    def __init__(self, network, miss):
+        self.network, self.miss = network, miss
+
+    def fit(self, X, y):
+        self.network.fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.network.predict(X) + self.miss
+
+    def to_formula(self, tol):
+        return self.network.to_formula(tol=tol)
+
+
+@pytest.mark.parametrize("digits, solved", [(9.3, True), (8.7, False)])
+def test_where_the_threshold_vanishes_nine_agreeing_digits_are_exact(monkeypatch, digits, solved):
+    # add on the Primer's 2 inputs: its near-perfect solution is exact, so the
+    # paper's threshold is round-off. Predictions that agree with y to 9
+    # significant digits (a miss below 1e-9 of y's RMS) count as exact.
+    X_out, y_out, _ = make_arithmetic(
+        10_000, "add", interval=(2, 6), random_state=1_000_000, **_PRIMER
+    )
+    miss = 10**-digits * np.sqrt(np.mean(y_out**2))
+    missing = _Missing(arithmetic.estimator_for("add", 0), miss)
+    monkeypatch.setattr(arithmetic, "estimator_for", lambda *args, **kwargs: missing)
+    row, _ = arithmetic._fit_one("add", _PRIMER, _RANGES, 0, 1000, 2)
+    assert row["threshold"] < 1e-20
+    assert row["mse"] == pytest.approx(miss**2, rel=1e-3)
+    assert row["success"] is solved
+
+
+def test_a_refused_fit_is_recorded_as_not_solved_without_figures():
+    # A log unit cannot take a denominator that crosses 0.
+    row, formula = arithmetic._fit_one("div", _PRIMER, ((-2, 2), (2, 6)), 0, 1000, 2)
+    assert formula is None and row["success"] is False and row["refused"]
+    assert np.isnan(row["mse"]) and np.isnan(row["sparsity_error"])
+    assert row["threshold"] > 0
