@@ -561,3 +561,83 @@ def test_a_refused_fit_is_recorded_as_not_solved_without_figures():
     assert formula is None and row["success"] is False and row["refused"]
     assert np.isnan(row["mse"]) and np.isnan(row["sparsity_error"])
     assert row["threshold"] > 0
+
+
+# ---------------------------------------------------- the benchmark's runner
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(seeds=True), "seeds must be a positive integer; got True"),
+        (dict(seeds=2.0), "seeds must be a positive integer; got 2.0"),
+        (dict(hidden=0), "hidden must be a positive integer; got 0"),
+        (
+            dict(seeds=2**32 + 1),
+            "seeds must be at most 2**32 (NumPy's seeds are 0 to 2**32 - 1); got 4294967297",
+        ),
+        (dict(hidden=5000), "hidden=5000 square units are too many to read back: Expanding"),
+    ],
+)
+def test_a_benchmark_that_cannot_run_is_named_whole(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        arithmetic.check_arithmetic(**{"operation": "mul", "seeds": 1, **kwargs})
+    assert str(error.value).startswith(message)
+
+
+def test_the_largest_settings_that_can_run_are_accepted():
+    arithmetic.check_arithmetic("mul", 2**32)  # seeds 0 to 2**32 - 1
+    # 5000 units read back on the Primer's 2 inputs, not on 100.
+    arithmetic.check_arithmetic("mul", 1, primer=True, hidden=5000)
+
+
+def _fake_seed(calls):
+    """A stand-in for one seed's fit: seed 1 is refused, the others solved."""
+
+    def fit_one(operation, task, ranges, seed, n_samples, hidden):
+        calls.append((ranges, seed, n_samples, hidden, task["n_features"]))
+        row = {
+            "seed": seed,
+            "train": str(ranges[0]),
+            "extrapolation": str(ranges[1]),
+            "mse": 1.25e-12 * (seed + 1),
+            "threshold": 2.5e-3,
+            "success": seed != 2,
+            "seconds": 0.25,
+            "sparsity_error": 0.0,
+            "refused": "pole" if seed == 1 else "",
+        }
+        return row, (None if seed == 1 else {(1, 1): float(seed + 2)})
+
+    return fit_one
+
+
+def test_the_runner_fits_every_seed_of_every_range_and_says_so(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(arithmetic, "_fit_one", _fake_seed(calls))
+    result = arithmetic.run_arithmetic("mul", 3, primer=True, hidden=4)
+    ranges = arithmetic.PRIMER_RANGES
+    # A quadratic of 2 inputs has 6 coefficients: 1000 rows are plenty.
+    assert calls == [(pair, seed, 1000, 4, 2) for pair in ranges for seed in range(3)]
+    assert result.config == dict(operation="mul", seeds=3, primer=True, hidden=4, n_samples=1000)
+    assert (result.operation, result.primer, len(result.table)) == ("mul", True, 27)
+    assert result.formula == "y = 2·x0·x1"  # the first seed's, not a later one's
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == [
+        "[1/27] seed 0 (-20, -10) -> (-40, -20): MSE 1.25e-12 (threshold 2.50e-03) solved, 0.2 s",
+        "[2/27] seed 1 (-20, -10) -> (-40, -20): refused (log units need one sign), not "
+        "solved, 0.2 s",
+        "[3/27] seed 2 (-20, -10) -> (-40, -20): MSE 3.75e-12 (threshold 2.50e-03) not "
+        "solved, 0.2 s",
+    ]
+    assert len(lines) == 27 and lines[-1].startswith("[27/27] seed 2 (10, 20) -> (20, 40):")
+
+
+def test_the_100_input_task_draws_enough_rows_for_its_quadratic(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(arithmetic, "_fit_one", _fake_seed(calls))
+    result = arithmetic.run_arithmetic("square", 1, progress=False)
+    # 101·102/2 = 5151 coefficients of a quadratic of 100 inputs, a tenth more: 5666.
+    assert calls == [(((1, 2), (2, 6)), 0, 5666, 2, 100)]
+    assert result.config["n_samples"] == 5666 and result.primer is False
+    assert capsys.readouterr().err == ""
