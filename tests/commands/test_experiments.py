@@ -1,6 +1,7 @@
 import contextlib
 import json
 import re
+import time
 import warnings
 
 import joblib
@@ -201,17 +202,34 @@ def test_square_units_stay_exact_outside_the_training_range(extrapolated):
     assert payload["exact"]["outside"]["square"] is True
 
 
-def test_progress_reports_every_candidate():
+def test_progress_reports_every_candidate_once_its_round_is_done():
     seen = []
-    run_experiment(
+
+    def progress(index, total, candidate, results):
+        seen.append((index, total, candidate, len(results["params"])))
+        seen[-1] += (results["mean_fit_time"][index - 1],)
+
+    result = run_experiment(
         "squares",
         n_samples=60,
         max_iter=2,
         architectures=[(4,), (8,)],
         cv=2,
-        progress=lambda i, total, candidate, results: seen.append((i, total)),
+        n_jobs=4,  # 4 fits at once: rounds of 2 candidates of 2 folds
+        progress=progress,
     )
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(i, total, done) for i, total, _, done, _ in seen] == [
+        (1, 4, 2),
+        (2, 4, 2),
+        (3, 4, 4),
+        (4, 4, 4),
+    ]
+    assert [c for _, _, c, _, _ in seen] == result.search.cv_results_["params"]
+    # The seconds shown are the table's: each fit's own, with its share of
+    # the training its group did before scikit-learn's loop.
+    shown = {experiments._describe(c): seconds for _, _, c, _, seconds in seen}
+    table = result.table.set_index(["activation", "architecture"])["fit_seconds"]
+    assert shown == pytest.approx(dict(table))
 
 
 @pytest.mark.parametrize(
@@ -265,3 +283,30 @@ def test_parallel_fits_give_the_same_grid_as_one_process(backend):
         parallel.table["cv_rmse_mean"], serial.table["cv_rmse_mean"], rtol=1e-9
     )
     assert parallel.test_rmse == pytest.approx(serial.test_rmse, rel=1e-9)
+
+
+def test_every_network_is_trained_with_the_runs_settings():
+    expected = dict(max_iter=3, random_state=3, solver="sgd", alpha=0.5, tol=0.25)
+    started = time.perf_counter()
+    result = run_experiment(
+        "squares",
+        n_samples=60,
+        architectures=[(4,)],
+        activations=("relu", "tanh"),
+        cv=2,
+        progress=False,
+        **expected,
+    )
+    networks = [result.search.estimator.regressor[-1]]
+    networks += [model.regressor_[-1] for model in result.models.values()]
+    for network in networks:
+        assert {k: network.get_params()[k] for k in expected} == expected
+    assert {k: result.config[k] for k in expected} == expected
+    # The run's seconds, rounded to a tenth (so at most 0.05 over the time it took).
+    assert 0 <= result.config["seconds"] <= time.perf_counter() - started + 0.05
+    # The held-out rows are the next seed's draw, not the training rows.
+    X_test, y_test = make_squares(60, random_state=4)
+    np.testing.assert_array_equal(result.X_test, X_test)
+    np.testing.assert_array_equal(result.y_test, y_test)
+    X_train, _ = make_squares(60, random_state=3)
+    np.testing.assert_array_equal(result.X_train, X_train)
