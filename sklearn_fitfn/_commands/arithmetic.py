@@ -14,6 +14,7 @@ significant digits, counts as exact.
 
 import dataclasses
 import json
+import math
 import numbers
 import sys
 import time
@@ -208,10 +209,14 @@ class ArithmeticResult:
         digit (a refused fit's missing MSE as null)."""
         # Not pandas' to_json: it keeps 10 decimals, so a solved fit's MSE of 1e-12 read 0.
         rows = [
-            {key: None if value != value else value for key, value in row.items()}
+            {key: None if _is_nan(value) else value for key, value in row.items()}
             for row in self.table.to_dict(orient="records")
         ]
         return json.dumps({**self.summary(), "config": self.config, "fits": rows}, indent=2)
+
+
+def _is_nan(value):
+    return isinstance(value, float) and math.isnan(value)
 
 
 #: Added to a seed for its extrapolation data, so that no seed's training
