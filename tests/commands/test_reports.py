@@ -641,3 +641,20 @@ def test_the_100_input_task_draws_enough_rows_for_its_quadratic(monkeypatch, cap
     assert calls == [(((1, 2), (2, 6)), 0, 5666, 2, 100)]
     assert result.config["n_samples"] == 5666 and result.primer is False
     assert capsys.readouterr().err == ""
+
+
+def test_the_runners_defaults_are_ten_seeds_of_mul_on_100_inputs(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(arithmetic, "_fit_one", _fake_seed(calls))
+    result = arithmetic.run_arithmetic()
+    assert calls == [(((1, 2), (2, 6)), seed, 5666, 2, 100) for seed in range(10)]
+    assert result.operation == "mul" and result.config["seeds"] == 10
+    assert len(capsys.readouterr().err.splitlines()) == 10  # progress, by default
+
+
+def test_the_runner_checks_the_units_against_the_task_it_runs(monkeypatch):
+    calls = []
+    monkeypatch.setattr(arithmetic, "_fit_one", _fake_seed(calls))
+    # 5000 square units read back on the Primer's 2 inputs (not on 100).
+    arithmetic.run_arithmetic("mul", 1, primer=True, hidden=5000, progress=False)
+    assert len(calls) == 9 and {call[3] for call in calls} == {5000}
