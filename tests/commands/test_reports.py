@@ -168,6 +168,15 @@ def test_a_formula_is_written_with_its_six_largest_degree_terms_and_a_count():
         "y = 1·a⁷·b + 1·a⁶·b + 1·a⁵·b + 1·a⁴·b + 1·a³·b + 1·a²·b"
         " + … (9 terms in all, coefficients [0.5, 1.0])"
     )
+    six = {(i, 1): 1.0 for i in range(6)}
+    assert arithmetic._written(six, names=["a", "b"]) == (
+        "y = 1·a⁵·b + 1·a⁴·b + 1·a³·b + 1·a²·b + 1·a·b + 1·b"  # all shown: no count
+    )
+    # The coefficients of a long formula are listed to 6 decimals, alike ones once.
+    near = {(i, 1): 1.0 + 4e-7 * (i % 2) for i in range(7)}
+    assert arithmetic._written(near, names=["a", "b"]).endswith(
+        " + … (7 terms in all, coefficients [1.0])"
+    )
     ratio = Ratio({(1, 0): 1.0}, {(0, 1): 1.0, (0, 0): 1e-8})
     assert arithmetic._written(ratio, names=["a", "b"]) == "y = (1·a) / (1·b)"
 
