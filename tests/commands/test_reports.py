@@ -147,7 +147,9 @@ def test_the_markdown_gives_the_machine_independent_figures():
 def test_the_json_holds_the_summary_the_settings_and_every_fit():
     table = _arithmetic_table()
     result = ArithmeticResult("mul", False, table, "y = x0·x1", {"seeds": 4, "hidden": 2})
-    written = json.loads(result.to_json())
+    text = result.to_json()
+    assert text.splitlines()[:2] == ["{", '  "operation": "mul",']  # indented for people
+    written = json.loads(text)
     assert written["config"] == {"seeds": 4, "hidden": 2}
     assert written["successes"] == 3 and written["operation"] == "mul"
     # Every float to its last digit: a solved fit's MSE is far below 1e-10.
