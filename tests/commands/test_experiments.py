@@ -225,11 +225,31 @@ def test_progress_reports_every_candidate_once_its_round_is_done():
         (4, 4, 4),
     ]
     assert [c for _, _, c, _, _ in seen] == result.search.cv_results_["params"]
-    # The seconds shown are the table's: each fit's own, with its share of
-    # the training its group did before scikit-learn's loop.
-    shown = {experiments._describe(c): seconds for _, _, c, _, seconds in seen}
-    table = result.table.set_index(["activation", "architecture"])["fit_seconds"]
-    assert shown == pytest.approx(dict(table))
+
+
+def test_progress_shows_the_tables_seconds_with_the_groups_training_counted_in():
+    seen = {}
+
+    def progress(index, total, candidate, results):
+        seen[experiments._describe(candidate)] = results["mean_fit_time"][index - 1]
+
+    # 8 folds of one candidate at once: a group, trained before scikit-learn's loop.
+    result = run_experiment(
+        "squares",
+        n_samples=80,
+        max_iter=2,
+        activations=("identity", "relu"),
+        architectures=[(4,)],
+        cv=8,
+        n_jobs=8,
+        progress=progress,
+    )
+    table = dict(result.table.set_index(["activation", "architecture"])["fit_seconds"])
+    assert seen == pytest.approx(table)
+    cv_results = result.search.cv_results_
+    # scikit-learn's own time of each member's fit leaves the training out.
+    for candidate, fit in zip(cv_results["params"], cv_results["mean_fit_time"]):
+        assert table[experiments._describe(candidate)] > fit
 
 
 @pytest.mark.parametrize(
