@@ -513,23 +513,38 @@ _RANGES = ((1, 2), (2, 6))
 
 def test_one_seed_is_fitted_and_scored_on_its_own_draws():
     started = time.perf_counter()
-    row, formula = arithmetic._fit_one("mul", _PRIMER, _RANGES, 3, 1000, 2)
+    row, formula = arithmetic._fit_one("mul", _PRIMER, ((10, 20), (20, 40)), 3, 1000, 2)
     elapsed = time.perf_counter() - started
     # The same seed's data, network and held-out draws, made here.
-    X, y, windows = make_arithmetic(1000, "mul", interval=(1, 2), random_state=3, **_PRIMER)
+    X, y, windows = make_arithmetic(1000, "mul", interval=(10, 20), random_state=3, **_PRIMER)
     model = arithmetic.estimator_for("mul", 3).fit(X, y)
     X_out, y_out, _ = make_arithmetic(
-        10_000, "mul", interval=(2, 6), random_state=1_000_003, windows=windows, **_PRIMER
+        10_000, "mul", interval=(20, 40), random_state=1_000_003, windows=windows, **_PRIMER
     )
     threshold = arithmetic_success_threshold(
-        "mul", windows, n_features=2, interval=(2, 6), n_samples=100_000, random_state=3
+        "mul", windows, n_features=2, interval=(20, 40), n_samples=100_000, random_state=3
     )
     assert row["mse"] == np.mean((model.predict(X_out) - y_out) ** 2)
     assert row["threshold"] == threshold and row["success"] is True
     assert (row["a"], row["b"]) == (str(windows.a), str(windows.b))
-    assert (row["seed"], row["train"], row["extrapolation"]) == (3, "(1, 2)", "(2, 6)")
+    assert (row["seed"], row["train"], row["extrapolation"]) == (3, "(10, 20)", "(20, 40)")
     assert row["sparsity_error"] == sparsity_error(formula) < 1e-6
     assert 0 < row["seconds"] <= elapsed and row["refused"] == ""
+
+
+def test_each_seed_fits_the_network_the_command_names_with_its_seed(monkeypatch):
+    made = []
+
+    def spy(operation, random_state=None, *, hidden=2):
+        made.append((operation, random_state, hidden))
+        return estimator_for(operation, random_state, hidden=hidden)
+
+    estimator_for = arithmetic.estimator_for
+    monkeypatch.setattr(arithmetic, "estimator_for", spy)
+    arithmetic._fit_one("mul", _PRIMER, _RANGES, 5, 1000, 3)
+    assert made == [("mul", 5, 3)]
+    assert estimator_for("div", 5).random_state == 5
+    assert estimator_for("mul", 7, hidden=3).random_state == 7
 
 
 class _Missing:
