@@ -545,6 +545,7 @@ def test_each_seed_fits_the_network_the_command_names_with_its_seed(monkeypatch)
     assert made == [("mul", 5, 3)]
     assert estimator_for("div", 5).random_state == 5
     assert estimator_for("mul", 7, hidden=3).random_state == 7
+    assert estimator_for("mul").hidden_layer_sizes == (2,)  # two square units by default
 
 
 class _Missing:
