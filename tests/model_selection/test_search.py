@@ -3,6 +3,7 @@ the same cv_results_, best_params_ and refit, each member's weights those of
 fitting it alone (to float rounding), and every member that cannot share a
 program trained alone, as scikit-learn's search would."""
 
+import contextlib
 import os
 import re
 import signal
@@ -63,10 +64,19 @@ def together(monkeypatch):
     return counts
 
 
-def _searches(estimator, grid, X, y, **options):
+def _searches(estimator, grid, X, y, *, backend=None, **options):
+    """Our search (under joblib's ``backend`` with 2 jobs, if given) and
+    scikit-learn's, in this process: its process workers would each start
+    TensorFlow."""
+    ours_backend = (
+        contextlib.nullcontext()
+        if backend is None
+        else joblib.parallel_config(backend=backend, n_jobs=2)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = GridSearchCV(estimator, grid, cv=CV, **options).fit(X, y)
+        with ours_backend:
+            ours = GridSearchCV(estimator, grid, cv=CV, **options).fit(X, y)
         theirs = ScikitLearnGridSearchCV(estimator, grid, cv=CV, **options).fit(X, y)
     return ours, theirs
 
@@ -252,13 +262,7 @@ def test_verbose_says_which_fits_train_together_and_which_alone(data, capsys):
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_joblibs_local_backends_train_the_groups_here(data, together, backend):
     X, y = data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        # scikit-learn's search, in this process: its process workers would
-        # each start TensorFlow.
-        theirs = ScikitLearnGridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
-        with joblib.parallel_config(backend=backend, n_jobs=2):
-            ours = GridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
+    ours, theirs = _searches(_pipeline(), GRID, X, y, backend=backend)
     assert together["taken"] == 12
     _assert_same_results(ours, theirs, 1e-9)
 
