@@ -324,33 +324,12 @@ def test_the_rounded_error_rounds_each_prediction_first():
 def test_the_summary_leaves_out_the_models_and_keeps_every_figure():
     steps = [_step("a", 1.5, measured={"weights": 7}, model=object())]
     result = ReplayResult(steps=steps, X=np.ones((1, 1)), y=np.ones(1), config={"seed": 3})
-    assert result.table().to_dict(orient="records") == [
-        {
-            "step": "a",
-            "rmse": 1.5,
-            "line_rmse": 75198.1,
-            "epochs": 500,
-            "max_epochs": 500,
-            "seconds": 0.0,
-            "why": "",
-        }
-    ]
+    figures = dict(rmse=1.5, line_rmse=75198.1, epochs=500, max_epochs=500, seconds=0.0, why="")
+    assert result.table().to_dict(orient="records") == [{"step": "a", **figures}]
     text = result.to_json()
     assert text.splitlines()[:2] == ["{", '  "config": {']  # indented, for people to read
     written = json.loads(text)
     assert written == {
         "config": {"seed": 3},
-        "steps": [
-            {
-                "name": "a",
-                "change": "",
-                "rmse": 1.5,
-                "line_rmse": 75198.1,
-                "epochs": 500,
-                "max_epochs": 500,
-                "seconds": 0.0,
-                "why": "",
-                "measured": {"weights": 7},
-            }
-        ],
+        "steps": [{"name": "a", "change": "", **figures, "measured": {"weights": 7}}],
     }
