@@ -2,6 +2,7 @@ import contextlib
 import json
 import re
 import time
+import types
 import warnings
 
 import joblib
@@ -330,3 +331,116 @@ def test_every_network_is_trained_with_the_runs_settings():
     np.testing.assert_array_equal(result.y_test, y_test)
     X_train, _ = make_squares(60, random_state=3)
     np.testing.assert_array_equal(result.X_train, X_train)
+
+
+class _StandInClient:
+    """What `_search` reads of a Dask client: its scheduler's address and its
+    workers' threads."""
+
+    def __init__(self, threads):
+        self.scheduler = types.SimpleNamespace(address="tcp://127.0.0.1:8786")
+        self.threads = threads
+
+    def nthreads(self):
+        return {f"tcp://127.0.0.1:{9000 + i}": n for i, n in enumerate(self.threads)}
+
+
+def test_on_a_cluster_every_fit_goes_to_its_workers_and_lost_work_is_run_again(monkeypatch, capsys):
+    """The cluster path without a cluster: a stand-in for `dask_backend` that
+    yields a client of 3 worker threads and runs joblib's work in threads, and
+    whose first search and first refits lose their work to a dead worker."""
+    from distributed.client import FutureCancelledError
+
+    opened, n_jobs_given = [], {"search": [], "refits": []}
+    client = _StandInClient(threads=[1, 2])
+
+    @contextlib.contextmanager
+    def stand_in_backend(scheduler, *, n_workers=None):
+        opened.append((scheduler, n_workers))
+        with joblib.parallel_config(prefer="threads"):
+            yield client
+
+    def losing_the_first_try(name, method):
+        def wrapped(*args, **kwargs):
+            if len(n_jobs_given[name]) == 1:
+                raise FutureCancelledError("key", "a worker died")
+            return method(*args, **kwargs)
+
+        return wrapped
+
+    search_fit = experiments._ReportingGridSearchCV.fit
+
+    def recording_fit(self, *args, **kwargs):
+        n_jobs_given["search"].append(self.n_jobs)
+        return losing_the_first_try("search", search_fit)(self, *args, **kwargs)
+
+    class RecordingParallel(experiments.Parallel):
+        def __call__(self, iterable):
+            n_jobs_given["refits"].append(self.n_jobs)
+            return losing_the_first_try("refits", super().__call__)(iterable)
+
+    monkeypatch.setattr(experiments, "dask_backend", stand_in_backend)
+    monkeypatch.setattr(experiments._ReportingGridSearchCV, "fit", recording_fit)
+    monkeypatch.setattr(experiments, "Parallel", RecordingParallel)
+
+    result = run_experiment(
+        "squares",
+        n_samples=60,
+        max_iter=2,
+        activations=("identity", "relu"),
+        architectures=[(4,)],
+        cv=2,
+        n_jobs=1,  # a run on one machine would fit one at a time
+        scheduler="local",
+        n_workers=2,
+    )
+    assert opened == [("local", 2)]
+    # Every worker thread of the cluster runs fits, whatever n_jobs said.
+    assert n_jobs_given == {"search": [-1, -1], "refits": [-1, -1]}
+    # 3 threads and 2 folds: rounds of lcm(3, 2) = 6 fits, 3 candidates.
+    assert result.search.candidates_per_round == 3
+    assert result.config["scheduler"] == "local" and result.config["n_workers"] == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "running the fits on the Dask cluster at tcp://127.0.0.1:8786 (2 workers)"
+    redo = "a Dask worker died with data its fits needed; running them again (attempt 2 of 3)"
+    assert lines[1] == redo
+    assert lines[-2:] == ["refitting 1 more candidate(s) on all training data", redo]
+    # The refitted candidate is the other activation's, fitted on all training rows.
+    assert set(result.models) == {"identity", "relu"}
+    for model in result.models.values():
+        assert model.regressor_[-1].n_features_in_ == 1
+
+
+def test_a_cluster_run_that_is_not_reported_prints_nothing(monkeypatch, capsys):
+    @contextlib.contextmanager
+    def stand_in_backend(scheduler, *, n_workers=None):
+        with joblib.parallel_config(prefer="threads"):
+            yield _StandInClient(threads=[1])
+
+    from distributed.client import FutureCancelledError
+
+    search_fit, tries = experiments._ReportingGridSearchCV.fit, []
+
+    def losing_the_first_try(self, *args, **kwargs):
+        tries.append(self)
+        if len(tries) == 1:
+            raise FutureCancelledError("key", "a worker died")
+        return search_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(experiments, "dask_backend", stand_in_backend)
+    monkeypatch.setattr(experiments._ReportingGridSearchCV, "fit", losing_the_first_try)
+    seen = []
+    result = run_experiment(
+        "squares",
+        n_samples=40,
+        max_iter=2,
+        architectures=[(4,)],
+        cv=2,
+        scheduler="tcp://127.0.0.1:8786",
+        progress=lambda index, *rest: seen.append(index),
+    )
+    # The search ran twice, silently: the caller's progress has no redo lines.
+    assert len(tries) == 2 and seen == [1, 2] and capsys.readouterr().err == ""
+    assert result.config["scheduler"] == "tcp://127.0.0.1:8786"
+    # One worker thread and 2 folds: one candidate a round.
+    assert result.search.candidates_per_round == 1
