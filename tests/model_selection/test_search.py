@@ -20,7 +20,7 @@ from sklearn.model_selection import RandomizedSearchCV as ScikitLearnRandomizedS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn import MLPFunctionRegressor, model_selection
 from sklearn_fitfn._training import stacked
 from sklearn_fitfn.model_selection import GridSearchCV, RandomizedSearchCV
 
@@ -296,3 +296,47 @@ def test_ctrl_c_stops_the_group_and_the_search(data, monkeypatch, python_sigint_
         warnings.simplefilter("ignore", ConvergenceWarning)
         GridSearchCV(_pipeline(max_iter=400), GRID, cv=CV).fit(X, y)
     assert len(calls) == 2 and stacked._waiting == {}
+
+
+@pytest.mark.parametrize(
+    "estimator, params, sends",
+    [
+        (_pipeline(), {}, True),
+        (_pipeline(random_state=np.int64(3)), {"groups": None, "sample_weight": None}, True),
+        (_pipeline(solver="lbfgs"), {}, True),  # trains alone there, from its seed
+        (TransformedTargetRegressor(_pipeline(), transformer=StandardScaler()), {}, True),
+        (_pipeline(), {"mlpfunctionregressor__sample_weight": None}, False),
+        (_pipeline(random_state=None), {}, False),
+        (_pipeline(random_state=np.random.RandomState(0)), {}, False),
+        (_pipeline(solver="rmsprop"), {}, False),  # Keras's fit: its model stays there
+        (_pipeline(loss="huber"), {}, False),
+        (_pipeline(callbacks=[object()]), {}, False),
+        (make_pipeline(StandardScaler(), TransformedTargetRegressor()), {}, False),
+    ],
+    ids=lambda value: None if isinstance(value, bool) else "",
+)
+def test_a_cluster_is_sent_the_training_of_networks_that_train_from_a_seed_without_keras(
+    estimator, params, sends
+):
+    assert GridSearchCV(estimator, GRID)._sends_training(params) is sends
+
+
+@pytest.mark.parametrize(
+    "hidden_layer_sizes, activation, dtype, named",
+    [
+        ((), "relu", "float64", "linear"),  # no hidden layer: one linear map
+        ((8, 4), ("square", "relu"), "float32", "square/relu"),
+        ((8, 4), ("relu", "relu"), "float64", "relu"),
+    ],
+)
+def test_verbose_names_each_groups_network(capsys, hidden_layer_sizes, activation, dtype, named):
+    X, y = np.ones((4, 2)), np.arange(4.0)
+    network = MLPFunctionRegressor(
+        hidden_layer_sizes=hidden_layer_sizes, activation=activation, dtype=dtype
+    )
+    spec = network._training_member(X, y).spec
+    model_selection._group_report(spec, 9, 2.345)
+    assert capsys.readouterr().out == (
+        f"Trained 9 fits of hidden_layer_sizes={hidden_layer_sizes} ({named}, {dtype}) "
+        "together in 2.3s\n"
+    )

@@ -1,0 +1,195 @@
+"""The parts of training members together, called directly: which members
+share a program, how they are split into tasks and chunks, a member trained
+alone in a task of its own, the padding of the stacked data, and the
+results that wait for their member's own fit."""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_fitfn import MLPFunctionRegressor
+from sklearn_fitfn._training import stacked
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    return X, X[:, 0] * X[:, 1] + X[:, 2]
+
+
+def _member(X, y, **params):
+    network = MLPFunctionRegressor(
+        **{"hidden_layer_sizes": (4,), "max_iter": 3, "random_state": 0, **params}
+    )
+    return network._training_member(X, y)
+
+
+def test_members_share_a_program_when_their_shape_and_way_of_taking_rows_agree(data):
+    X, y = data
+    key = stacked.group_key(_member(X, y))
+    # What differs between members of one program: their own hyperparameters and rows.
+    for own in [dict(alpha=0.5), dict(learning_rate_init=0.1), dict(random_state=7)]:
+        assert stacked.group_key(_member(X, y, **own)) == key, own
+    # Members of different numbers of rows share batches of a size both have.
+    fold = stacked.group_key(_member(X[:40], y[:40], batch_size=16))
+    assert fold == stacked.group_key(_member(X, y, batch_size=16)) != key
+    # Nesterov's momentum is an SGD setting: Adam's members ignore it.
+    assert stacked.group_key(_member(X, y, nesterovs_momentum=False)) == key
+    sgd = stacked.group_key(_member(X, y, solver="sgd"))
+    assert sgd != key
+    assert stacked.group_key(_member(X, y, solver="sgd", nesterovs_momentum=False)) != sgd
+    for other in [
+        dict(hidden_layer_sizes=(5,)),
+        dict(activation="tanh"),
+        dict(dtype="float32"),
+        dict(batch_size=16),
+        dict(shuffle=False),
+        dict(early_stopping=True),
+    ]:
+        assert stacked.group_key(_member(X, y, **other)) not in (None, key), other
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="rmsprop"),  # Keras's fit
+        dict(loss="huber"),  # Keras's fit too
+        dict(solver="lbfgs"),
+        dict(jit_compile=True),
+    ],
+)
+def test_members_whose_training_could_differ_train_alone(data, params):
+    X, y = data
+    assert stacked.group_key(_member(X, y, **params)) is None
+
+
+def test_a_sparse_x_or_a_carried_optimizer_state_trains_alone(data):
+    X, y = data
+    assert stacked.group_key(_member(scipy.sparse.csr_matrix(X), y)) is None
+    member = _member(X, y)
+    carried = member.start._replace(optimizer_state=[np.zeros(1)])
+    assert stacked.group_key(member._replace(start=carried)) is None
+    incremental = dataclasses.replace(member.settings, incremental=True)
+    assert stacked.group_key(member._replace(settings=incremental)) is None
+
+
+def test_tasks_are_the_groups_of_enough_members_and_with_a_cluster_each_other_member(data):
+    X, y = data
+    eight = [_member(X, y, alpha=a) for a in np.linspace(1e-4, 1e-1, stacked.MIN_MEMBERS)]
+    seven = [_member(X, y, hidden_layer_sizes=(5,), alpha=a) for a in (1e-4, 1e-3)] * 3
+    seven.append(_member(X, y, hidden_layer_sizes=(5,)))
+    keras = _member(X, y, solver="rmsprop")
+    lbfgs = _member(X, y, solver="lbfgs")
+    members = [keras, *eight, lbfgs, *seven]
+    assert stacked.training_tasks(members) == [list(range(1, 9))]
+    # With a cluster, every member but Keras's trains there, alone if not grouped.
+    alone = [[i] for i in range(9, 17)]
+    assert stacked.training_tasks(members, alone=True) == [list(range(1, 9)), *alone]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_groups_are_chunked_so_that_each_chunks_stacked_data_stay_within_the_bound(
+    data, monkeypatch, early_stopping
+):
+    X, y = data
+    members = [
+        _member(X[:n], y[:n], early_stopping=early_stopping, validation_fraction=v)
+        for n, v in [(50, 0.1), (60, 0.2), (40, 0.3)] * 4
+    ]
+    # A chunk stacks, for each member, the longest member's rows and one
+    # padding row, each of X's 3 columns, y and the weight; with early
+    # stopping, the longest validation rows too.
+    longest = max(m.data.n_samples for m in members) + 1
+    assert longest == (49 if early_stopping else 61)
+    if early_stopping:
+        longest += max(len(m.data.validation.w) for m in members)
+        assert longest == 49 + 12
+    per_member = longest * (3 + 1 + 1)
+    indices = list(range(len(members)))
+    for bound, size in [(3 * per_member, 3), (4 * per_member - 1, 3), (per_member - 1, 1)]:
+        monkeypatch.setattr(stacked, "MAX_GROUP_ELEMENTS", bound)
+        expected = [indices[start : start + size] for start in range(0, 12, size)]
+        assert stacked._chunks(indices, members) == expected, bound
+    monkeypatch.setattr(stacked, "MAX_GROUP_ELEMENTS", 2**24)
+    assert stacked._chunks(indices, members) == [indices]
+
+
+def test_a_task_of_one_member_trains_it_as_its_own_fit_would_with_its_warnings(data):
+    X, y = data
+    network = MLPFunctionRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    member = network._training_member(X, y)
+    (outcome,), seconds = stacked.train_task([member])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        network.fit(X, y)
+    assert seconds > 0
+    assert outcome.warned == [(w.category, str(w.message)) for w in caught]
+    assert outcome.warned[0][0] is ConvergenceWarning
+    assert outcome.stopped is False and outcome.trained.record.n_iter == 3
+    weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
+    for ours, theirs in zip(outcome.trained.weights, weights):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_task_of_one_member_hands_back_its_error_for_its_own_fit_to_raise(data):
+    X, y = data
+    member = _member(X, y, solver="sgd", learning_rate_init=1e30)
+    (outcome,), _ = stacked.train_task([member])
+    assert isinstance(outcome, ValueError) and "non-finite" in str(outcome).lower()
+
+
+def test_padding_rows_copy_the_first_row_or_take_the_fill():
+    arrays = [np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0]])]
+    np.testing.assert_array_equal(
+        stacked._stack(arrays, 3),
+        [[[1, 2], [3, 4], [1, 2]], [[5, 6], [5, 6], [5, 6]]],
+    )
+    weights = [np.array([1.0, 2.0]), np.array([3.0])]
+    np.testing.assert_array_equal(
+        stacked._stack(weights, 4, fill=0.0), [[1, 2, 0, 0], [3, 0, 0, 0]]
+    )
+    assert stacked._stack([np.arange(2, dtype=np.int32)], 2).dtype == np.int32
+
+
+def test_a_fingerprint_changes_with_everything_that_decides_the_training(data):
+    X, y = data
+    member = _member(X, y)
+    key = stacked.fingerprint(member)
+    assert stacked.fingerprint(_member(X, y)) == key
+    changed_weights = [w.copy() for w in member.start.weights]
+    changed_weights[-1] += 1e-12
+    changed_state = np.random.RandomState(0)
+    changed_state.randint(2)
+    others = [
+        _member(X, y, alpha=0.5),  # the settings
+        _member(X, y, hidden_layer_sizes=(5,)),  # the network
+        _member(X[::-1], y[::-1]),  # the rows' order
+        member._replace(start=member.start._replace(weights=changed_weights)),
+        member._replace(start=member.start._replace(random_state=changed_state)),
+        _member(X, y, early_stopping=True, validation_fraction=0.2),
+        _member(X, y, early_stopping=True, validation_fraction=0.3),
+    ]
+    keys = [stacked.fingerprint(other) for other in others]
+    assert len({key, *keys}) == len(others) + 1
+
+
+def test_results_wait_for_their_member_once_and_are_forgotten_when_not_taken(data):
+    X, y = data
+    members = [_member(X, y, alpha=a) for a in (1e-4, 1e-3, 1e-2)]
+    keys = [stacked.fingerprint(m) for m in members]
+    outcomes = ["first", None, "third"]
+    assert stacked.keep_for_later(keys, outcomes) == [keys[0], keys[2]]
+    try:
+        assert stacked.take(members[1]) is None  # it trains in its own fit
+        assert stacked.take(members[0]) == "first"
+        assert stacked.take(members[0]) is None  # taken once
+        stacked.forget(keys)
+        assert stacked.take(members[2]) is None
+        assert stacked._waiting == {}
+    finally:
+        stacked.forget(keys)
