@@ -193,3 +193,32 @@ def test_results_wait_for_their_member_once_and_are_forgotten_when_not_taken(dat
         assert stacked._waiting == {}
     finally:
         stacked.forget(keys)
+
+
+def test_each_members_learning_rate_schedule_steps_as_alone(data):
+    """SGD's schedules, per member: invscaling's rate after each epoch from
+    the samples seen, adaptive's divided by 5 after flat epochs (tol=10
+    makes every epoch flat) until it stops the member."""
+    X, y = data
+    schedules = [
+        dict(learning_rate="invscaling", power_t=0.5, learning_rate_init=0.1),
+        dict(learning_rate="invscaling", power_t=0.25, learning_rate_init=0.05),
+        dict(learning_rate="adaptive", tol=10.0, n_iter_no_change=2, learning_rate_init=0.1),
+    ]
+    members, alone = [], []
+    for schedule in schedules:
+        network = MLPFunctionRegressor(
+            hidden_layer_sizes=(4,), solver="sgd", max_iter=30, random_state=1, **schedule
+        )
+        members.append(network._training_member(X, y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            alone.append(network.fit(X, y))
+    assert alone[2].n_iter_ < 30, "the adaptive member must stop on its schedule"
+    for outcome, network in zip(stacked._train_group(members), alone):
+        record = outcome.trained.record
+        assert record.n_iter == network.n_iter_
+        np.testing.assert_allclose(record.loss_curve, network.loss_curve_, rtol=1e-10)
+        weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
+        for ours, theirs in zip(outcome.trained.weights, weights):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
