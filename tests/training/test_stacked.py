@@ -4,6 +4,7 @@ alone in a task of its own, the padding of the stacked data, and the
 results that wait for their member's own fit."""
 
 import dataclasses
+import re
 import warnings
 
 import numpy as np
@@ -222,3 +223,28 @@ def test_each_members_learning_rate_schedule_steps_as_alone(data):
         weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
         for ours, theirs in zip(outcome.trained.weights, weights):
             np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_member_whose_loss_diverges_leaves_its_group_with_the_error_its_fit_raises(data, dtype):
+    X, y = data
+    rates = [1e-3, 1e3, 1e-2]  # the second diverges within a few epochs
+    networks = [
+        MLPFunctionRegressor(
+            hidden_layer_sizes=(4,),
+            solver="sgd",
+            learning_rate_init=rate,
+            max_iter=20,
+            random_state=0,
+            dtype=dtype,
+        )
+        for rate in rates
+    ]
+    outcomes = stacked._train_group([n._training_member(X, y) for n in networks])
+    with pytest.raises(ValueError) as alone:
+        networks[1].fit(X, y)
+    # The same message: the epoch at which the loss turned, and the dtype.
+    assert isinstance(outcomes[1], ValueError) and str(outcomes[1]) == str(alone.value)
+    assert re.search(rf"at epoch [2-9], computing in {dtype}\.", str(outcomes[1]))
+    # The others trained on to their max_iter.
+    assert [outcomes[k].trained.record.n_iter for k in (0, 2)] == [20, 20]
