@@ -1,8 +1,12 @@
 """The formula of a fitted pipeline of square units, in the data's own units."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -10,7 +14,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn.datasets import make_products
 from sklearn_fitfn.experiments import build_pipeline, run_experiment
-from sklearn_fitfn.formula import format_polynomial, to_polynomial
+from sklearn_fitfn.formula import format_polynomial, to_formula, to_polynomial
 
 
 def _rounded(terms, digits=6):
@@ -52,24 +56,57 @@ def test_every_supported_wrapping_gives_the_same_function(wrap):
 @pytest.mark.parametrize(
     "model, message",
     [
-        (make_pipeline(MinMaxScaler(), MLPFunctionRegressor(max_iter=2)), "step 'minmaxscaler'"),
+        (
+            make_pipeline(MinMaxScaler(), MLPFunctionRegressor(max_iter=2)),
+            "to_polynomial reads pipelines of StandardScaler steps and the estimator; "
+            "step 'minmaxscaler' is MinMaxScaler",
+        ),
         (
             make_pipeline(StandardScaler(), LinearRegression()),
-            "needs a fitted MLPFunctionRegressor",
+            "to_polynomial needs a fitted MLPFunctionRegressor inside; got LinearRegression",
         ),
         (
             TransformedTargetRegressor(
                 MLPFunctionRegressor(max_iter=2), func=np.log1p, inverse_func=np.expm1
             ),
-            "transformer is a StandardScaler",
+            "to_polynomial reads a TransformedTargetRegressor whose transformer is a "
+            "StandardScaler; this one has None",
+        ),
+        (
+            TransformedTargetRegressor(
+                MLPFunctionRegressor(max_iter=2), transformer=MinMaxScaler()
+            ),
+            "to_polynomial reads a TransformedTargetRegressor whose transformer is a "
+            "StandardScaler; this one has MinMaxScaler()",
         ),
     ],
+    ids=["pipeline step", "estimator", "target function", "target transformer"],
 )
 def test_other_models_are_named_in_the_error(model, message):
     X = np.random.default_rng(0).uniform(1, 2, size=(30, 2))
-    model.fit(X, X.sum(axis=1))
-    with pytest.raises(ValueError, match=message):
-        to_polynomial(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, X.sum(axis=1))
+    for read_back in (to_polynomial, to_formula):
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            read_back(model)
+
+
+def test_by_default_only_terms_of_a_millionth_or_less_are_left_out():
+    """A network barely trained has terms of every size: the default
+    polynomial keeps those above 1e-6 and so still computes its predictions."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(40, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPFunctionRegressor(
+            hidden_layer_sizes=(3,), activation="square", max_iter=2, random_state=0
+        ).fit(X, X[:, 0] * X[:, 1])
+    terms = to_polynomial(model)
+    assert terms == to_polynomial(model, tol=1e-6)
+    assert min(abs(c) for c in terms.values()) < 0.5
+    predicted = sum(c * np.prod(X ** np.array(p), axis=1) for p, c in terms.items())
+    np.testing.assert_allclose(predicted, model.predict(X), atol=1e-5)
 
 
 def test_the_verdict_of_square_units_writes_the_formula_out():
