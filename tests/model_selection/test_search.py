@@ -15,7 +15,7 @@ import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV as ScikitLearnGridSearchCV
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.model_selection import RandomizedSearchCV as ScikitLearnRandomizedSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -340,3 +340,108 @@ def test_verbose_names_each_groups_network(capsys, hidden_layer_sizes, activatio
         f"Trained 9 fits of hidden_layer_sizes={hidden_layer_sizes} ({named}, {dtype}) "
         "together in 2.3s\n"
     )
+
+
+class _ElsewhereBackend(joblib.parallel.ThreadingBackend):
+    """A joblib backend that is not one of this machine's, as Dask's is: the
+    search sends it the training; its tasks run in threads here."""
+
+
+def test_a_backend_of_other_machines_is_sent_each_group_and_each_other_member(
+    data, together, monkeypatch
+):
+    X, y = data
+    sent, train, train_task = [], stacked.train_together, stacked.train_task
+
+    def recording_train(members, report=None, **where):
+        sent.append(where)
+        return train(members, report, **where)
+
+    def recording_task(members):
+        sent.append(len(members))
+        return train_task(members)
+
+    monkeypatch.setattr(stacked, "train_together", recording_train)
+    monkeypatch.setattr(stacked, "train_task", recording_task)
+    backend = _ElsewhereBackend()
+    # 4 candidates of one shape (12 fits) and 1 of another (3 fits).
+    grid = [GRID, {"mlpfunctionregressor__hidden_layer_sizes": [(4,)]}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with joblib.parallel_config(backend=backend):
+            ours = GridSearchCV(_pipeline(), grid, cv=CV, n_jobs=3).fit(X, y)
+        theirs = ScikitLearnGridSearchCV(_pipeline(), grid, cv=CV).fit(X, y)
+    # One call: a task of the group of 12, and one of each fit of (4,) alone.
+    assert sent[0] == {"backend": backend, "n_jobs": 3}
+    assert sorted(sent[1:]) == [1, 1, 1, 12]
+    assert together == {"trained": 15, "taken": 15}
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_groups_and_sample_weights_reach_every_fold_and_fit(data, together, weighted):
+    X, y = data
+    groups = np.arange(len(y)) % 5
+    params = {"groups": groups}
+    if weighted:
+        params["sample_weight"] = np.random.default_rng(1).uniform(0.5, 2, len(y))
+    # Folds of 90 and 120 rows share a program with batches of a size both have.
+    network = MLPFunctionRegressor(
+        hidden_layer_sizes=(8,), max_iter=20, random_state=0, batch_size=32
+    )
+    grid = {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GridSearchCV(network, grid, cv=GroupKFold(3)).fit(X, y, **params)
+        theirs = ScikitLearnGridSearchCV(network, grid, cv=GroupKFold(3)).fit(X, y, **params)
+    assert together == {"trained": 12, "taken": 12}
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+def test_a_splitter_that_reads_y_splits_the_members_rows_as_scikit_learn(data, together):
+    X, _ = data
+    y = (np.arange(len(X)) % 3).astype(float)  # three levels: folds stratified on y
+    network = MLPFunctionRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    grid = {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]}
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GridSearchCV(network, grid, cv=cv).fit(X, y)
+        theirs = ScikitLearnGridSearchCV(network, grid, cv=cv).fit(X, y)
+    assert together == {"trained": 12, "taken": 12}
+    _assert_same_results(ours, theirs, 1e-9)
+
+
+class _TaskRecorder:
+    """A scikit-learn callback that records the tasks it is told of."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self.tasks.append(("begin", context.task_name, context.task_id))
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self.tasks.append(("end", context.task_name, context.task_id))
+        return False
+
+
+def test_scikit_learns_callbacks_see_every_candidate_and_fold_as_in_its_search(data, together):
+    X, y = data
+    recorded = []
+    for search in (GridSearchCV, ScikitLearnGridSearchCV):
+        recorder = _TaskRecorder()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            search(_pipeline(), GRID, cv=CV).set_callbacks(recorder).fit(X, y)
+        recorded.append(recorder.tasks)
+    assert together["taken"] == 12
+    evaluations = [t for t in recorded[1] if t[:2] == ("end", "candidate-split-evaluation")]
+    assert len(evaluations) == 12
+    assert recorded[0] == recorded[1]
