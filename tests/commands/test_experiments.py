@@ -1,5 +1,6 @@
 import contextlib
 import json
+import os
 import re
 import time
 import types
@@ -444,3 +445,44 @@ def test_a_cluster_run_that_is_not_reported_prints_nothing(monkeypatch, capsys):
     assert result.config["scheduler"] == "tcp://127.0.0.1:8786"
     # One worker thread and 2 folds: one candidate a round.
     assert result.search.candidates_per_round == 1
+
+
+@pytest.mark.parametrize("extrapolate, refitted", [(None, 1), ((2.0, 3.0), 3)])
+def test_the_run_refits_on_all_training_rows_what_it_scores_on_held_out_rows(
+    monkeypatch, capsys, extrapolate, refitted
+):
+    """Without extrapolation, the best candidate of each activation (the
+    search refits the best of all itself); with it, every candidate. The
+    refits run in threads of this process, n_jobs at a time."""
+    fit_on, refits = experiments._fit_on, []
+
+    def recording_fit_on(*args):
+        refits.append(os.getpid())
+        return fit_on(*args)
+
+    monkeypatch.setattr(experiments, "_fit_on", recording_fit_on)
+    result = run_experiment(
+        "squares",
+        n_samples=60,
+        max_iter=2,
+        activations=("identity", "relu"),
+        architectures=[(4,), (8,)],
+        cv=2,
+        n_jobs=2,
+        extrapolate=extrapolate,
+    )
+    lines = capsys.readouterr().err.splitlines()
+    assert f"refitting {refitted} more candidate(s) on all training data" in lines
+    assert refits == [os.getpid()] * refitted
+    assert result.search.n_jobs == 2
+    table = result.table
+    if extrapolate is None:
+        assert "test_rmse" not in table
+        return
+    # Every candidate scored on the held-out rows and outside the range.
+    assert table["test_rmse"].notna().all() and table["extrapolation_rmse"].notna().all()
+    assert table["test_rmse"].nunique() == 4
+    for activation in result.models:
+        best = table[table["activation"] == activation].iloc[0]
+        assert best["test_rmse"] == result.test_rmse[activation]
+        assert best["extrapolation_rmse"] == result.extrapolation_rmse[activation]
