@@ -18,7 +18,7 @@ from sklearn_fitfn._commands.experiments import (
     least_squares_rmse,
     run_experiment,
 )
-from sklearn_fitfn.datasets import make_products, make_squares
+from sklearn_fitfn.datasets import make_function_data, make_products, make_squares
 
 # Small enough for the unit suite, large enough for wide margins.
 QUICK = dict(n_samples=600, max_iter=200, architectures=[(32, 32)], cv=3)
@@ -479,6 +479,11 @@ def test_the_run_refits_on_all_training_rows_what_it_scores_on_held_out_rows(
     if extrapolate is None:
         assert "test_rmse" not in table
         return
+    # The rows outside: the range's draw with the seed after the held-out rows'.
+    X_out, y_out = make_function_data("squares", 60, low=2.0, high=3.0, random_state=2)
+    np.testing.assert_array_equal(result.X_extrapolate, X_out)
+    np.testing.assert_array_equal(result.y_extrapolate, y_out)
+    assert result.X_extrapolate.min() >= 2.0 and result.X_extrapolate.max() <= 3.0
     # Every candidate scored on the held-out rows and outside the range.
     assert table["test_rmse"].notna().all() and table["extrapolation_rmse"].notna().all()
     assert table["test_rmse"].nunique() == 4
