@@ -230,12 +230,13 @@ def test_a_member_whose_loss_diverges_gets_the_error_score_alone(data, together)
     assert together["trained"] == 9  # the diverging folds among them
 
 
-def test_nothing_is_left_waiting_after_a_search(data):
+def test_nothing_is_left_waiting_after_a_search_and_nothing_printed(data, capsys):
     X, y = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         GridSearchCV(_pipeline(), GRID, cv=CV).fit(X, y)
     assert stacked._waiting == {}
+    assert capsys.readouterr() == ("", "")  # verbose=0
 
 
 def test_groups_too_small_to_gain_train_alone(data, together):
@@ -305,6 +306,7 @@ def test_ctrl_c_stops_the_group_and_the_search(data, monkeypatch, python_sigint_
         (_pipeline(random_state=np.int64(3)), {"groups": None, "sample_weight": None}, True),
         (_pipeline(solver="lbfgs"), {}, True),  # trains alone there, from its seed
         (TransformedTargetRegressor(_pipeline(), transformer=StandardScaler()), {}, True),
+        (make_pipeline(StandardScaler(), StandardScaler(), _pipeline()[-1]), {}, True),
         (_pipeline(), {"mlpfunctionregressor__sample_weight": None}, False),
         (_pipeline(random_state=None), {}, False),
         (_pipeline(random_state=np.random.RandomState(0)), {}, False),
