@@ -476,9 +476,14 @@ def test_the_run_refits_on_all_training_rows_what_it_scores_on_held_out_rows(
     assert refits == [os.getpid()] * refitted
     assert result.search.n_jobs == 2
     table = result.table
+    columns = ["activation", "architecture", "cv_rmse_mean", "cv_rmse_std", "cv_r2_mean"]
+    columns += ["fit_seconds", "converged"]
     if extrapolate is None:
-        assert "test_rmse" not in table
+        assert list(table.columns) == columns
+        assert result.X_extrapolate is None and result.y_extrapolate is None
+        assert result.extrapolation_rmse is None and result.extrapolation_samples is None
         return
+    assert list(table.columns) == [*columns, "test_rmse", "extrapolation_rmse"]
     # The rows outside: the range's draw with the seed after the held-out rows'.
     X_out, y_out = make_function_data("squares", 60, low=2.0, high=3.0, random_state=2)
     np.testing.assert_array_equal(result.X_extrapolate, X_out)
