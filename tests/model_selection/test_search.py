@@ -380,13 +380,12 @@ def test_a_backend_of_other_machines_is_sent_each_group_and_each_other_member(
     _assert_same_results(ours, theirs, 1e-9)
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-def test_groups_and_sample_weights_reach_every_fold_and_fit(data, together, weighted):
+def test_groups_and_sample_weights_reach_every_fold_and_fit(data, together):
     X, y = data
-    groups = np.arange(len(y)) % 5
-    params = {"groups": groups}
-    if weighted:
-        params["sample_weight"] = np.random.default_rng(1).uniform(0.5, 2, len(y))
+    params = {
+        "groups": np.arange(len(y)) % 5,
+        "sample_weight": np.random.default_rng(1).uniform(0.5, 2, len(y)),
+    }
     # Folds of 90 and 120 rows share a program with batches of a size both have.
     network = MLPFunctionRegressor(
         hidden_layer_sizes=(8,), max_iter=20, random_state=0, batch_size=32
