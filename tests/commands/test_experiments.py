@@ -475,6 +475,15 @@ def test_the_run_refits_on_all_training_rows_what_it_scores_on_held_out_rows(
     assert f"refitting {refitted} more candidate(s) on all training data" in lines
     assert refits == [os.getpid()] * refitted
     assert result.search.n_jobs == 2
+    # The rows shown are drawn with the run's seed, each model's prediction to a tenth.
+    shown = np.random.default_rng(0).choice(60, size=8, replace=False)
+    samples = result.samples
+    np.testing.assert_array_equal(samples["x1"], result.X_test[shown, 0])
+    np.testing.assert_array_equal(samples["Expected"], result.y_test[shown])
+    for activation, model in result.models.items():
+        predicted = np.round(model.predict(result.X_test)[shown], 1)
+        np.testing.assert_array_equal(samples[f"Predicted ({activation})"], predicted)
+    never = {"identity": False, "relu": False}  # two epochs round nothing exactly
     table = result.table
     columns = ["activation", "architecture", "cv_rmse_mean", "cv_rmse_std", "cv_r2_mean"]
     columns += ["fit_seconds", "converged"]
@@ -482,7 +491,12 @@ def test_the_run_refits_on_all_training_rows_what_it_scores_on_held_out_rows(
         assert list(table.columns) == columns
         assert result.X_extrapolate is None and result.y_extrapolate is None
         assert result.extrapolation_rmse is None and result.extrapolation_samples is None
+        assert result.exact == {"inside": never}
         return
+    assert result.exact == {"inside": never, "outside": never}
+    outside = result.extrapolation_samples
+    np.testing.assert_array_equal(outside["x1"], result.X_extrapolate[shown, 0])
+    np.testing.assert_array_equal(outside["Expected"], result.y_extrapolate[shown])
     assert list(table.columns) == [*columns, "test_rmse", "extrapolation_rmse"]
     # The rows outside: the range's draw with the seed after the held-out rows'.
     X_out, y_out = make_function_data("squares", 60, low=2.0, high=3.0, random_state=2)
