@@ -4,6 +4,7 @@ object, loading rebuilds the network, and a tampered file is refused."""
 import io
 import json
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -110,28 +111,131 @@ def _tampered_state(reg, change):
     return {**state, "_fitted_network": network}
 
 
+_FIELDS = ["format", "keras_optimizer_state", "optimizer_state", "record", "spec", "weights"]
+
+
+def _set(*path_and_value):
+    """A change that sets the field at ``path`` of the network's data."""
+    *path, value = path_and_value
+
+    def change(network):
+        for key in path[:-1]:
+            network = network[key]
+        network[path[-1]] = value
+
+    return change
+
+
 @pytest.mark.parametrize(
-    "change, field",
+    "path, change, message",
     [
-        (lambda n: n["spec"]["activations"].__setitem__(0, "os.system"), r"activations\[0\]"),
-        (lambda n: n["spec"].__setitem__("dtype", "object"), "spec.dtype"),
-        (lambda n: n["spec"].__setitem__("n_inputs", -3), "spec.n_inputs"),
-        (lambda n: n["weights"].__setitem__(0, np.zeros((4, 16))), r"weights\[0\]"),
-        (lambda n: n["weights"].__setitem__(1, np.zeros(16, "float32")), r"weights\[1\]"),
-        (lambda n: n["weights"].pop(), "weights"),
-        (lambda n: n.__setitem__("format", 99), "format"),
-        (lambda n: n.pop("record"), "the network's data"),
-        (lambda n: n["record"].__setitem__("loss_curve", "nan"), "record.loss_curve"),
-        (lambda n: n["record"].__setitem__("n_iter", -1), "record.n_iter"),
-        (lambda n: n["optimizer_state"].__setitem__(0, np.zeros(3)), r"optimizer_state\[0\]"),
+        ("engine", _set("format", 99), "format must be 1 (this version's); got 99"),
+        (
+            "engine",
+            lambda n: n.pop("record"),
+            f"the network's data must have the fields {_FIELDS}; "
+            f"got {[f for f in _FIELDS if f != 'record']}",
+        ),
+        ("engine", _set("spec", "relu"), "spec must be a dict; got str"),
+        (
+            "engine",
+            _set("spec", "hidden_layer_sizes", 16),
+            "spec.hidden_layer_sizes must be a list; got 16",
+        ),
+        (
+            "engine",
+            lambda n: n["spec"]["activations"].__setitem__(0, "os.system"),
+            "spec.activations[0] is not an activation's name: 'os.system'",
+        ),
+        (
+            "engine",
+            _set("spec", "dtype", "object"),
+            "spec.dtype must be one of ('float32', 'float64'); got 'object'",
+        ),
+        (
+            "engine",
+            _set("spec", "n_inputs", -3),
+            "spec.n_inputs must be an integer of at least 1; got -3",
+        ),
+        ("engine", lambda n: n["weights"].pop(), "weights must be a list of 6 arrays"),
+        (
+            "engine",
+            _set("weights", 0, [[0.0] * 16] * 3),
+            "weights[0] must be a NumPy array; got list",
+        ),
+        (
+            "engine",
+            _set("weights", 0, np.zeros((4, 16))),
+            "weights[0] must be float64 of shape (3, 16); got float64 of shape (4, 16)",
+        ),
+        (
+            "engine",
+            _set("weights", 1, np.zeros(16, "float32")),
+            "weights[1] must be float64 of shape (16,); got float32 of shape (16,)",
+        ),
+        ("engine", _set("optimizer_state", "adam"), "optimizer_state must be a list of arrays"),
+        (
+            "engine",
+            _set("optimizer_state", 0, np.zeros(3)),
+            "optimizer_state[0] must be float64 of shape (3, 16); got float64 of shape (3,)",
+        ),
+        (
+            "keras fit",
+            _set("keras_optimizer_state", "rmsprop"),
+            "keras_optimizer_state must be a list of arrays",
+        ),
+        (
+            "keras fit",
+            _set("keras_optimizer_state", 0, np.array(["x"])),
+            "keras_optimizer_state[0] must be a numeric NumPy array",
+        ),
+        ("engine", _set("record", [1.0]), "record must be a dict; got list"),
+        (
+            "engine",
+            _set("record", "loss_curve", "nan"),
+            "record.loss_curve must be a list of numbers; got str",
+        ),
+        (
+            "engine",
+            _set("record", "loss_curve", [0.5, None]),
+            "record.loss_curve[1] must be a number; got None",
+        ),
+        (
+            "engine",
+            _set("record", "best_loss", "low"),
+            "record.best_loss must be a number; got 'low'",
+        ),
+        (
+            "engine",
+            _set("record", "n_iter", -1),
+            "record.n_iter must be an integer of at least 0; got -1",
+        ),
+        (
+            "engine",
+            _set("record", "converged", "yes"),
+            "record.converged must be True, False or None; got 'yes'",
+        ),
+        (
+            "engine",
+            _set("record", "best_weights", [np.zeros(2)]),
+            "record.best_weights must be a list of 6 arrays",
+        ),
     ],
 )
-def test_loading_refuses_a_tampered_state_naming_the_field(fitted, change, field):
-    state = _tampered_state(fitted["engine"], change)
+def test_loading_refuses_a_tampered_state_naming_the_field(fitted, path, change, message):
+    state = _tampered_state(fitted[path], change)
     fresh = MLPFunctionRegressor.__new__(MLPFunctionRegressor)
-    with pytest.raises(ValueError, match=field):
+    expected = f"Cannot load the fitted network: {message}."
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
         fresh.__setstate__(state)
     assert not hasattr(fresh, "model_")
+
+
+def test_loading_refuses_network_data_that_is_not_a_dict(fitted):
+    state = {**fitted["engine"].__getstate__(), "_fitted_network": "weights.bin"}
+    expected = "Cannot load the fitted network: the network's data must be a dict; got str."
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        MLPFunctionRegressor.__new__(MLPFunctionRegressor).__setstate__(state)
 
 
 def test_loading_refuses_a_history_that_is_not_numbers(fitted):
