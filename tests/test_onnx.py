@@ -131,3 +131,23 @@ def test_served_by_onnxruntime_alone_without_tensorflow(data, tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert float(run.stdout) <= TOLERANCE["float64"]
+
+
+def test_the_opset_and_the_input_shape_asked_for_are_the_graphs(data):
+    """An older runtime needs an older opset; a graph of fixed batches
+    declares its output of the same rows."""
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    X, y = data
+    model = TransformedTargetRegressor(
+        MLPFunctionRegressor(**SMALL), transformer=StandardScaler()
+    ).fit(X, 1000 * y + 5)
+    for target in (model, model.regressor_):
+        graph = to_onnx(target, X, target_opset=13)
+        assert {(o.domain, o.version) for o in graph.opset_import} == {("", 13)}
+        fixed = to_onnx(target, X, initial_types=[("X", DoubleTensorType([5, 3]))])
+        output = fixed.graph.output[0].type.tensor_type.shape.dim
+        assert [d.dim_value for d in output] == [5, 1]
+        session = ort.InferenceSession(fixed.SerializeToString())
+        served = session.run(None, {"X": X[:5]})[0]
+        np.testing.assert_allclose(served.ravel(), target.predict(X[:5]), rtol=1e-9)
