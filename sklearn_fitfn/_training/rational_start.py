@@ -67,15 +67,20 @@ def fit_ratio(X, y, w=None):
     share = w / w.sum()
     mean = share @ X
     scale = np.sqrt(np.maximum(share @ (X * X) - mean**2, 0.0))
-    scale[scale == 0] = 1.0
+    # A column of one value is a multiple of the constant column: left in, its
+    # zero columns would let the smallest singular vector be one of them.
+    varies = scale > 0
+    scale[~varies] = 1.0
     y_size = np.sqrt(share @ y**2) or 1.0
-    Z = (X - mean) / scale
+    Z = ((X - mean) / scale)[:, varies]
     t = (y / y_size)[:, None]
     ones = np.ones((len(y), 1))
     matrix = np.hstack([Z, ones, -t * Z, -t]) * np.sqrt(w)[:, None]
     vector = np.linalg.svd(matrix, full_matrices=False)[2][-1]
-    d = X.shape[1]
-    a_z, a0_z, b_z, b0_z = vector[:d], vector[d], vector[d + 1 : 2 * d + 1], vector[-1]
+    k = Z.shape[1]
+    a_z, b_z = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    a_z[varies], a0_z = vector[:k], vector[k]
+    b_z[varies], b0_z = vector[k + 1 : 2 * k + 1], vector[-1]
     # z = (x - mean) / scale, and y = y_size · p(z) / q(z): back to x and y.
     a, b = y_size * a_z / scale, b_z / scale
     return a, y_size * a0_z - a @ mean, b, b0_z - b @ mean

@@ -126,3 +126,54 @@ def test_the_start_bounds_its_memory(monkeypatch):
         warnings.simplefilter("error", UserWarning)
         with pytest.raises(UserWarning, match="its least squares would take"):
             MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("constant_column", [False, True])
+def test_the_start_computes_the_ratio_before_any_training(dtype, constant_column):
+    """The log units take p and q, each of mean 1 over the rows; the network
+    they start is the ratio already (a column of one value included)."""
+    rng = np.random.default_rng(4)
+    X = rng.uniform(1, 2, size=(200, 4))
+    if constant_column:
+        X[:, 3] = 1.5
+    y = (X[:, 0] + 2 * X[:, 1] + 1) / (X[:, 2] + 0.5)
+    network = MLPFunctionRegressor(**RATIO, random_state=0, dtype=dtype)
+    start = network._training_member(X, y).start
+    assert [w.dtype for w in start.weights] == [np.dtype(dtype)] * 6
+    w0, b0, w1, b1, w2, b2 = (w.astype(np.float64) for w in start.weights)
+    logs_take = X @ w0 + b0
+    np.testing.assert_allclose(logs_take.mean(axis=0), [1.0, 1.0], rtol=1e-5)
+    predicted = (np.exp(np.log(logs_take) @ w1 + b1) @ w2 + b2).ravel()
+    np.testing.assert_allclose(predicted, y, rtol=1e-9 if dtype == "float64" else 1e-5)
+
+
+def test_why_the_start_cannot_be_made_is_said_with_its_figures():
+    from types import SimpleNamespace
+
+    from sklearn_fitfn._training.rational_start import _why_not
+
+    def rows(n, d, weighted=None):
+        w = np.ones(n) if weighted is None else np.r_[np.ones(weighted), np.zeros(n - weighted)]
+        return SimpleNamespace(n_inputs=d), SimpleNamespace(X=np.empty((n, d)), w=w)
+
+    assert _why_not(*rows(20, 3)) is None
+    # 16 bytes for each of the n rows' 2(d + 1) entries, taken with its SVD's copy.
+    huge = SimpleNamespace(n_inputs=8), SimpleNamespace(X=np.empty((10_000_000, 0)), w=None)
+    assert 16 * 10_000_000 * 9 / 1024**3 == pytest.approx(1.341, abs=1e-3)
+    huge[1].X = np.lib.stride_tricks.as_strided(np.zeros(1), (10_000_000, 8), (0, 0))
+    assert _why_not(*huge) == (
+        "its least squares would take 1.3 GiB for 10,000,000 rows of 8 inputs (at most 1 GiB)"
+    )
+    assert _why_not(*rows(20, 3, weighted=7)) == (
+        "the ratio of 3 inputs has 8 coefficients, more than the 7 rows of weight above zero"
+    )
+    assert _why_not(*rows(20, 3, weighted=8)) is None
+
+
+def test_an_input_of_one_value_leaves_division_exact():
+    X = np.random.default_rng(4).uniform(1, 2, size=(200, 4))
+    X[:, 3] = 1.5
+    y = (X[:, 0] + 2 * X[:, 1] + 1) / (X[:, 2] + 0.5)
+    net = MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
+    np.testing.assert_allclose(net.predict(X), y, rtol=1e-9)
