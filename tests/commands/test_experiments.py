@@ -100,6 +100,41 @@ def test_both_activations_fit_sums():
     assert "x1 + x2 is linear" in result.verdict()
 
 
+def test_the_run_draws_its_data_and_floors_from_its_range():
+    """The default function is squares; the training and held-out rows are
+    drawn from the run's range with the run's seed and the next one, and the
+    floors are those of that range, checked against the best line found here."""
+    result = run_experiment(
+        low=2.0,
+        high=5.0,
+        n_samples=50,
+        max_iter=2,
+        activations=("identity",),
+        architectures=[(2,)],
+        cv=2,
+        random_state=3,
+        progress=False,
+    )
+    assert result.function == "squares"
+    for X, y in [(result.X_train, result.y_train), (result.X_test, result.y_test)]:
+        assert X.shape == (50, 1) and 2.0 <= X.min() < 2.2 and 4.8 < X.max() <= 5.0
+        np.testing.assert_array_equal(y, X[:, 0] ** 2)
+    assert not np.array_equal(result.X_train, result.X_test)
+    X_seed, _ = make_function_data("squares", 50, low=2.0, high=5.0, random_state=4)
+    np.testing.assert_array_equal(result.X_test, X_seed)
+
+    def best_line_rmse(X, y):
+        design = np.column_stack([X[:, 0], np.ones(len(X))])
+        coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+        return np.sqrt(np.mean((design @ coefficients - y) ** 2))
+
+    assert result.linear_floor == pytest.approx(best_line_rmse(result.X_train, result.y_train))
+    assert result.held_out_floor == pytest.approx(best_line_rmse(result.X_test, result.y_test))
+    # x = 3.5 + 1.5 t with t uniform on [-1, 1]: the line leaves 1.5² (t² - 1/3),
+    # whose RMSE is 1.5² · 2 / (3 √5).
+    assert result.analytic_floor == pytest.approx(1.5**2 * 2 / (3 * np.sqrt(5)))
+
+
 def test_result_contents(squares):
     table = squares.table
     assert list(table.columns) == [
