@@ -10,6 +10,27 @@ import pytest
 from sklearn_fitfn import MLPFunctionRegressor  # TensorFlow starts quietly
 
 
+def pytest_collection_finish(session):
+    """Collecting the tests makes no TensorFlow object.
+
+    A Keras optimizer or tensor made in a ``parametrize`` list starts
+    TensorFlow's runtime while the tests are collected, and every process
+    forked from the collecting one afterwards (mutmut's workers, see
+    benchmarks/MUTATION.md) hangs at its first fit. Such objects are made
+    inside the test.
+    """
+    if "tensorflow" not in sys.modules:
+        return
+    from tensorflow.python.eager import context
+
+    # A private flag: a TensorFlow without it leaves the check out.
+    if getattr(context.context(), "_initialized", False):
+        raise pytest.UsageError(
+            "a test module made a TensorFlow object while the tests were collected; "
+            "make it inside the test"
+        )
+
+
 @pytest.fixture
 def regression_data():
     """A small smooth nonlinear problem with three features."""

@@ -39,6 +39,24 @@ class EpochCounter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class _made_in_the_test:
+    """An optimizer instance for a parametrized test, made inside the test.
+
+    Making a Keras optimizer starts TensorFlow's runtime. One made while the
+    tests are collected would start it in the collecting process, and the
+    processes forked from that one (mutmut's workers) hang at their first fit.
+    """
+
+    def __init__(self, cls, **kwargs):
+        self.cls, self.kwargs = cls, kwargs
+
+    def make(self):
+        return self.cls(**self.kwargs)
+
+    def __repr__(self):
+        return f"{self.cls.__name__}-instance"
+
+
 @pytest.mark.parametrize(
     "solver, loss, callbacks, keras_fit",
     [
@@ -48,10 +66,12 @@ class EpochCounter(keras.callbacks.Callback):
         ("rmsprop", "squared_error", None, True),
         ("adam", "huber", None, True),
         ("adam", "squared_error", [keras.callbacks.Callback()], True),
-        (keras.optimizers.Adam(), "squared_error", None, True),
+        (_made_in_the_test(keras.optimizers.Adam), "squared_error", None, True),
     ],
 )
 def test_which_settings_train_with_keras_fit(solver, loss, callbacks, keras_fit):
+    if isinstance(solver, _made_in_the_test):
+        solver = solver.make()
     assert uses_keras_fit(solver, loss, callbacks) is keras_fit
 
 
@@ -61,11 +81,17 @@ def test_which_settings_train_with_keras_fit(solver, loss, callbacks, keras_fit)
         ("rmsprop", keras.optimizers.RMSprop, 0.01),
         ("adamw", keras.optimizers.AdamW, 0.01),
         (keras.optimizers.Nadam, keras.optimizers.Nadam, 0.01),
-        (keras.optimizers.Adagrad(learning_rate=0.05), keras.optimizers.Adagrad, 0.05),
+        (
+            _made_in_the_test(keras.optimizers.Adagrad, learning_rate=0.05),
+            keras.optimizers.Adagrad,
+            0.05,
+        ),
     ],
 )
 def test_keras_optimizers_by_name_class_or_instance(regression_data, solver, expected_class, rate):
     X, y = regression_data
+    if isinstance(solver, _made_in_the_test):
+        solver = solver.make()
     reg = MLPFunctionRegressor(**SMALL, solver=solver, learning_rate_init=0.01).fit(X, y)
     optimizer = reg.model_.optimizer
     assert type(optimizer) is expected_class
@@ -304,12 +330,16 @@ def test_a_plain_scikeras_regressor_behaves_as_without_the_package():
     assert runs[0].stdout == runs[1].stdout != ""
 
 
-@pytest.mark.parametrize("solver", ["rmsprop", keras.optimizers.Adagrad(learning_rate=0.05)])
+@pytest.mark.parametrize(
+    "solver", ["rmsprop", _made_in_the_test(keras.optimizers.Adagrad, learning_rate=0.05)]
+)
 def test_a_fit_on_a_lent_compiled_model_trains_as_on_a_new_one(regression_data, solver):
     """The second fit reuses the first's compiled model (nothing retraced),
     with its weights and optimizer state (Adagrad's accumulators start at 0.1)
     put back to where a new model starts."""
     X, y = regression_data
+    if isinstance(solver, _made_in_the_test):
+        solver = solver.make()
     compiled_models.clear()
     options = dict(SMALL, solver=solver)
     first = MLPFunctionRegressor(**options).fit(X, y)
@@ -357,7 +387,10 @@ def _alone(options, X, y):
     [
         [dict(solver="rmsprop", learning_rate_init=rate) for rate in (0.001, 0.01, 0.05)],
         [dict(solver="rmsprop", alpha=alpha) for alpha in (0.0, 0.5, 3.0)],
-        [dict(solver=keras.optimizers.Adam(learning_rate=r)) for r in (0.002, 0.02)],
+        [
+            dict(solver=_made_in_the_test(keras.optimizers.Adam, learning_rate=r))
+            for r in (0.002, 0.02)
+        ],
         [dict(solver="rmsprop", loss=_ScaledSquaredError()) for _ in range(3)],
     ],
     ids=["learning rates", "alphas", "optimizer instances", "custom losses"],
@@ -370,6 +403,13 @@ def test_fits_that_vary_rate_penalty_or_instance_share_one_model_and_train_as_al
     loss of one's own, traces one model, and each fit trains exactly as on a
     new one."""
     X, y = regression_data
+    varied = [
+        {
+            key: value.make() if isinstance(value, _made_in_the_test) else value
+            for key, value in options.items()
+        }
+        for options in varied
+    ]
     alone = [_alone(dict(SMALL, **options), X, y) for options in varied]
     compiled_models.clear()
     shared = [MLPFunctionRegressor(**SMALL, **options).fit(X, y) for options in varied]
