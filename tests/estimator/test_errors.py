@@ -156,12 +156,30 @@ def test_a_float64_fit_that_diverges_is_not_told_to_use_float64(regression_data)
     assert "lower learning_rate_init" in message
 
 
-def test_a_non_finite_loss_stops_partial_fit_too(regression_data):
+@pytest.mark.parametrize("solver", ["adam", "rmsprop"], ids=["engine", "keras-fit"])
+def test_a_non_finite_loss_stops_partial_fit_too_and_leaves_the_model_as_it_was(
+    regression_data, solver
+):
+    """The failed call changes nothing: the weights, the optimizer's state
+    (Keras's, on Keras's fit), the loss curve; the next call goes on from there."""
     X, y = regression_data
-    reg = MLPFunctionRegressor(**SMALL, dtype="float32").partial_fit(X, y)
+    reg = MLPFunctionRegressor(**SMALL, dtype="float32", solver=solver)
+    twin = MLPFunctionRegressor(**SMALL, dtype="float32", solver=solver)
+    for model in (reg, twin):
+        model.partial_fit(X, y).partial_fit(X, y)
     with pytest.raises(ValueError, match="non-finite"):
         reg.partial_fit(X, y * 1e20)
-    assert reg.current_epoch == 1
+    assert reg.current_epoch == twin.current_epoch == 2
+    assert reg.loss_curve_ == twin.loss_curve_
+    np.testing.assert_array_equal(reg.predict(X), twin.predict(X))
+    if solver == "rmsprop":
+        state = [v.numpy() for v in reg.model_.optimizer.variables]
+        expected = [v.numpy() for v in twin.model_.optimizer.variables]
+        assert int(reg.model_.optimizer.iterations) == 2 * 5
+        for mine, theirs in zip(state, expected, strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+    reg.partial_fit(X, y), twin.partial_fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), twin.predict(X))
 
 
 def test_unscaled_squares_in_float32_with_lbfgs_fail_clearly():

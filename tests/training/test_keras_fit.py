@@ -206,10 +206,27 @@ def test_mlpregressor_stopping_rule_and_sgd_schedule_on_keras_path(regression_da
         solver="sgd",
         learning_rate="invscaling",
         learning_rate_init=0.1,
+        power_t=0.25,
         callbacks=[keras.callbacks.Callback()],
     ).fit(X, y)
-    expected = 0.1 / (2 * len(y) + 1) ** 0.5  # scikit-learn's invscaling after 2 epochs
+    expected = 0.1 / (2 * len(y) + 1) ** 0.25  # scikit-learn's invscaling after 2 epochs
     assert float(reg.model_.optimizer.learning_rate) == pytest.approx(expected, rel=1e-6)
+
+
+def test_shuffle_decides_whether_keras_fit_reorders_the_rows(regression_data):
+    """With batches smaller than the data, shuffling changes what each step
+    sees; with one batch of all rows, only the order of a sum."""
+    X, y = regression_data
+
+    def curve(**options):
+        options = {**SMALL, "solver": "rmsprop", **options}
+        return np.array(MLPFunctionRegressor(**options).fit(X, y).loss_curve_)
+
+    shuffled, in_order = curve(shuffle=True), curve(shuffle=False)
+    assert np.abs(shuffled / in_order - 1).max() > 1e-3
+    np.testing.assert_allclose(
+        curve(shuffle=True, batch_size=len(y)), curve(shuffle=False, batch_size=len(y)), rtol=1e-6
+    )
 
 
 def test_partial_fit_continues_the_keras_optimizer_and_warm_start_restarts_it(regression_data):
