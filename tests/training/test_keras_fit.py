@@ -168,6 +168,70 @@ def test_reduce_lr_on_plateau_and_csv_logger(regression_data, tmp_path):
     assert rows[0].startswith("epoch") and len(rows) == 1 + 5
 
 
+@pytest.mark.parametrize(
+    "options, converged",
+    [
+        (dict(max_iter=5), False),
+        (dict(max_iter=50, tol=1e9, n_iter_no_change=2), True),
+        (dict(max_iter=50, callbacks=[EpochCounter()]), True),
+    ],
+    ids=["max_iter-reached", "mlpregressors-rule", "users-callback"],
+)
+def test_keras_fit_warns_and_records_convergence_as_mlpregressor(
+    regression_data, options, converged
+):
+    """max_iter epochs without a stop give MLPRegressor's ConvergenceWarning
+    and ``converged_`` False; a stop by MLPRegressor's rule or by a callback
+    of the user's gives neither."""
+    X, y = regression_data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg = MLPFunctionRegressor(**{**SMALL, "solver": "rmsprop", **options}).fit(X, y)
+    assert reg.converged_ is converged
+    assert reg.n_iter_ == {5: 5, 50: 4 if "tol" in options else 3}[options["max_iter"]]
+    expected = (
+        []
+        if converged
+        else [
+            "Stochastic Optimizer: Maximum iterations (5) reached and the optimization "
+            "hasn't converged yet."
+        ]
+    )
+    assert [str(w.message) for w in caught if w.category is ConvergenceWarning] == expected
+
+
+def test_keras_counts_a_fits_epochs_from_0_and_partial_fits_on(regression_data, tmp_path):
+    """As SciKeras: every fit, a warm start's included, numbers its epochs
+    from 0 for the callbacks (a CSVLogger, a LearningRateScheduler); each
+    partial_fit numbers its epoch after the ones before."""
+    X, y = regression_data
+
+    def epochs_logged(name, calls):
+        log = tmp_path / name
+        options = dict(SMALL, max_iter=3, solver="rmsprop", warm_start=True)
+        reg = MLPFunctionRegressor(
+            **options, callbacks=[keras.callbacks.CSVLogger(log, append=True)]
+        )
+        for call in calls:
+            getattr(reg, call)(X, y)
+        return [int(row.split(",")[0]) for row in log.read_text().splitlines() if row[0].isdigit()]
+
+    assert epochs_logged("fits.csv", ["fit", "fit"]) == [0, 1, 2, 0, 1, 2]
+    assert epochs_logged("partial.csv", ["partial_fit"] * 3) == [0, 1, 2]
+
+
+def test_the_penalty_is_the_fits_and_not_left_on_the_model(regression_data):
+    """After a partial_fit on Keras's fit (which trains ``model_`` itself),
+    Keras's ``evaluate`` gives MLPRegressor's loss of the predictions alone
+    (half the mean squared error), with no L2 term left behind."""
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, solver="rmsprop", alpha=1.0)
+    for _ in range(2):
+        reg.partial_fit(X, y)
+        half_mse = 0.5 * np.mean((reg.predict(X) - y) ** 2)
+        assert reg.model_.evaluate(X, y, verbose=0) == pytest.approx(half_mse, rel=1e-4)
+
+
 @pytest.mark.slow
 def test_callback_state_never_leaks_between_fits_clones_or_grid_candidates(regression_data):
     X, y = regression_data
