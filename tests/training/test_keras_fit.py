@@ -502,6 +502,27 @@ def test_fits_that_vary_rate_penalty_or_instance_share_one_model_and_train_as_al
     assert len({tuple(fit.loss_curve_) for fit in shared}) == (len(varied) if different else 1)
 
 
+def test_each_network_and_each_count_of_batches_an_epoch_has_its_own_compiled_model(
+    regression_data,
+):
+    """A compiled model traces one network and a number of batches a call:
+    fits of another architecture, or of fewer rows, compile their own, and
+    each trains exactly as on a new one."""
+    X, y = regression_data
+    runs = [((16, 8), 240), ((4,), 240), ((16, 8), 150)]  # 5, 5 and 3 batches of 50
+
+    def options(layers):
+        return dict(SMALL, solver="rmsprop", hidden_layer_sizes=layers)
+
+    alone = [_alone(options(layers), X[:n], y[:n]) for layers, n in runs]
+    compiled_models.clear()
+    shared = [MLPFunctionRegressor(**options(layers)).fit(X[:n], y[:n]) for layers, n in runs]
+    assert len(compiled_models) == 3
+    for mine, theirs in zip(shared, alone):
+        assert mine.loss_curve_ == theirs.loss_curve_
+        np.testing.assert_array_equal(mine.predict(X), theirs.predict(X))
+
+
 def test_a_loss_of_ones_own_with_other_settings_is_not_shared(regression_data):
     X, y = regression_data
     compiled_models.clear()
