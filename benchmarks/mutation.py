@@ -55,7 +55,8 @@ def _mutmut(workdir, *args, log=None, expected_failure=None):
     """Run ``mutmut ARGS`` in ``workdir``; its output goes to ``log`` (a file
     of ``workdir``) when given, and is returned. A failure whose output holds
     ``expected_failure`` is not one."""
-    command = shutil.which("mutmut")
+    beside = Path(sys.executable).with_name("mutmut")  # this Python's, when it has one
+    command = str(beside) if beside.exists() else shutil.which("mutmut")
     if command is None:
         raise SystemExit('mutmut is not installed: pip install -e ".[mutation]"')
     if log is None:
