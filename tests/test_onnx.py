@@ -1,5 +1,6 @@
 """ONNX export: onnxruntime's predictions are the estimator's, on every activation."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
@@ -87,6 +89,13 @@ def test_a_pipeline_inside_a_transformed_target_converts(data, dtype):
     _assert_served_as_predicted(model, X.astype(dtype), dtype)
 
 
+def test_a_transformed_target_without_a_transformer_converts(data):
+    X, y = data
+    model = TransformedTargetRegressor(MLPFunctionRegressor(**SMALL)).fit(X, y)
+    assert _served(model, X).shape == (len(X), 1)
+    _assert_served_as_predicted(model, X, "float64")
+
+
 def test_an_input_of_another_dtype_is_cast_to_the_networks(data):
     X, y = data
     net = MLPFunctionRegressor(**SMALL, dtype="float32").fit(X, y)
@@ -98,10 +107,27 @@ def test_what_it_cannot_convert_is_named(data):
     quantiles = TransformedTargetRegressor(
         MLPFunctionRegressor(**SMALL), transformer=QuantileTransformer(n_quantiles=50)
     ).fit(X, y)
-    with pytest.raises(ValueError, match="QuantileTransformer"):
+    expected = (
+        "to_onnx converts a TransformedTargetRegressor whose transformer is a "
+        "StandardScaler (or none); got QuantileTransformer."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
         to_onnx(quantiles, X)
-    with pytest.raises(NotFittedError):
-        to_onnx(MLPFunctionRegressor(), X)
+    linear = TransformedTargetRegressor(LinearRegression()).fit(X, y)
+    expected = (
+        "to_onnx converts a TransformedTargetRegressor whose regressor is an "
+        "MLPFunctionRegressor or a Pipeline ending with one; got LinearRegression."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        to_onnx(linear, X)
+    for unfitted in [
+        MLPFunctionRegressor(),
+        make_pipeline(StandardScaler().fit(X), MLPFunctionRegressor()),
+    ]:
+        with pytest.raises(
+            NotFittedError, match="This MLPFunctionRegressor instance is not fitted"
+        ):
+            to_onnx(unfitted, X)
 
 
 _SERVE_WITHOUT_TENSORFLOW = """

@@ -97,6 +97,22 @@ def test_partial_fit_after_loading_goes_on_as_without_saving(data, path):
         assert restored.history_[key] == pytest.approx(values, rel=1e-12)
 
 
+def test_a_warm_start_after_loading_counts_on_towards_its_stop(data):
+    """The stopping rule's count of epochs without improvement is saved. tol
+    so large that no epoch after the first improves: the first fit ends with
+    a count of 2, and the warm start after it stops once the count passes 3,
+    after 2 epochs (from a count of 0, it would run all 3 without a stop)."""
+    X, y = data
+    options = dict(SMALL, max_iter=3, tol=1e9, n_iter_no_change=3, warm_start=True)
+    reg = MLPFunctionRegressor(**options).fit(X, y)
+    restored = pickle.loads(pickle.dumps(reg))
+    for model in (reg, restored):
+        model.fit(X, y)
+        assert model.n_iter_ == 2 and len(model.loss_curve_) == 5
+        assert model.converged_ is True
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+
+
 def test_pickles_are_smaller_than_with_the_keras_model_inside(fitted):
     reg = fitted["lbfgs"]
     arrays = sum(a.nbytes for a in reg.coefs_ + reg.intercepts_)
@@ -214,6 +230,21 @@ def _set(*path_and_value):
             "engine",
             _set("record", "converged", "yes"),
             "record.converged must be True, False or None; got 'yes'",
+        ),
+        (
+            "early stopping",
+            _set("record", "validation_scores", [0.5, "x"]),
+            "record.validation_scores[1] must be a number; got 'x'",
+        ),
+        (
+            "engine",
+            _set("spec", "n_outputs", 0),
+            "spec.n_outputs must be an integer of at least 1; got 0",
+        ),
+        (
+            "engine",
+            _set("spec", "out_activation", "softmax"),
+            "spec.out_activation must be one of ('identity', 'exp'); got 'softmax'",
         ),
         (
             "engine",

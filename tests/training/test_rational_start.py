@@ -1,5 +1,6 @@
 """Log and exponential units: the least-squares ratio as their start, exact division."""
 
+import re
 import subprocess
 import sys
 import warnings
@@ -36,6 +37,21 @@ def test_the_least_squares_ratio_is_the_datas_in_any_range(interval):
     np.testing.assert_allclose(b / scale, expected_b, atol=1e-9)
 
 
+def test_sparse_and_float32_inputs_give_the_ratio_of_their_values():
+    """A sparse X is the same rows; float32 X and y are read as their values in
+    float64, so the start is as exact as for a float64 copy."""
+    import scipy.sparse
+
+    X, y, _ = make_arithmetic(200, "div", random_state=4, **SMALL_TASK)
+    dense = fit_ratio(X, y)
+    for mine, theirs in zip(fit_ratio(scipy.sparse.csr_matrix(X), y), dense, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    as_float64 = fit_ratio(X32.astype(np.float64), y32.astype(np.float64))
+    for mine, theirs in zip(fit_ratio(X32, y32), as_float64, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 def test_weights_count_as_repeated_rows():
     X, y, _ = make_arithmetic(200, "div", random_state=2, **SMALL_TASK)
     y_noisy = y + np.random.default_rng(0).normal(scale=0.01, size=len(y))
@@ -67,7 +83,13 @@ def test_a_target_that_crosses_zero_takes_an_offset():
 def test_rows_that_cross_a_pole_are_refused_with_the_reason():
     X, y, _ = make_arithmetic(300, "div", interval=(-2, 2), random_state=0, **SMALL_TASK)
     net = MLPFunctionRegressor(**RATIO, random_state=0)
-    with pytest.warns(UserWarning, match="denominator changes sign over the rows"):
+    expected = (
+        "Log units start from random weights, not from the least-squares ratio: the "
+        "least-squares ratio's denominator changes sign over the rows, so a log unit would "
+        "see values of both signs (the rows cross a pole of the ratio, or y is no ratio of "
+        "linear forms)."
+    )
+    with pytest.warns(UserWarning, match=f"^{re.escape(expected)}$"):
         with pytest.raises(ValueError, match="the log units of hidden layer 0 need positive"):
             net.fit(X, y)
     assert not hasattr(net, "model_")
