@@ -222,12 +222,14 @@ def test_keras_counts_a_fits_epochs_from_0_and_partial_fits_on(regression_data, 
 
 def test_the_penalty_is_the_fits_and_not_left_on_the_model(regression_data):
     """After a partial_fit on Keras's fit (which trains ``model_`` itself),
-    Keras's ``evaluate`` gives MLPRegressor's loss of the predictions alone
-    (half the mean squared error), with no L2 term left behind."""
+    the model holds no L2 term: its ``losses`` (what Keras adds to the loss
+    when the user trains ``model_`` further) are zero, and ``evaluate`` gives
+    MLPRegressor's loss of the predictions alone (half the mean squared error)."""
     X, y = regression_data
     reg = MLPFunctionRegressor(**SMALL, solver="rmsprop", alpha=1.0)
     for _ in range(2):
         reg.partial_fit(X, y)
+        assert [float(loss) for loss in reg.model_.losses] in ([], [0.0, 0.0, 0.0])
         half_mse = 0.5 * np.mean((reg.predict(X) - y) ** 2)
         assert reg.model_.evaluate(X, y, verbose=0) == pytest.approx(half_mse, rel=1e-4)
 
