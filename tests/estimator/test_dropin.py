@@ -199,14 +199,25 @@ def test_a_diverging_fit_with_early_stopping_ends_as_mlpregressors(extra):
     np.testing.assert_allclose(reg.predict(X), mlp.predict(X), rtol=1e-10)
 
 
+class _WeightsEachEpoch(keras.callbacks.Callback):
+    """Keeps the weights after each epoch, in a list of the class: a fit
+    trains a copy of the user's callback."""
+
+    kept = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        _WeightsEachEpoch.kept.append(self.model.get_weights())
+
+
 def test_a_diverging_fit_with_early_stopping_on_keras_fit_keeps_the_best_weights():
     X, y = load_iris(return_X_y=True)
+    _WeightsEachEpoch.kept = []
     reg = MLPFunctionRegressor(
         hidden_layer_sizes=100,
         activation="identity",
         solver="sgd",
         learning_rate_init=1.0,
-        callbacks=[keras.callbacks.Callback()],  # Keras's fit, with Keras's SGD
+        callbacks=[_WeightsEachEpoch()],  # Keras's fit, with Keras's SGD
         max_iter=20,
         early_stopping=True,
         n_iter_no_change=np.inf,
@@ -219,6 +230,9 @@ def test_a_diverging_fit_with_early_stopping_on_keras_fit_keeps_the_best_weights
     assert reg.n_iter_ == 20 and np.isnan(scores).any()
     assert all(type(score) is float for score in scores)
     assert reg.best_validation_score_ == np.nanmax(scores)
+    kept = _WeightsEachEpoch.kept[int(np.nanargmax(scores))]
+    for mine, theirs in zip(reg.model_.get_weights(), kept, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
     best = MLPFunctionRegressor(**{**reg.get_params(), "max_iter": int(np.nanargmax(scores)) + 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
