@@ -178,7 +178,8 @@ def test_a_non_finite_loss_stops_partial_fit_too_and_leaves_the_model_as_it_was(
         assert int(reg.model_.optimizer.iterations) == 2 * 5
         for mine, theirs in zip(state, expected, strict=True):
             np.testing.assert_array_equal(mine, theirs)
-    reg.partial_fit(X, y), twin.partial_fit(X, y)
+    for model in (reg, twin):
+        model.partial_fit(X, y)
     np.testing.assert_array_equal(reg.predict(X), twin.predict(X))
 
 

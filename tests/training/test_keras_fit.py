@@ -50,11 +50,13 @@ class _made_in_the_test:
     def __init__(self, cls, **kwargs):
         self.cls, self.kwargs = cls, kwargs
 
-    def make(self):
-        return self.cls(**self.kwargs)
-
     def __repr__(self):
         return f"{self.cls.__name__}-instance"
+
+
+def _made(value):
+    """``value``, or the instance it stands for when it is a ``_made_in_the_test``."""
+    return value.cls(**value.kwargs) if isinstance(value, _made_in_the_test) else value
 
 
 @pytest.mark.parametrize(
@@ -70,9 +72,7 @@ class _made_in_the_test:
     ],
 )
 def test_which_settings_train_with_keras_fit(solver, loss, callbacks, keras_fit):
-    if isinstance(solver, _made_in_the_test):
-        solver = solver.make()
-    assert uses_keras_fit(solver, loss, callbacks) is keras_fit
+    assert uses_keras_fit(_made(solver), loss, callbacks) is keras_fit
 
 
 @pytest.mark.parametrize(
@@ -90,8 +90,7 @@ def test_which_settings_train_with_keras_fit(solver, loss, callbacks, keras_fit)
 )
 def test_keras_optimizers_by_name_class_or_instance(regression_data, solver, expected_class, rate):
     X, y = regression_data
-    if isinstance(solver, _made_in_the_test):
-        solver = solver.make()
+    solver = _made(solver)
     reg = MLPFunctionRegressor(**SMALL, solver=solver, learning_rate_init=0.01).fit(X, y)
     optimizer = reg.model_.optimizer
     assert type(optimizer) is expected_class
@@ -421,8 +420,7 @@ def test_a_fit_on_a_lent_compiled_model_trains_as_on_a_new_one(regression_data, 
     with its weights and optimizer state (Adagrad's accumulators start at 0.1)
     put back to where a new model starts."""
     X, y = regression_data
-    if isinstance(solver, _made_in_the_test):
-        solver = solver.make()
+    solver = _made(solver)
     compiled_models.clear()
     options = dict(SMALL, solver=solver)
     first = MLPFunctionRegressor(**options).fit(X, y)
@@ -486,13 +484,7 @@ def test_fits_that_vary_rate_penalty_or_instance_share_one_model_and_train_as_al
     loss of one's own, traces one model, and each fit trains exactly as on a
     new one."""
     X, y = regression_data
-    varied = [
-        {
-            key: value.make() if isinstance(value, _made_in_the_test) else value
-            for key, value in options.items()
-        }
-        for options in varied
-    ]
+    varied = [{key: _made(value) for key, value in options.items()} for options in varied]
     alone = [_alone(dict(SMALL, **options), X, y) for options in varied]
     compiled_models.clear()
     shared = [MLPFunctionRegressor(**SMALL, **options).fit(X, y) for options in varied]
