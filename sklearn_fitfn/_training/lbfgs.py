@@ -54,20 +54,49 @@ def _traced_full_batch(layout, spec, data, jit_compile):
     return function
 
 
-#: SciPy's status when the line search found no step that lowers the loss.
-_LINE_SEARCH_FAILED = 2
-
-
-def _nothing_left_to_improve(result, data):
-    """Whether L-BFGS ended in a failed line search at a loss within the
-    data's round-off of zero: an exact fit, where no step can do better."""
+def _round_off_of_zero(data):
+    """The loss below which a fit is exact: the data's round-off of zero.
+    Steps below it only reorder round-off, differently on each CPU's BLAS
+    kernels, so no step there counts as an improvement."""
     y, w = np.asarray(data.y, dtype=np.float64), np.asarray(data.w, dtype=np.float64)
     size = np.sum(w[:, None] * y**2) / (np.sum(w) * y.shape[1])
-    round_off = np.finfo(data.y.dtype).eps * max(size, 1.0)
-    return result.status == _LINE_SEARCH_FAILED and result.fun <= round_off
+    return np.finfo(data.y.dtype).eps * max(size, 1.0)
+
+
+#: Why a network of log units diverged, and what to do: said after MLPRegressor's words.
+LOG_UNITS_LEFT_THEIR_DOMAIN = (
+    "L-BFGS moved a log unit's input to zero or below, where log is not defined. Log "
+    "units fit a ratio of two linear forms of one sign, y = p(x) / q(x); data that are "
+    "not such a ratio (rounded or noisy inputs, a y of zeros, several outputs) give them "
+    "no start to polish. Fit these data with other units (relu, or square units for "
+    "products), or give the log units a ratio's data."
+)
 
 
 def train_lbfgs(spec, settings, data, start):
+    """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``;
+    a network of log units that diverges says why (:data:`LOG_UNITS_LEFT_THEIR_DOMAIN`).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    settings : TrainingSettings
+    data : TrainingData
+    start : TrainingStart
+
+    Returns
+    -------
+    Trained
+    """
+    try:
+        return _train_lbfgs(spec, settings, data, start)
+    except ValueError as error:
+        if "log" in spec.activations and str(error).startswith(rules.NON_FINITE):
+            raise ValueError(f"{rules.NON_FINITE} {LOG_UNITS_LEFT_THEIR_DOMAIN}") from error
+        raise
+
+
+def _train_lbfgs(spec, settings, data, start):
     """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
 
     SciPy's L-BFGS-B drives the search, in float64 whatever the compute dtype;
@@ -104,6 +133,7 @@ def train_lbfgs(spec, settings, data, start):
         return float(loss), gradient.numpy()
 
     curve = []
+    exact = _round_off_of_zero(data)
 
     def after_iteration(intermediate_result):
         iteration = record.n_iter + len(curve) + 1
@@ -111,6 +141,8 @@ def train_lbfgs(spec, settings, data, start):
         curve.append(float(intermediate_result.fun))
         if settings.verbose:
             print(f"Iteration {record.n_iter + len(curve)}, loss = {curve[-1]:.8f}")
+        if curve[-1] <= exact:
+            raise StopIteration  # an exact fit: nothing is left to improve
 
     result = scipy.optimize.minimize(
         loss_and_gradient,
@@ -129,10 +161,11 @@ def train_lbfgs(spec, settings, data, start):
     )
     iteration = record.n_iter + max(1, len(curve))
     rules.check_finite_loss(result.fun, iteration, dtype.name, "iteration")
-    if _nothing_left_to_improve(result, data):
-        # An exact start (square units' quadratic): the line search can find
-        # no lower loss because there is none, which SciPy reports as failure.
-        record.n_iter, record.converged = result.nit, True
+    if result.fun <= exact:
+        # An exact fit (square units' quadratic start): the search ends at
+        # the first iteration that reaches it, or, where its line search can
+        # find no lower loss, before any, which SciPy reports as a failure.
+        record.n_iter, record.converged = len(curve), True
     else:
         # MLPRegressor's ConvergenceWarning, from scikit-learn's own check.
         record.n_iter = _check_optimize_result("lbfgs", result, settings.max_iter)
@@ -144,7 +177,7 @@ def train_lbfgs(spec, settings, data, start):
     record.loss_curve.extend(curve)
     record.best_loss = min(record.best_loss, record.loss)
     record.t += data.n_samples * record.n_iter
-    if settings.verbose and not result.success:
+    if settings.verbose and not result.success and not record.converged:
         print(f"L-BFGS stopped: {result.message}")
     weights = [a.astype(data.y.dtype) for a in layout.unpack([result.x])]
     rules.check_finite_weights(weights, stochastic=False)

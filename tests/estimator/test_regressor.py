@@ -295,7 +295,11 @@ def test_lbfgs_with_tol_0_searches_until_no_step_improves_the_loss(regression_da
         hidden_layer_sizes=(16,), solver="lbfgs", tol=0, max_iter=5000, random_state=0
     ).fit(X, y)
     assert model.n_iter_ < 5000  # it ended by itself ...
-    assert model.loss_curve_[-2] == model.loss_curve_[-1]  # ... when nothing improved
+    # ... when nothing improved: the last step moved the loss by round-off
+    # only (its digits depend on the CPU's BLAS kernels, so no exact equality),
+    # where SciPy's default ftol would stop at a gain of up to 2.2e-9 of it.
+    last_gain = model.loss_curve_[-2] - model.loss_curve_[-1]
+    assert 0 <= last_gain <= 1e-12 * model.loss_curve_[-1]
 
 
 def test_lbfgs_honours_max_iter_max_fun_and_tol(regression_data):
@@ -506,3 +510,21 @@ def test_early_stopping_keeps_the_best_validation_weights(regression_data):
     assert reg.n_iter_ < 300
     assert len(reg.validation_scores_) == reg.n_iter_
     assert reg.best_validation_score_ == max(reg.validation_scores_)
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_partial_fit_after_switching_solver_starts_the_new_solver_afresh(regression_data, saved):
+    # The state of SGD's velocities cannot be Adam's moments: Adam starts from
+    # zero, as a warm start does, from the weights SGD left.
+    X, y = regression_data
+    fitted = MLPFunctionRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    fitted.set_params(solver="sgd").fit(X, y)
+    twin = pickle.loads(pickle.dumps(fitted))
+    if saved:
+        fitted = pickle.loads(pickle.dumps(fitted))
+    fitted.set_params(solver="adam").partial_fit(X, y)
+    twin.set_params(solver="adam", warm_start=True, max_iter=1).fit(X, y)
+    np.testing.assert_allclose(fitted.predict(X), twin.predict(X), rtol=1e-12)
+    assert len(fitted.loss_curve_) == 4
+    fitted.set_params(solver="sgd").partial_fit(X, y)  # and back again
+    assert len(fitted.loss_curve_) == 5
