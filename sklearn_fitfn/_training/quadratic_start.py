@@ -29,6 +29,9 @@ import scipy.linalg
 import scipy.linalg.blas
 import scipy.sparse
 
+from .blas import blas_threads_for, one_blas_thread
+from .columns import column_moments
+
 #: Memory the normal equations may take (2 GiB: about 180 inputs).
 MAX_GRAM_BYTES = 2 * 1024**3
 
@@ -109,12 +112,7 @@ def fit_quadratic(X, y, w=None):
     y = np.asarray(y, dtype=np.float64).ravel()
     w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
     n_features = X.shape[1]
-    # Weighted means and spreads, from sums (a sparse X is densified a block at a time only).
-    share = w / w.sum()
-    mean = np.asarray(X.T @ share).ravel()
-    squares = X.multiply(X) if sparse else X * X
-    scale = np.sqrt(np.maximum(np.asarray(squares.T @ share).ravel() - mean**2, 0.0))
-    scale[scale == 0] = 1.0
+    mean, scale, varies = column_moments(X, w / w.sum())
     upper = np.triu_indices(n_features)
 
     p = n_monomials(n_features)
@@ -126,7 +124,10 @@ def fit_quadratic(X, y, w=None):
             rows = slice(start, start + step)
             root_w = np.sqrt(w[rows])[:, None]
             inputs = X[rows].toarray() if sparse else X[rows]
-            block = np.asfortranarray(_monomials((inputs - mean) / scale, upper) * root_w)
+            # A constant column's z is exactly zero: its monomials drop out
+            # as linearly dependent, not as round-off noise made unit-sized.
+            Z = (inputs - mean) / scale * varies
+            block = np.asfortranarray(_monomials(Z, upper) * root_w)
             yield block, y[rows] * root_w[:, 0]
 
     def normal_equations():
@@ -267,10 +268,13 @@ def quadratic_start(spec, data, weights):
             stacklevel=4,
         )
         return weights
-    Q, g, c = fit_quadratic(data.X, data.y, data.w)
     n_units = spec.hidden_layer_sizes[0]
+    p = n_monomials(spec.n_inputs)
+    with blas_threads_for(data.X.shape[0] * p * p + p**3):  # the Gram matrix and its factor
+        Q, g, c = fit_quadratic(data.X, data.y, data.w)
     x_norm = np.sqrt(np.average(_squared_row_norms(data.X), weights=data.w))
-    kernel, bias, out_kernel, out_bias, _ = split_into_square_units(Q, g, c, n_units, x_norm)
+    with one_blas_thread():
+        kernel, bias, out_kernel, out_bias, _ = split_into_square_units(Q, g, c, n_units, x_norm)
     random_kernel, random_bias = weights[0], weights[1]
     unused = out_kernel == 0
     kernel[:, unused], bias[unused] = random_kernel[:, unused], random_bias[unused]

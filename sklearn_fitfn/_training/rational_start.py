@@ -33,6 +33,9 @@ import warnings
 import numpy as np
 import scipy.sparse
 
+from .blas import one_blas_thread
+from .columns import column_moments
+
 #: Memory the matrix of the homogeneous least squares may take (1 GiB).
 MAX_MATRIX_BYTES = 1024**3
 
@@ -64,19 +67,17 @@ def fit_ratio(X, y, w=None):
     X = X.astype(np.float64, copy=False)
     y = np.asarray(y, np.float64).ravel()
     w = np.ones(len(y)) if w is None else np.asarray(w, np.float64)
-    share = w / w.sum()
-    mean = share @ X
-    scale = np.sqrt(np.maximum(share @ (X * X) - mean**2, 0.0))
     # A column of one value is a multiple of the constant column: left in, its
     # zero columns would let the smallest singular vector be one of them.
-    varies = scale > 0
-    scale[~varies] = 1.0
+    mean, scale, varies = column_moments(X, w / w.sum())
+    share = w / w.sum()
     y_size = np.sqrt(share @ y**2) or 1.0
     Z = ((X - mean) / scale)[:, varies]
     t = (y / y_size)[:, None]
     ones = np.ones((len(y), 1))
     matrix = np.hstack([Z, ones, -t * Z, -t]) * np.sqrt(w)[:, None]
-    vector = np.linalg.svd(matrix, full_matrices=False)[2][-1]
+    with one_blas_thread():
+        vector = np.linalg.svd(matrix, full_matrices=False)[2][-1]
     k = Z.shape[1]
     a_z, b_z = np.zeros(X.shape[1]), np.zeros(X.shape[1])
     a_z[varies], a0_z = vector[:k], vector[k]

@@ -240,3 +240,22 @@ def test_dependent_inputs_are_solved_exactly_holding_one_gram_matrix(monkeypatch
         hidden_layer_sizes=(4,), activation="square", solver="lbfgs", random_state=0
     ).fit(X, y)
     assert np.sqrt(np.mean((net.predict(X) - y) ** 2)) < 1e-7
+
+
+def test_a_column_of_one_value_fits_its_target_and_predicts_no_more():
+    # 3.0's rounded mean leaves x - mean of a few units in the last place:
+    # as unit-spread noise it made predictions of 363,609 at x = 3 (the target
+    # is 9) and 2.8e30 at x = 4.
+    X, y = np.full((100, 1), 3.0), np.full(100, 9.0)
+    model = MLPFunctionRegressor(hidden_layer_sizes=(1,), activation="square", solver="lbfgs")
+    model.fit(X, y)
+    np.testing.assert_allclose(model.predict([[3.0], [4.0]]), [9.0, 9.0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("value", [1 / 3, 0.1, 1e6 + 0.1])
+def test_a_constant_input_beside_real_ones_leaves_the_product_exact(value):
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(1, 2, 200), rng.uniform(1, 2, 200), np.full(200, value)])
+    model = MLPFunctionRegressor(hidden_layer_sizes=(4,), activation="square", solver="lbfgs")
+    model.fit(X, X[:, 0] * X[:, 1])
+    np.testing.assert_allclose(model.predict([[3.0, 5.0, value]]), [15.0], rtol=1e-9)
