@@ -47,7 +47,8 @@ from sklearn import model_selection
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_method_params
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
 
@@ -104,32 +105,61 @@ def _recorder_of(fitted, path):
 
 
 def _member(search, candidate, X, y, train, fit_params):
-    """The training member of one (candidate, fold), or None when it trains alone."""
+    """The training member of one (candidate, fold), or None and why it trains alone.
+
+    Its rows and fit parameters are those scikit-learn's loop hands the fit
+    (``_fit_and_score`` indexes them the same way: a sample weight of another
+    length, or a scalar, is passed on as it is, for the fit to accept or refuse)."""
     estimator = clone(search.estimator).set_params(**clone(candidate, safe=False))
     path = _network_path(estimator)
     if path is None:
-        return None
+        return None, "no MLPFunctionRegressor to train"
     outer, network = _with_recorder(estimator, path)
     if not isinstance(network.random_state, (int, np.integer)):
-        return None
-    params = {name: _safe_indexing(value, train) for name, value in fit_params.items()}
+        return None, "a random_state that is not an integer"
     try:
+        params = _check_method_params(X, params=fit_params, indices=train)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the member's own fit gives them again
             fitted = outer.fit(_safe_indexing(X, train), _safe_indexing(y, train), **params)
             Xt, yt, sample_weight = _recorder_of(fitted, path).received_
-            return network._training_member(Xt, yt, sample_weight)
+            return network._training_member(Xt, yt, sample_weight), None
     except Exception:  # the member's own fit meets it again, and error_score decides
-        return None
+        return None, "an error its own fit will raise"
+
+
+class _Splits:
+    """A round's splits, drawn once: scikit-learn's loop and the training in
+    front of it both read these, so a splitter is split as often as
+    scikit-learn's own search splits it (a shuffling splitter seeded with a
+    RandomState draws anew at each split)."""
+
+    def __init__(self, splits):
+        self.splits = splits
+
+    def split(self, X=None, y=None, groups=None):
+        return iter(self.splits)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
 
 
 def _group_report(spec, n_members, seconds):
     """The line ``verbose`` prints for each group trained together."""
     activations = "/".join(dict.fromkeys(spec.activations)) or "linear"
-    print(
+    return (
         f"Trained {n_members} fits of hidden_layer_sizes={spec.hidden_layer_sizes} "
         f"({activations}, {spec.dtype}) together in {seconds:.1f}s"
     )
+
+
+def _alone_report(alone, n_fits):
+    """The line ``verbose`` prints for the fits that train one at a time, by reason."""
+    n_alone = sum(alone.values())
+    line = f"{n_alone} of {n_fits} fits train one at a time"
+    if n_alone:
+        line += ": " + ", ".join(f"{count} for {why}" for why, count in alone.most_common())
+    return line
 
 
 #: joblib's backends whose workers are this machine's: the groups train here,
@@ -160,7 +190,7 @@ class _TrainsTogether:
         backend, _ = joblib.parallel.get_active_backend()
         local = type(backend).__name__ in _LOCAL_BACKENDS
         remote = None if local or not self._sends_training(params) else backend
-        self._together_data = (X, y, params, remote)
+        self._together_data = self._as_scikit_learn_sees(X, y, params) + (remote,)
         # Per candidate, the mean seconds of its fits' training done before
         # them, which their fit times (scikit-learn's) do not count.
         self._training_seconds = []
@@ -174,6 +204,17 @@ class _TrainsTogether:
                 return super().fit(X, y, **params)
         finally:
             del self._together_data
+
+    def _as_scikit_learn_sees(self, X, y, params):
+        """X, y, the fit parameters and the splitter's parameters, as
+        scikit-learn's ``fit`` prepares and routes them; None for the
+        parameters where that fails (scikit-learn's ``fit`` then raises)."""
+        X, y = indexable(X, y)
+        try:
+            routed = self._get_routed_params_for_fit(_check_method_params(X, params=params))
+        except Exception:
+            return X, y, None, None
+        return X, y, dict(routed.estimator.fit), dict(routed.splitter.split)
 
     def _sends_training(self, params):
         """Whether, under a joblib backend of other machines (Dask), this
@@ -195,55 +236,69 @@ class _TrainsTogether:
 
         def evaluate_together(candidate_params, cv=None, more_results=None, **context):
             candidate_params = list(candidate_params)
-            kept, seconds = self._train_together(candidate_params, cv)
-            self._training_seconds.extend(seconds)
-            try:
+            splits = self._split_once(cv)
+            if splits is None:  # scikit-learn's loop splits, and raises what it raises
+                self._training_seconds.extend([0.0] * len(candidate_params))
                 return evaluate_candidates(candidate_params, cv, more_results, **context)
+            kept, seconds, lines = self._train_together(candidate_params, splits.splits)
+            self._training_seconds.extend(seconds)
+            # The lines print after scikit-learn's "Fitting ..." header: when
+            # the first fit takes its training, or after the fits otherwise.
+            _stacked().announce(kept, lines)
+            try:
+                return evaluate_candidates(candidate_params, splits, more_results, **context)
             finally:
                 _stacked().forget(kept)
+                if not kept:
+                    for line in lines:
+                        print(line)
 
         return evaluate_together
 
-    def _train_together(self, candidate_params, cv):
+    def _split_once(self, cv):
+        """The round's splits, drawn as scikit-learn's loop draws them (from
+        ``cv``, or the search's checked ``cv``), or None where that cannot be
+        done here."""
+        X, y, fit_params, split_params = self._together_data[:4]
+        if split_params is None:
+            return None
+        cv = cv or getattr(self, "_checked_cv_orig", None)
+        if cv is None:
+            cv = model_selection.check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        try:
+            return _Splits(list(cv.split(X, y, **split_params)))
+        except Exception:
+            return None
+
+    def _train_together(self, candidate_params, splits):
         """Train the members of these candidates that can share a program
         (and, under a cluster's backend, the others but Keras's fit, each as
-        a task of its own); return the keys their results wait under, and
-        each candidate's mean seconds of that training per fit."""
-        X, y, params, remote = self._together_data
-        groups = params.get("groups")
-        fit_params = {k: v for k, v in params.items() if k != "groups"}
-        nothing = [], [0.0] * len(candidate_params)
-        if set(fit_params) - {"sample_weight"}:
-            return nothing
-        cv = model_selection.check_cv(
-            cv if cv is not None else self.cv, y, classifier=is_classifier(self.estimator)
-        )
-        splits = [train for train, _ in cv.split(X, y, groups)]
-        members = [
-            _member(self, candidate, X, y, train, fit_params)
-            for candidate in candidate_params
-            for train in splits
-        ]
-        present = [m for m in members if m is not None]
-        if not present:
-            return nothing
-        stacked = _stacked()
-        keys = [stacked.fingerprint(member) for member in present]
-        grouped = []
+        a task of its own) on ``splits``; return the keys their results wait
+        under, each candidate's mean seconds of that training per fit, and
+        the lines ``verbose`` prints."""
+        from ._training.rounds import TrainingRound
+
+        X, y, fit_params, _, remote = self._together_data
+        n_fits = len(candidate_params) * len(splits)
+        if not n_fits:
+            return [], [0.0] * len(candidate_params), []
+        lines = []
 
         def report(spec, n_members, seconds):
-            grouped.append(n_members)
-            _group_report(spec, n_members, seconds)
+            lines.append(_group_report(spec, n_members, seconds))
 
-        outcomes = stacked.train_together(
-            present, report if self.verbose > 0 else None, backend=remote, n_jobs=self.n_jobs
-        )
-        if self.verbose > 0:
-            print(f"{len(members) - sum(grouped)} of {len(members)} fits train one at a time")
-        shares = iter(getattr(outcome, "seconds", 0.0) for outcome in outcomes)
-        seconds = [next(shares) if m is not None else 0.0 for m in members]
-        per_candidate = np.reshape(seconds, (len(candidate_params), -1)).mean(axis=1)
-        return stacked.keep_for_later(keys, outcomes), per_candidate.tolist()
+        training = TrainingRound(backend=remote, n_jobs=self.n_jobs, report=report)
+        other_params = set(fit_params) - {"sample_weight"}
+        for candidate in candidate_params:
+            for train, _ in splits:
+                if other_params:
+                    training.add(None, "fit parameters other than sample_weight")
+                else:
+                    training.add(*_member(self, candidate, X, y, train, fit_params))
+        training.finish()
+        lines.append(_alone_report(training.alone, n_fits))
+        per_candidate = np.reshape(training.seconds, (len(candidate_params), -1)).mean(axis=1)
+        return training.keys, per_candidate.tolist(), lines if self.verbose > 0 else []
 
 
 def _stacked():

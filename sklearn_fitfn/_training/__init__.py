@@ -20,8 +20,12 @@
   quadratic;
 - :mod:`.rational_start`: log and exponential units' start from the
   least-squares ratio of two linear forms;
+- :mod:`.columns`: the starts' column means and spreads;
+- :mod:`.blas`: one BLAS thread for the starts' small dense algebra;
 - :mod:`.stacked`: a search's members of one shape trained as one program,
   their results kept for their own fits;
+- :mod:`.rounds`: a search's round of members, grouped as they come, the
+  same fit trained once, a bounded number of members' rows held at once;
 - :mod:`.fitted_state`: the fitted network as plain data, validated when
   loaded, for pickles and skops files.
 

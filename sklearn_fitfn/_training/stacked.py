@@ -22,7 +22,7 @@ equal those of fitting it alone to float rounding (batched products add in
 another order), not bit for bit.
 """
 
-import collections
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -30,8 +30,8 @@ import time
 import warnings
 from typing import NamedTuple
 
-import joblib
 import numpy as np
+import scipy.sparse
 
 from .._quiet.tensorflow import tf
 from . import record as rules
@@ -77,94 +77,58 @@ class TrainedTogether(NamedTuple):
     warned: list | None = None
 
 
-def group_key(member):
-    """What members must share to train as one program, or None when this
-    member trains alone: Keras's fit, L-BFGS, a sparse X,
-    ``jit_compile=True``, a warm start or ``partial_fit``."""
+def why_alone(member):
+    """Why this member cannot share a program with others, or None."""
     settings, data = member.settings, member.data
     if settings.keras is not None or settings.solver not in OPTIMIZERS:
-        return None
+        return "Keras's fit" if settings.keras is not None else "L-BFGS"
     if settings.incremental or member.start.optimizer_state is not None:
+        return "partial_fit"
+    if member.start.record.n_iter or member.start.record.loss_curve:
+        return "a warm start"
+    if data.sparse:
+        return "a sparse X"
+    if settings.jit_compile is True:
+        return "jit_compile=True"
+    return None
+
+
+def group_key(member):
+    """What members must share to train as one program, or None when this
+    member trains alone (:func:`why_alone`)."""
+    if why_alone(member) is not None:
         return None
-    if data.sparse or settings.jit_compile is True:
-        return None
+    settings, data = member.settings, member.data
     nesterov = settings.nesterov if settings.solver == "sgd" else None
     validate = data.validation is not None
     return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
 
 
-def train_together(members, report=None, *, backend=None, n_jobs=None):
-    """Train every member that can share a program with others of its shape.
-
-    Parameters
-    ----------
-    members : list of Member
-    report : callable, optional
-        Called as ``report(spec, n_members, seconds)`` after each group.
-    backend : joblib backend, optional
-        Where to send the work, one task per group (and one per other
-        member that does not train with Keras's fit, which trains alone
-        there, as its own fit would). None trains the groups here, one after
-        another, and leaves the other members to their own fits.
-    n_jobs : int, optional
-        joblib's ``n_jobs`` for ``backend``.
-
-    Returns
-    -------
-    list
-        For each member, in order: a :class:`TrainedTogether`, the exception
-        its training raised (a non-finite loss), or None when it was not
-        trained here (it trains alone, as it would have).
-    """
-    tasks = training_tasks(members, alone=backend is not None)
-    work = [[members[i] for i in task] for task in tasks]
-    if backend is None:
-        results = map(train_task, work)  # lazy: each group is reported as it ends
-    else:
-        with joblib.parallel_config(backend=backend):
-            results = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(train_task)(w) for w in work)
-    outcomes = [None] * len(members)
-    for task, (trained, seconds) in zip(tasks, results):
-        for index, outcome in zip(task, trained):
-            if isinstance(outcome, TrainedTogether):
-                outcome = outcome._replace(seconds=seconds / len(task))
-            outcomes[index] = outcome
-        if report is not None and len(task) > 1:
-            report(members[task[0]].spec, len(task), seconds)
-    return outcomes
+def elements(member):
+    """Elements of a member's stacked training data: its rows (and held-out
+    rows), one padding row, times the columns of X, y and the weights."""
+    data = member.data
+    rows = data.n_samples + 1
+    if data.validation is not None:
+        rows += len(data.validation.w)
+    return rows * (data.X.shape[1] + data.y.shape[1] + 1)
 
 
-def training_tasks(members, *, alone=False):
-    """The training of ``members`` as tasks, each a list of indices: the
-    chunks of every group of at least :data:`MIN_MEMBERS` members that share
-    a program; with ``alone``, also each other member that does not train
-    with Keras's fit (whose model stays where it was trained), as a task of
-    its own. Members in no task train in their own fit."""
-    groups = collections.defaultdict(list)
-    singles = []
-    for index, member in enumerate(members):
-        key = group_key(member)
-        if key is not None:
-            groups[key].append(index)
-        elif member.settings.keras is None:
-            singles.append(index)
-    tasks = []
-    for indices in groups.values():
-        if len(indices) >= MIN_MEMBERS:
-            tasks.extend(_chunks(indices, members))
-        else:  # fewer train as fast one at a time
-            singles.extend(indices)
-    return tasks + ([[index] for index in sorted(singles)] if alone else [])
+def chunk_is_full(members):
+    """Whether ``members``, stacked to the longest one's rows, leave no room
+    within :data:`MAX_GROUP_ELEMENTS` for one more of that size."""
+    return (len(members) + 1) * max(elements(m) for m in members) > MAX_GROUP_ELEMENTS
 
 
 def train_task(members):
-    """Train one task of :func:`training_tasks`: several members as one
+    """Train one task of a round (:mod:`.rounds`): several members as one
     stacked network, a single one alone as its own fit would train it.
 
     Returns
     -------
     outcomes : list
-        Each member's outcome, in order (see :func:`train_together`).
+        Each member's outcome, in order: a :class:`TrainedTogether`, or the
+        exception its training raised (a non-finite loss).
     seconds : float
         The time the task took.
     """
@@ -184,17 +148,6 @@ def _train_alone(member):
         return error
     warned = [(warning.category, str(warning.message)) for warning in caught]
     return TrainedTogether(trained, trained.record.converged, warned=warned)
-
-
-def _chunks(indices, members):
-    """``indices`` in chunks whose stacked data stay within :data:`MAX_GROUP_ELEMENTS`."""
-    data = members[indices[0]].data
-    longest = max(members[i].data.n_samples for i in indices) + 1
-    if data.validation is not None:
-        longest += max(len(members[i].data.validation.w) for i in indices)
-    per_member = longest * (data.X.shape[1] + data.y.shape[1] + 1)
-    size = max(1, MAX_GROUP_ELEMENTS // per_member)
-    return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
 class StackShape(NamedTuple):
@@ -521,35 +474,80 @@ def _train_group(members):
 # -- results waiting for their member's own fit ---------------------------------
 
 _waiting = {}
+_announcements = {}  # key -> the lines to print when the first of their round is taken
 _waiting_lock = threading.Lock()
 
 
+def announce(keys, lines):
+    """Print ``lines`` once, when the first outcome kept under one of ``keys``
+    is taken (after what the search prints before its fits), or when they
+    are forgotten."""
+    printed = []
+
+    def print_once():
+        if not printed:
+            printed.append(True)
+            for line in lines:
+                print(line)
+
+    with _waiting_lock:
+        for key in keys:
+            _announcements[key] = print_once
+
+
+def _announce(key):
+    """Print what waits for ``key``'s round, once (holding the lock)."""
+    print_once = _announcements.pop(key, None)
+    if print_once is not None:
+        print_once()
+
+
 def fingerprint(member):
-    """A digest of everything that decides a member's training: the network,
-    the settings, the rows, the starting weights and the random state that
-    will shuffle its epochs. Two fits with the same fingerprint train alike."""
+    """A digest of everything a member's back-end is given: every field of
+    its network, settings, data (the batch size among them) and start (the
+    weights, the record and the random state that will shuffle its epochs),
+    whatever fields those hold. Two fits with the same fingerprint train alike."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((member.spec, member.settings)).encode())
-    data, start = member.data, member.start
-    held_out = [] if data.validation is None else list(data.validation)
-    for array in [data.X, data.y, data.w, *held_out, *start.weights]:
-        array = np.ascontiguousarray(array)
-        digest.update(repr((array.shape, array.dtype.str)).encode())
-        digest.update(array.tobytes())
-    _, keys, position, *_ = start.random_state.get_state()
-    digest.update(keys.tobytes() + repr(position).encode())
+    _digest(digest, member)
     return digest.hexdigest()
+
+
+def _digest(digest, value):
+    """Add ``value`` to ``digest``, field by field, arrays by their bytes."""
+    if isinstance(value, np.random.RandomState):
+        _, keys, position, has_gauss, gauss = value.get_state()
+        _digest(digest, ("RandomState", keys, position, has_gauss, gauss))
+    elif isinstance(value, np.ndarray | np.generic):
+        array = np.ascontiguousarray(value)
+        digest.update(repr(("array", array.shape, array.dtype.str)).encode())
+        digest.update(array.tobytes())
+    elif scipy.sparse.issparse(value):
+        value = value.tocsr()
+        _digest(digest, ("sparse", value.shape, value.data, value.indices, value.indptr))
+    elif isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        _digest(digest, (type(value).__name__, *zip(value._fields, value)))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+        _digest(digest, (type(value).__name__, *fields))
+    elif isinstance(value, list | tuple):
+        digest.update(f"{type(value).__name__}[{len(value)}](".encode())
+        for item in value:
+            _digest(digest, item)
+        digest.update(b")")
+    else:
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
 
 
 def keep_for_later(keys, outcomes):
     """Keep each outcome under its member's :func:`fingerprint`, taken before
     training (which draws from the member's random state); return the keys
-    kept."""
+    kept, once per outcome. Members with the same fingerprint (candidates that
+    differ only in how they name the same setting) each keep their own."""
     kept = []
     with _waiting_lock:
         for key, outcome in zip(keys, outcomes):
             if outcome is not None:
-                _waiting[key] = outcome
+                _waiting.setdefault(key, []).append(outcome)
                 kept.append(key)
     return kept
 
@@ -560,11 +558,24 @@ def take(member):
         return None
     key = fingerprint(member)
     with _waiting_lock:
-        return _waiting.pop(key, None)
+        outcomes = _waiting.get(key)
+        if not outcomes:
+            return None
+        outcome = outcomes.pop(0)
+        if not outcomes:
+            del _waiting[key]
+        _announce(key)
+        return outcome
 
 
 def forget(keys):
-    """Drop the outcomes no fit took."""
+    """Drop the outcomes no fit took (one per key given), and print what
+    waited to be announced for them."""
     with _waiting_lock:
         for key in keys:
-            _waiting.pop(key, None)
+            _announce(key)
+            outcomes = _waiting.get(key)
+            if outcomes:
+                outcomes.pop()
+                if not outcomes:
+                    del _waiting[key]

@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import threading
 import warnings
 
 import joblib
@@ -47,19 +48,19 @@ def _pipeline(**params):
 def together(monkeypatch):
     """Counts the members trained together and the fits that took their training."""
     counts = {"trained": 0, "taken": 0}
-    train, take = stacked.train_together, stacked.take
+    train, take = stacked.train_task, stacked.take
 
-    def counting_train(members, report=None, **where):
-        outcomes = train(members, report, **where)
-        counts["trained"] += sum(o is not None for o in outcomes)
-        return outcomes
+    def counting_train(members):
+        outcomes, seconds = train(members)
+        counts["trained"] += len(outcomes)
+        return outcomes, seconds
 
     def counting_take(member):
         outcome = take(member)
         counts["taken"] += outcome is not None
         return outcome
 
-    monkeypatch.setattr(stacked, "train_together", counting_train)
+    monkeypatch.setattr(stacked, "train_task", counting_train)
     monkeypatch.setattr(stacked, "take", counting_take)
     return counts
 
@@ -257,7 +258,11 @@ def test_verbose_says_which_fits_train_together_and_which_alone(data, capsys):
     printed = capsys.readouterr().out
     together = r"Trained 12 fits of hidden_layer_sizes=\(8, 8\) \(relu, float64\) together in \d"
     assert len(re.findall(together, printed)) == 1, printed
-    assert "3 of 15 fits train one at a time" in printed
+    alone = "3 of 15 fits train one at a time: 3 for fewer than 8 of their shape\n"
+    assert alone in printed
+    # After scikit-learn's header, before its first fit's line.
+    header = printed.index("Fitting 3 folds for each of 5 candidates, totalling 15 fits")
+    assert header < re.search(together, printed).start() < printed.index(alone)
 
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
@@ -337,10 +342,9 @@ def test_verbose_names_each_groups_network(capsys, hidden_layer_sizes, activatio
         hidden_layer_sizes=hidden_layer_sizes, activation=activation, dtype=dtype
     )
     spec = network._training_member(X, y).spec
-    model_selection._group_report(spec, 9, 2.345)
-    assert capsys.readouterr().out == (
+    assert model_selection._group_report(spec, 9, 2.345) == (
         f"Trained 9 fits of hidden_layer_sizes={hidden_layer_sizes} ({named}, {dtype}) "
-        "together in 2.3s\n"
+        "together in 2.3s"
     )
 
 
@@ -353,17 +357,12 @@ def test_a_backend_of_other_machines_is_sent_each_group_and_each_other_member(
     data, together, monkeypatch
 ):
     X, y = data
-    sent, train, train_task = [], stacked.train_together, stacked.train_task
-
-    def recording_train(members, report=None, **where):
-        sent.append(where)
-        return train(members, report, **where)
+    sent, train_task = [], stacked.train_task
 
     def recording_task(members):
-        sent.append(len(members))
+        sent.append((len(members), threading.current_thread() is threading.main_thread()))
         return train_task(members)
 
-    monkeypatch.setattr(stacked, "train_together", recording_train)
     monkeypatch.setattr(stacked, "train_task", recording_task)
     backend = _ElsewhereBackend()
     # 4 candidates of one shape (12 fits) and 1 of another (3 fits).
@@ -373,9 +372,8 @@ def test_a_backend_of_other_machines_is_sent_each_group_and_each_other_member(
         with joblib.parallel_config(backend=backend):
             ours = GridSearchCV(_pipeline(), grid, cv=CV, n_jobs=3).fit(X, y)
         theirs = ScikitLearnGridSearchCV(_pipeline(), grid, cv=CV).fit(X, y)
-    # One call: a task of the group of 12, and one of each fit of (4,) alone.
-    assert sent[0] == {"backend": backend, "n_jobs": 3}
-    assert sorted(sent[1:]) == [1, 1, 1, 12]
+    # Tasks on the backend's workers: the group of 12, and each fit of (4,) alone.
+    assert sorted(sent) == [(1, False), (1, False), (1, False), (12, False)]
     assert together == {"trained": 15, "taken": 15}
     _assert_same_results(ours, theirs, 1e-9)
 

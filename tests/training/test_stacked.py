@@ -7,13 +7,14 @@ import dataclasses
 import re
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_fitfn import MLPFunctionRegressor
-from sklearn_fitfn._training import stacked
+from sklearn_fitfn._training import rounds, stacked
 
 
 @pytest.fixture(scope="module")
@@ -79,28 +80,60 @@ def test_a_sparse_x_or_a_carried_optimizer_state_trains_alone(data):
     assert stacked.group_key(member._replace(settings=incremental)) is None
 
 
-def test_tasks_are_the_groups_of_enough_members_and_with_a_cluster_each_other_member(data):
+def _round_tasks(monkeypatch, members, **options):
+    """The tasks a round trains, as lists of positions in ``members``, and the round."""
+    tasks = []
+
+    def recording(task):
+        tasks.append([next(i for i, m in enumerate(members) if m is t) for t in task])
+        return [None] * len(task), 0.0
+
+    monkeypatch.setattr(stacked, "train_task", recording)
+    training = rounds.TrainingRound(**options)
+    for member in members:
+        training.add(member)
+    training.finish()
+    return tasks, training
+
+
+def test_tasks_are_the_groups_of_enough_members_and_with_a_cluster_each_other_member(
+    data, monkeypatch
+):
     X, y = data
     eight = [_member(X, y, alpha=a) for a in np.linspace(1e-4, 1e-1, stacked.MIN_MEMBERS)]
-    seven = [_member(X, y, hidden_layer_sizes=(5,), alpha=a) for a in (1e-4, 1e-3)] * 3
+    seven = [_member(X, y, hidden_layer_sizes=(5,), alpha=a) for a in (1e-4, 1e-3, 1e-2)] * 2
     seven.append(_member(X, y, hidden_layer_sizes=(5,)))
     keras = _member(X, y, solver="rmsprop")
     lbfgs = _member(X, y, solver="lbfgs")
     members = [keras, *eight, lbfgs, *seven]
-    assert stacked.training_tasks(members) == [list(range(1, 9))]
-    # With a cluster, every member but Keras's trains there, alone if not grouped.
-    alone = [[i] for i in range(9, 17)]
-    assert stacked.training_tasks(members, alone=True) == [list(range(1, 9)), *alone]
+    tasks, training = _round_tasks(monkeypatch, members)
+    assert tasks == [list(range(1, 9))]
+    # Four of the seven are the same fits as the first three (alpha=1e-4 is the
+    # default): each trains once.
+    assert training.alone == {"Keras's fit": 1, "L-BFGS": 1, "fewer than 8 of their shape": 7}
+    # With a cluster, every member but Keras's trains there, alone if not grouped;
+    # a copy takes what its first trains.
+    backend = joblib.parallel.ThreadingBackend()
+    tasks, training = _round_tasks(monkeypatch, members, backend=backend, n_jobs=2)
+    assert sorted(tasks) == [list(range(1, 9)), [9], [10], [11], [12]]
+    assert training.alone == {"Keras's fit": 1, "L-BFGS": 1, "fewer than 8 of their shape": 7}
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_groups_are_chunked_so_that_each_chunks_stacked_data_stay_within_the_bound(
+def test_groups_train_in_chunks_whose_stacked_data_stay_within_the_bound(
     data, monkeypatch, early_stopping
 ):
     X, y = data
     members = [
-        _member(X[:n], y[:n], early_stopping=early_stopping, validation_fraction=v)
-        for n, v in [(50, 0.1), (60, 0.2), (40, 0.3)] * 4
+        _member(
+            X[:n],
+            y[:n],
+            early_stopping=early_stopping,
+            validation_fraction=v,
+            alpha=a,
+            batch_size=16,
+        )
+        for a, (n, v) in enumerate([(50, 0.1), (60, 0.2), (40, 0.3)] * 4)
     ]
     # A chunk stacks, for each member, the longest member's rows and one
     # padding row, each of X's 3 columns, y and the weight; with early
@@ -111,13 +144,42 @@ def test_groups_are_chunked_so_that_each_chunks_stacked_data_stay_within_the_bou
         longest += max(len(m.data.validation.w) for m in members)
         assert longest == 49 + 12
     per_member = longest * (3 + 1 + 1)
+    assert max(stacked.elements(m) for m in members) == per_member
     indices = list(range(len(members)))
-    for bound, size in [(3 * per_member, 3), (4 * per_member - 1, 3), (per_member - 1, 1)]:
+    for bound, size in [(8 * per_member, 8), (9 * per_member - 1, 8), (2**24, 12)]:
         monkeypatch.setattr(stacked, "MAX_GROUP_ELEMENTS", bound)
         expected = [indices[start : start + size] for start in range(0, 12, size)]
-        assert stacked._chunks(indices, members) == expected, bound
-    monkeypatch.setattr(stacked, "MAX_GROUP_ELEMENTS", 2**24)
-    assert stacked._chunks(indices, members) == [indices]
+        expected = [chunk for chunk in expected if len(chunk) >= stacked.MIN_MEMBERS]
+        assert _round_tasks(monkeypatch, members)[0] == expected, bound
+
+
+def test_a_round_holds_a_bounded_number_of_rows_at_once(data, monkeypatch):
+    X, y = data
+    per_member = stacked.elements(_member(X, y))
+    monkeypatch.setattr(rounds, "MAX_HELD_ELEMENTS", 10 * per_member)
+    held = []
+    hold = rounds.TrainingRound._hold
+
+    def recording_hold(training, member):
+        hold(training, member)
+        held.append(training._held)
+
+    monkeypatch.setattr(rounds.TrainingRound, "_hold", recording_hold)
+    # Members of three shapes, one after another, as a grid of many candidates.
+    members = [
+        _member(X, y, hidden_layer_sizes=(width,), alpha=alpha)
+        for alpha in np.linspace(1e-4, 1e-1, 9)
+        for width in (4, 5, 6)
+    ]
+    tasks, training = _round_tasks(monkeypatch, members)
+    assert max(held) <= 10 * per_member
+    assert all(len(task) >= stacked.MIN_MEMBERS for task in tasks) and tasks
+    trained = sum(len(task) for task in tasks)
+    assert trained + sum(training.alone.values()) == len(members)
+    assert set(training.alone) <= {
+        "too few of their shape among the rows held at once",
+        "fewer than 8 of their shape",
+    }
 
 
 def test_a_task_of_one_member_trains_it_as_its_own_fit_would_with_its_warnings(data):
