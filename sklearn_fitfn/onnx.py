@@ -157,8 +157,12 @@ def _target_affine(ttr):
 
     transformer = ttr.transformer_
     if isinstance(transformer, StandardScaler):
-        scale = transformer.scale_ if transformer.scale_ is not None else 1.0
-        offset = transformer.mean_ if transformer.mean_ is not None else 0.0
+        # As its inverse_transform: mean_ is set even with with_mean=False,
+        # and only with_mean says whether it was subtracted.
+        used_scale = transformer.with_std and transformer.scale_ is not None
+        used_mean = transformer.with_mean and transformer.mean_ is not None
+        scale = transformer.scale_ if used_scale else 1.0
+        offset = transformer.mean_ if used_mean else 0.0
         return np.asarray(scale, float), np.asarray(offset, float)
     if ttr.func is None and ttr.inverse_func is None and ttr.transformer is None:
         return np.ones(1), np.zeros(1)

@@ -89,6 +89,19 @@ def test_a_pipeline_inside_a_transformed_target_converts(data, dtype):
     _assert_served_as_predicted(model, X.astype(dtype), dtype)
 
 
+@pytest.mark.parametrize(
+    "scaler",
+    [StandardScaler(with_mean=False), StandardScaler(with_std=False)],
+    ids=["with_mean=False", "with_std=False"],
+)
+def test_a_target_scaler_that_leaves_out_its_mean_or_spread_is_undone_as_it_undoes(data, scaler):
+    # Targets around 1,500: its mean_, set but unused without with_mean, is far from 0.
+    X, y = data
+    model = TransformedTargetRegressor(MLPFunctionRegressor(**SMALL), transformer=scaler)
+    model.fit(X, 300 * y + 1500)
+    _assert_served_as_predicted(model, X, "float64")
+
+
 def test_a_transformed_target_without_a_transformer_converts(data):
     X, y = data
     model = TransformedTargetRegressor(MLPFunctionRegressor(**SMALL)).fit(X, y)
