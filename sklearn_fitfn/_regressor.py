@@ -36,6 +36,7 @@ from ._training import rational_start as rational
 from ._training import record as rules
 from ._training.interrupt import Interruption
 from ._training.keras_fit import KerasSettings, check_loss_for_targets
+from ._training.optimizers import OPTIMIZERS
 from ._training.record import TrainingRecord
 from ._training.settings import (
     TrainingData,
@@ -479,14 +480,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         # As MLPRegressor: partial_fit resumes the optimizer, a warm-started
         # fit starts a new one from the current weights.
         optimizer_state = None
-        if settings.incremental:
-            optimizer_state = (
-                self._optimizer_state if settings.keras is None else self._keras_optimizer_state
-            )
+        weights = dense_weights(self.model_)
+        if settings.incremental and settings.keras is not None:
+            optimizer_state = self._keras_optimizer_state
+        elif settings.incremental and self._optimizer_state is not None:
+            # A state of the solver set now, or none: after set_params(solver=...)
+            # the other solver starts from a fresh state.
+            solver = OPTIMIZERS.get(settings.solver)
+            shapes = [w.shape for w in weights]
+            if solver is not None and solver.holds_state_for(self._optimizer_state, shapes):
+                optimizer_state = self._optimizer_state
         record = copy.deepcopy(self._record)
-        return TrainingStart(
-            dense_weights(self.model_), record, optimizer_state, random_state, self.model_
-        )
+        return TrainingStart(weights, record, optimizer_state, random_state, self.model_)
 
     def _training_data(self, X, y, sample_weight, settings, random_state):
         """The rows to train on: the validation split held out, rows of weight
@@ -713,11 +718,17 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                     "rebuilt from the network's data. A file written by an earlier "
                     "sklearn_fitfn holds the Keras model itself: fit again and save anew."
                 )
+        fitted_state.check_fields(state, self._get_param_names())
         if "history_" in state:
             fitted_state.check_history(state["history_"])
-        super().__setstate__(state)
         if network is not None:
             restored = fitted_state.from_data(network)
+            parameters = {name: state.get(name) for name in self._get_param_names()}
+            fitted_state.check_against_parameters(
+                restored.spec, parameters, state.get("n_features_in_"), type(self).__name__
+            )
+        super().__setstate__(state)
+        if network is not None:
             self._set_network(*restored)
 
     # -- prediction ------------------------------------------------------------

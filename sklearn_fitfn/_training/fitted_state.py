@@ -9,9 +9,14 @@ of numbers and lists. Loading rebuilds the Keras model from the spec and the
 weights, so nothing in a file decides what code runs: Keras's own
 unpickling (``safe_mode=False``) is never reached.
 
-Everything is validated on the way in: the format version, every spec field
-against :data:`~sklearn_fitfn._network.activations.ACTIVATIONS` and the
-dtypes, every array's shape and dtype against the spec, every record field's
+Everything is validated on the way in, so that what loads is what ``fit``
+could have produced for the estimator's parameters: the state's fields (the
+parameters and the fitted attributes ``fit`` sets, nothing else), the format
+version, every spec field against
+:data:`~sklearn_fitfn._network.activations.ACTIVATIONS` and the dtypes, the
+spec against the network the parameters make (layers, activations, dtype,
+output, inputs), every array's shape, dtype and finiteness against the spec,
+the optimizer state against Adam's or SGD's layout, every record field's
 type. A file that fails is refused with a ValueError naming the field.
 """
 
@@ -23,6 +28,7 @@ import numpy as np
 
 from .._network.activations import ACTIVATIONS
 from .._network.spec import DTYPES, NetworkSpec, dense_weights
+from .optimizers import OPTIMIZERS
 from .record import TrainingRecord
 
 #: The version of the layout below; a file of any other is refused.
@@ -30,6 +36,9 @@ FORMAT = 1
 
 #: The key of the network's data in the estimator's state.
 KEY = "_fitted_network"
+
+#: What a fitted estimator's state holds besides its parameters.
+FITTED_FIELDS = frozenset({KEY, "n_features_in_", "feature_names_in_", "history_"})
 
 _OUT_ACTIVATIONS = ("identity", "exp")
 _KERAS_NAMES = frozenset(row.keras for row in ACTIVATIONS.values())
@@ -170,21 +179,29 @@ def _checked_arrays(values, field, shapes, dtype):
                 f"must be {dtype} of shape {tuple(shape)}; got {value.dtype} of shape "
                 f"{value.shape}",
             )
+        if not np.isfinite(value).all():
+            _refuse(f"{field}[{i}]", "must be finite (fit never keeps NaN or infinite values)")
         arrays.append(value)
     return arrays
 
 
 def _optimizer_state(values, spec):
-    """The engine's state: per-array slots in the weights' order, then scalars."""
+    """The engine's state, Adam's or SGD's: per-array slots in the weights'
+    order, then scalars."""
     if values is None:
         return None
     shapes = _weight_shapes(spec)
     if not isinstance(values, list | tuple):
         _refuse("optimizer_state", "must be a list of arrays")
-    n_scalars = len(values) % len(shapes)
-    per_array = (len(values) - n_scalars) // len(shapes)
-    expected = shapes * per_array + [()] * n_scalars
-    return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
+    for solver in OPTIMIZERS.values():
+        if solver.holds_state_for(values, shapes):
+            expected = shapes * solver.per_array_slots + [()] * solver.scalar_slots
+            return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
+    layouts = ", ".join(
+        f"{name}'s {solver.per_array_slots} per weight and {solver.scalar_slots} scalars"
+        for name, solver in OPTIMIZERS.items()
+    )
+    _refuse("optimizer_state", f"must hold {layouts}; got {len(values)} arrays")
 
 
 def _keras_optimizer_state(values):
@@ -195,6 +212,8 @@ def _keras_optimizer_state(values):
     for i, value in enumerate(values):
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
             _refuse(f"keras_optimizer_state[{i}]", "must be a numeric NumPy array")
+        if not np.isfinite(value).all():
+            _refuse(f"keras_optimizer_state[{i}]", "must be finite")
     return list(values)
 
 
@@ -278,3 +297,55 @@ def from_data(data):
         _optimizer_state(data["optimizer_state"], spec),
         _keras_optimizer_state(data["keras_optimizer_state"]),
     )
+
+
+def check_fields(state, parameters):
+    """Refuse a state holding a field that is neither a parameter nor one
+    of the fitted attributes ``fit`` sets (a field named ``predict`` would
+    hide the method)."""
+    unknown = set(state) - set(parameters) - FITTED_FIELDS
+    if unknown:
+        _refuse("the state", f"holds fields fit never sets: {sorted(unknown)}")
+
+
+def check_against_parameters(spec, parameters, n_features_in, owner):
+    """Refuse a network that ``fit`` would not make for these parameters.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        The loaded network's.
+    parameters : dict
+        The estimator's parameters, as loaded.
+    n_features_in : int or None
+        The loaded ``n_features_in_``.
+    owner : str
+        The estimator's class name.
+    """
+    if n_features_in != spec.n_inputs:
+        _refuse(
+            "n_features_in_", f"must be the network's {spec.n_inputs} inputs; got {n_features_in!r}"
+        )
+    dtype = parameters.get("dtype")
+    if dtype is not None and dtype != spec.dtype:
+        _refuse("spec.dtype", f"is {spec.dtype!r}, where the parameter dtype is {dtype!r}")
+    poisson = isinstance(parameters.get("loss"), str) and parameters["loss"] == "poisson"
+    try:
+        expected = NetworkSpec.from_params(
+            parameters.get("hidden_layer_sizes"),
+            parameters.get("activation"),
+            spec.dtype,
+            spec.n_inputs,
+            spec.n_outputs,
+            out_activation="exp" if poisson else "identity",
+            owner=owner,
+        )
+    except (ValueError, TypeError) as error:
+        _refuse("the parameters", f"make no network: {error}")
+    for field, have, made in zip(NetworkSpec._fields, spec, expected):
+        if have != made:
+            _refuse(
+                f"spec.{field}",
+                f"is {have!r}, where the estimator's parameters make {made!r} (set the "
+                "parameters the network was fitted with, or fit again, before saving)",
+            )

@@ -97,6 +97,17 @@ class _Optimizer:
         return [np.array(a) for a in per_array] + values[self.per_array_slots * n :]
 
     @classmethod
+    def holds_state_for(cls, state, shapes):
+        """Whether ``state`` (as :meth:`state` gives it) is this solver's for
+        weights of ``shapes``: its moments shaped as the weights, then its
+        scalars. A state of the other solver, or cut short, is not."""
+        expected = [tuple(shape) for _ in range(cls.per_array_slots) for shape in shapes]
+        expected += [()] * cls.scalar_slots
+        return len(state) == len(expected) and all(
+            np.shape(array) == shape for array, shape in zip(state, expected)
+        )
+
+    @classmethod
     def without_state(cls, settings):
         """The solver's hyperparameters and learning-rate schedule alone, with
         no variables: what each member of a stacked group keeps of its own
