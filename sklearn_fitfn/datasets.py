@@ -52,9 +52,20 @@ def _integer_overflow(function, n_features, low, high):
     if bound <= limit:
         return None
     return (
-        f"inputs up to {largest:,} make y = {FUNCTIONS[function][2]} reach {bound:.3g}, "
-        f"more than 64-bit integers hold ({limit:.3g})"
+        f"inputs up to {largest:,} make y = {_formula(function, n_features)} reach "
+        f"{bound:.3g}, more than 64-bit integers hold ({limit:.3g})"
     )
+
+
+def _formula(function, n_features):
+    """y's formula for ``n_features`` inputs: ``x1 · x2 · x3``, ``x1 + ... + x10``."""
+    if function not in ("sums", "products"):
+        return FUNCTIONS[function][2]
+    sign = " + " if function == "sums" else " · "
+    names = [f"x{i}" for i in range(1, n_features + 1)]
+    if n_features > 3:
+        names = [names[0], names[1], "...", names[-1]]
+    return sign.join(names)
 
 
 def make_function_data(
@@ -119,9 +130,20 @@ def make_function_data(
         if overflow is not None:
             raise ValueError(f"{overflow}: use a smaller range, or integer=False")
         X = rng.integers(low, high + 1, size=(n_samples, n_features))
+    elif not np.isfinite(float(high) - float(low)):
+        raise ValueError(
+            f"the range high - low = {high} - ({low}) overflows 64-bit floats: use a smaller range"
+        )
     else:
         X = rng.uniform(low, high, size=(n_samples, n_features))
-    y = compute(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = compute(X)
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        largest = max(abs(low), abs(high))
+        raise ValueError(
+            f"inputs up to {largest:.3g} make y = {_formula(function, n_features)} overflow "
+            f"64-bit floats (largest {np.finfo(np.float64).max:.3g}): use a smaller range"
+        )
     if as_frame:
         import pandas as pd
 

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -298,3 +300,18 @@ def test_the_success_thresholds_defaults_are_the_benchmarks():
     )
     one_row = arithmetic_success_threshold("add", windows, n_samples=1)
     assert 0 < one_row < 1e-3  # (2 eps · 98 columns of about 4)² is 6e-5
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, message",
+    [
+        (make_squares, dict(high=1e300, integer=False), "make y = x² overflow 64-bit floats"),
+        (make_products, dict(n_features=3, high=1e120, integer=False), "y = x1 · x2 · x3 overflow"),
+        (make_squares, dict(low=-1e308, high=1e308, integer=False), "high - low = 1e+308 - "),
+        (make_products, dict(n_features=10, high=100), "y = x1 · x2 · ... · x10 reach 1e+20"),
+        (make_sums, dict(n_features=3, high=2**62), "y = x1 + x2 + x3 reach"),
+    ],
+)
+def test_data_whose_y_would_overflow_is_refused_naming_its_formula(make, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make(10, random_state=0, **kwargs)

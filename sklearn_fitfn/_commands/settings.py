@@ -5,8 +5,22 @@ pandas, scikit-learn's searches or TensorFlow are imported;
 nothing heavier than the table of activations."""
 
 import dataclasses
+import os
 
 from .._network.activations import canonical_activation
+
+#: Bytes a run holds per row at once, about: two inputs and y in float64, for
+#: the training, held-out and extrapolation rows, each copied by the scalers
+#: and the folds up to four times.
+BYTES_PER_ROW = 8 * 3 * 3 * 4
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _as_python(name, value):
@@ -121,6 +135,14 @@ class ExperimentSettings:
                 f"use at least {2 * cv}",
                 n_samples=n_samples,
                 cv=cv,
+            )
+        needed, available = n_samples * BYTES_PER_ROW, _physical_memory()
+        if available is not None and needed > available:
+            raise InvalidExperiment(
+                "{n_samples} rows would take about "
+                f"{needed / 1e9:,.0f} GB for the data alone, more than this machine's "
+                f"{available / 1e9:,.0f} GB of memory; use fewer rows",
+                n_samples=n_samples,
             )
         if not self.low < self.high:
             raise InvalidExperiment(

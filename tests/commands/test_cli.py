@@ -157,6 +157,8 @@ def test_quiet_prints_only_the_verdict(tmp_path):
         (["squares", "--low", "9", "--high", "3"], "--low 9 must be smaller than --high 3"),
         (["squares", "-n", "2", "--cv", "3"], "fewer than 2 held-out rows in each of the --cv 3"),
         (["squares", "-n", "2", "--cv", "2"], "use at least 4"),
+        (["squares", "-n", "99999999999999999999"], "for the data alone, more than this"),
+        (["squares", "-n", "2000000000"], "--n-samples 2000000000 rows would take about 576 GB"),
         (["squares", "--n-jobs", "0"], "--n-jobs 0: give a positive number of fits at once"),
         (["squares", "--n-jobs", "two"], "argument --n-jobs: invalid int value"),
         (["squares", "--activations", "rellu"], "unknown activation 'rellu'"),

@@ -296,6 +296,7 @@ def test_progress_shows_the_tables_seconds_with_the_groups_training_counted_in()
         (dict(low=10, high=1), r"^low=10 must be smaller than high=1$"),
         (dict(n_samples=5, cv=3), r"^n_samples=5 leaves fewer than 2 held-out rows .* cv=3 folds"),
         (dict(cv=1), "^cv=1: cross-validation needs at least 2 folds$"),
+        (dict(n_samples=10**20), "^n_samples=100000000000000000000 rows would take about"),
         (dict(extrapolate=(2000, 1001)), r"^extrapolate=\(2000, 1001\) needs low < high$"),
         (dict(n_jobs=0), "^n_jobs=0: give a positive number"),
         (dict(activations=[]), "at least one activation"),
