@@ -199,3 +199,38 @@ def test_an_input_of_one_value_leaves_division_exact():
     y = (X[:, 0] + 2 * X[:, 1] + 1) / (X[:, 2] + 0.5)
     net = MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
     np.testing.assert_allclose(net.predict(X), y, rtol=1e-9)
+
+
+@pytest.mark.parametrize("value", [1 / 3, 1e8 + 1 / 3])
+def test_an_input_whose_spread_is_round_off_counts_as_one_value(value):
+    # Its mean is rounded, so x - mean is a few units in the last place: a
+    # column of noise that scaling to unit spread would make as large as the rest.
+    X = np.random.default_rng(4).uniform(1, 2, size=(200, 4))
+    X[:, 3] = value
+    y = (X[:, 0] + 2 * X[:, 1] + 1) / (X[:, 2] + 0.5)
+    net = MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
+    np.testing.assert_allclose(net.predict(X), y, rtol=1e-9)
+    X_far = X.copy()
+    X_far[:, :3] += 2.0
+    far = (X_far[:, 0] + 2 * X_far[:, 1] + 1) / (X_far[:, 2] + 0.5)
+    np.testing.assert_allclose(net.predict(X_far), far, rtol=1e-9)
+
+
+@pytest.mark.parametrize("case", ["10% noise", "rounded inputs", "zeros", "two outputs"])
+def test_data_that_are_no_ratio_say_that_log_units_left_their_domain(case):
+    X, y, _ = make_arithmetic(1000, "div", n_features=10, random_state=0)
+    noise = np.random.default_rng(0).uniform(0.9, 1.1, len(y))
+    X, y = {
+        "10% noise": (X, y * noise),
+        "rounded inputs": (np.round(X, 1), y),
+        "zeros": (X, np.zeros(len(y))),
+        "two outputs": (X, np.column_stack([y, y])),
+    }[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the start cannot be made for some
+        with pytest.raises(ValueError) as raised:
+            MLPFunctionRegressor(**RATIO, random_state=0).fit(X, y)
+    message = str(raised.value)
+    assert message.startswith("Solver produced non-finite parameter weights.")
+    assert "L-BFGS moved a log unit's input to zero or below, where log is not defined" in message
+    assert message.endswith("or give the log units a ratio's data.")
