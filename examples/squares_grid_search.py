@@ -22,7 +22,7 @@ result = run_experiment(
 )
 
 columns = ["activation", "architecture", "cv_rmse_mean", "cv_r2_mean", "converged"]
-print(result.table[columns].to_string(index=False))
+print(result.ranking(columns))  # the table as fitfn prints it
 print(
     f"\nbest straight line: RMSE {result.linear_floor:,.1f} on the training data, "
     f"{result.held_out_floor:,.1f} on the held-out data"

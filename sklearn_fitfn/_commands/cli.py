@@ -89,6 +89,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _analytic_floor_line(function, low, high, value):
+    """The closed form of the best line's error, said as what it is."""
+    from .experiments import ANALYTIC_FLOORS
+
+    formula = FUNCTIONS[function][2]
+    if value == 0:
+        return f"(y = {formula} is linear: a line fits it exactly, up to round-off)"
+    return (
+        f"(for inputs uniform on [{low}, {high}], a line's RMSE on y = {formula} tends to "
+        f"{ANALYTIC_FLOORS[function]} = {value:,.1f}, L = {high - low}, as rows grow)"
+    )
+
+
 def _build_parser():
     """The argument parser of ``fitfn``."""
     parser = _Parser(
@@ -329,24 +342,18 @@ def _report(result, args, files):
     from .experiments import format_rmse
 
     if not args.quiet:
-        formats = {
-            "cv_rmse_mean": format_rmse,
-            "cv_rmse_std": format_rmse,
-            "cv_r2_mean": "{:.6f}".format,
-            "fit_seconds": "{:.2f}".format,
-            "test_rmse": format_rmse,
-            "extrapolation_rmse": format_rmse,
-        }
         unit = "iterations" if args.solver == "lbfgs" else "epochs"
         print(
             f"\n{result.function}: cross-validated ranking ({args.cv} folds, "
             f"{args.solver}, {args.epochs} {unit}, {result.config['seconds']} s)"
         )
-        print(result.table.to_string(index=False, formatters=formats))
-        floor = f"\nbest straight line: RMSE {result.linear_floor:,.1f} on the training data"
+        print(result.ranking())
+        print(
+            f"\nbest straight line: RMSE {format_rmse(result.linear_floor)} on the training "
+            f"data, {format_rmse(result.held_out_floor)} on the held-out data"
+        )
         if result.analytic_floor is not None:
-            floor += f" (closed form: {result.analytic_floor:,.1f})"
-        print(floor + f", {result.held_out_floor:,.1f} on the held-out data")
+            print(_analytic_floor_line(result.function, args.low, args.high, result.analytic_floor))
         print("\nheld-out samples:")
         print(result.samples.to_string(index=False))
         if result.extrapolation_samples is not None:

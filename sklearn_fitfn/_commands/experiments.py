@@ -110,6 +110,11 @@ def least_squares_rmse(X, y):
     return float(np.sqrt(np.mean(best_line_residuals(X, y) ** 2)))
 
 
+#: The best line's RMSE on inputs uniform on [low, high], L = high - low, as
+#: written for people (see :func:`analytic_linear_floor`).
+ANALYTIC_FLOORS = {"squares": "L²/(6√5)", "products": "L²/12", "sums": "0"}
+
+
 def analytic_linear_floor(function, low, high):
     """Best-line RMSE for inputs uniform on [low, high], where a closed form exists.
 
@@ -260,6 +265,30 @@ class ExperimentResult:
     y_extrapolate: np.ndarray | None = None
     exact: dict = dataclasses.field(default_factory=dict)
 
+    def ranking(self, columns=None):
+        """The ranking table as ``fitfn`` prints it: errors as people read them
+        (``624.5``, ``3.2e-13``), R² to six decimals, seconds to two.
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            The table's columns to show; all by default.
+
+        Returns
+        -------
+        str
+        """
+        formats = {
+            "cv_rmse_mean": format_rmse,
+            "cv_rmse_std": format_rmse,
+            "cv_r2_mean": "{:.6f}".format,
+            "fit_seconds": "{:.2f}".format,
+            "test_rmse": format_rmse,
+            "extrapolation_rmse": format_rmse,
+        }
+        table = self.table if columns is None else self.table[list(columns)]
+        return table.to_string(index=False, formatters=formats)
+
     def verdict(self):
         """Plain sentences: each activation's held-out error against the best
         straight line's on the same held-out data."""
@@ -404,7 +433,8 @@ def _sample_table(X, y, predictions, n_rows, random_state):
     samples["Expected"] = y[shown]
     for activation, predicted in predictions.items():
         samples[f"Predicted ({activation})"] = np.round(predicted[shown], 1)
-        samples[f"err ({activation})"] = np.round(predicted[shown] - y[shown], 1)
+        # + 0.0: an error that rounds to zero is 0.0, not -0.0.
+        samples[f"err ({activation})"] = np.round(predicted[shown] - y[shown], 1) + 0.0
     return samples
 
 

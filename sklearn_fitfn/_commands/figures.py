@@ -227,7 +227,7 @@ def plot_rmse(result, path=None):
             color="black",
             ls="--",
             lw=1,
-            label=f"best straight line on the training data: {result.linear_floor:,.0f}",
+            label=f"best straight line on the training data: {format_rmse(result.linear_floor)}",
         )
         axes.set_yscale("log")
         axes.set_ylim(top=3 * max(result.linear_floor, table["cv_rmse_mean"].max()))
