@@ -40,9 +40,7 @@ __all__ = [
     "PRIMER_RANGES",
 ]
 
-#: Success rates published for the 100-input task, extrapolation U[2, 6]:
-#: Madsen & Johansen, "Neural Arithmetic Units" (ICLR 2020), 100 seeds each;
-#: None where no figure is quoted here.
+# Documented where users import it: sklearn_fitfn.arithmetic.PUBLISHED.
 PUBLISHED = {
     "mul": {"NMU": 0.98, "NAC•": 0.31, "NALU": 0.0, "linear": 0.0, "relu": 0.0},
     "square": {"NMU": 1.0, "NAC•": None, "NALU": None, "linear": None, "relu": None},
@@ -50,8 +48,7 @@ PUBLISHED = {
     "div": {"every unit tried": 0.0},
 }
 
-#: The Primer benchmark's training and extrapolation ranges for its 2-input
-#: task (Mistry, Farrahi & Hare, JMLR 2022).
+# Documented where users import it: sklearn_fitfn.arithmetic.PRIMER_RANGES.
 PRIMER_RANGES = (
     ((-20, -10), (-40, -20)),
     ((-2, -1), (-6, -2)),

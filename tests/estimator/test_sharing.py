@@ -360,3 +360,37 @@ def test_skops_refuses_a_type_the_user_did_not_trust(fitted):
     assert "os.system" in sio.get_untrusted_types(data=blob)
     with pytest.raises(UntrustedTypesFoundException, match="os.system"):
         sio.loads(blob, trusted=[OWN_TYPE])
+
+
+@pytest.mark.parametrize(
+    "name, keras_types",
+    [
+        ("loss", {"keras.src.losses.losses.Huber", "keras.src.losses.losses.huber"}),
+        ("callbacks", {"keras.src.callbacks.early_stopping.EarlyStopping"}),
+    ],
+)
+def test_a_keras_loss_or_callbacks_dump_and_load_once_their_keras_types_are_trusted(
+    data, tmp_path, name, keras_types
+):
+    import keras
+
+    X, y = data
+    value = keras.losses.Huber() if name == "loss" else [keras.callbacks.EarlyStopping()]
+    model = MLPFunctionRegressor(**SMALL, **{name: value}).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    untrusted = set(sio.get_untrusted_types(file=path))
+    assert keras_types | {OWN_TYPE} <= untrusted
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.load(path, trusted=[OWN_TYPE])
+    loaded = sio.load(path, trusted=sorted(untrusted))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_keras_optimizer_instance_cannot_be_written(data, tmp_path):
+    import keras
+
+    X, y = data
+    model = MLPFunctionRegressor(**SMALL, solver=keras.optimizers.Adam()).fit(X, y)
+    with pytest.raises(TypeError, match="__slots__"):
+        sio.dump(model, tmp_path / "model.skops")
