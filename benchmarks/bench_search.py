@@ -121,7 +121,7 @@ def gain(count, hidden, dtype="float64", max_iter=100):
         warnings.simplefilter("ignore", ConvergenceWarning)
         networks[0].fit(X, y)  # the single path's trace
         members = [network._training_member(X, y) for network in networks]
-        stacked.train_together(members)  # the stacked trace
+        stacked._train_group(members)  # the stacked trace (the TensorFlow route)
         members = [network._training_member(X, y) for network in networks]
         together = seconds(lambda: stacked._train_group(members))
         alone = seconds(lambda: [network.fit(X, y) for network in networks])

@@ -15,9 +15,19 @@ metadata routing are scikit-learn's code, and each member's fitted weights,
 Why this design: the members' rows are what scikit-learn's loop would give
 them, because the earlier steps of a Pipeline and a
 TransformedTargetRegressor's transformer are fitted per fold exactly as that
-loop fits them, around a stand-in that records what the network receives.
-A member whose training could differ from what its own fit would do is left
-to train alone, so the results never depend on the stacking:
+loop fits them, around a stand-in that records what the network receives,
+with the fit parameters indexed as that loop indexes them. Each round's
+splits are drawn once, and scikit-learn's loop is handed the same splits, so
+a splitter is split as often as in scikit-learn's own search. What was
+trained waits under a digest of everything the member's training is given
+(its network, settings, rows, starting weights and random state): members
+with the same digest (candidates that name one setting two ways) train once
+and each takes a copy, so they tie as they would alone. Members are
+prepared one after another and each group trains as soon as its chunk is
+full, so a search holds a bounded number of members' rows at once
+(:mod:`sklearn_fitfn._training.rounds`). A member whose training could
+differ from what its own fit would do is left to train alone, so the
+results never depend on the stacking:
 
 - Keras's fit (Keras optimizers, losses or callbacks), L-BFGS, a sparse X,
   ``jit_compile=True``, a warm start;
@@ -39,6 +49,7 @@ trains here, in the loop.
 """
 
 import contextlib
+import types
 import warnings
 
 import joblib
@@ -48,9 +59,10 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.validation import _check_method_params
 
-__all__ = ["GridSearchCV", "RandomizedSearchCV"]
+__all__ = ["GridSearchCV", "RandomizedSearchCV", "cross_validate", "cross_val_score"]
 
 
 class _Recorder(BaseEstimator):
@@ -144,6 +156,12 @@ class _Splits:
         return len(self.splits)
 
 
+def _only_sample_weights(fit_params):
+    """Whether the fit parameters are sample weights only: the network's
+    (``sample_weight``) or a pipeline step's (``step__sample_weight``)."""
+    return all(name.rpartition("__")[2] == "sample_weight" for name in fit_params)
+
+
 def _group_report(spec, n_members, seconds):
     """The line ``verbose`` prints for each group trained together."""
     activations = "/".join(dict.fromkeys(spec.activations)) or "linear"
@@ -222,7 +240,7 @@ class _TrainsTogether:
         the estimator's network trains from a seed without Keras's fit.
         Otherwise scikit-learn's loop sends each whole fit, as it always has."""
         path = _network_path(self.estimator)
-        if path is None or set(params) - {"groups", "sample_weight"}:
+        if path is None or not _only_sample_weights(set(params) - {"groups"}):
             return False
         return _trains_without_keras_fit(_with_recorder(clone(self.estimator), path)[1])
 
@@ -288,7 +306,7 @@ class _TrainsTogether:
             lines.append(_group_report(spec, n_members, seconds))
 
         training = TrainingRound(backend=remote, n_jobs=self.n_jobs, report=report)
-        other_params = set(fit_params) - {"sample_weight"}
+        other_params = not _only_sample_weights(fit_params)
         for candidate in candidate_params:
             for train, _ in splits:
                 if other_params:
@@ -341,3 +359,142 @@ class RandomizedSearchCV(_TrainsTogether, model_selection.RandomizedSearchCV):
     (:class:`sklearn.model_selection.RandomizedSearchCV`); see this module's
     description for which members train together.
     """
+
+
+@contextlib.contextmanager
+def _folds_trained_together(estimator, X, y, groups, cv, params):
+    """The folds of a cross-validation whose networks can share a program,
+    trained together; yields the splits, drawn once, for scikit-learn's
+    function to take (or ``cv`` as it was, where nothing trains ahead:
+    metadata routing on, a joblib backend of other machines, fit
+    parameters other than sample weights, or a splitter that fails)."""
+    backend, _ = joblib.parallel.get_active_backend()
+    params = {} if params is None else params
+    if (
+        _routing_enabled()
+        or type(backend).__name__ not in _LOCAL_BACKENDS
+        or not _only_sample_weights(params)
+    ):
+        yield cv
+        return
+    X, y = indexable(X, y)
+    try:
+        checked = model_selection.check_cv(cv, y, classifier=is_classifier(estimator))
+        splits = _Splits(list(checked.split(X, y, groups)))
+        fit_params = _check_method_params(X, params=params)
+    except Exception:  # scikit-learn's function meets it again, and raises it
+        yield cv
+        return
+    from ._training.rounds import TrainingRound
+
+    training = TrainingRound()
+    holder = types.SimpleNamespace(estimator=estimator)
+    for train, _ in splits.splits:
+        training.add(*_member(holder, {}, X, y, train, fit_params))
+    training.finish()
+    try:
+        # What is left of each fit is light: threads take what was trained
+        # here, where process workers would train it again.
+        with joblib.parallel_config(backend="threading"):
+            yield splits
+    finally:
+        _stacked().forget(training.keys)
+
+
+def cross_validate(
+    estimator,
+    X,
+    y=None,
+    *,
+    groups=None,
+    scoring=None,
+    cv=None,
+    n_jobs=None,
+    verbose=0,
+    params=None,
+    pre_dispatch="2*n_jobs",
+    return_train_score=False,
+    return_estimator=False,
+    return_indices=False,
+    error_score=np.nan,
+):
+    """scikit-learn's ``cross_validate``, with the folds whose networks share
+    a program trained together first.
+
+    Every parameter and every key of the result is scikit-learn's
+    (:func:`sklearn.model_selection.cross_validate`). The folds are split
+    once; where the estimator's network can train on the compiled engine from
+    an integer ``random_state`` (alone, or at the end of a Pipeline or
+    TransformedTargetRegressor), its folds train as one stacked network, as a
+    search's members do (this module's description), and each fold's fit
+    takes what was trained. The results are those of scikit-learn's function
+    on the same estimator.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_fitfn import MLPFunctionRegressor
+    >>> from sklearn_fitfn.model_selection import cross_validate
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0))
+    >>> sorted(cross_validate(model, X, y, cv=5))
+    ['fit_time', 'score_time', 'test_score']
+    """
+    with _folds_trained_together(estimator, X, y, groups, cv, params) as splits:
+        return model_selection.cross_validate(
+            estimator,
+            X,
+            y,
+            groups=groups,
+            scoring=scoring,
+            cv=splits,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            params=params,
+            pre_dispatch=pre_dispatch,
+            return_train_score=return_train_score,
+            return_estimator=return_estimator,
+            return_indices=return_indices,
+            error_score=error_score,
+        )
+
+
+def cross_val_score(
+    estimator,
+    X,
+    y=None,
+    *,
+    groups=None,
+    scoring=None,
+    cv=None,
+    n_jobs=None,
+    verbose=0,
+    params=None,
+    pre_dispatch="2*n_jobs",
+    error_score=np.nan,
+):
+    """scikit-learn's ``cross_val_score``, with the folds whose networks
+    share a program trained together first (see :func:`cross_validate`).
+
+    Every parameter is scikit-learn's
+    (:func:`sklearn.model_selection.cross_val_score`); the scores are those
+    of scikit-learn's function on the same estimator.
+    """
+    with _folds_trained_together(estimator, X, y, groups, cv, params) as splits:
+        return model_selection.cross_val_score(
+            estimator,
+            X,
+            y,
+            groups=groups,
+            scoring=scoring,
+            cv=splits,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            params=params,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+        )

@@ -24,6 +24,8 @@
 - :mod:`.blas`: one BLAS thread for the starts' small dense algebra;
 - :mod:`.stacked`: a search's members of one shape trained as one program,
   their results kept for their own fits;
+- :mod:`.stacked_numpy`: the stacked epochs on NumPy and OpenBLAS, for
+  scikit-learn's activations and the squared error;
 - :mod:`.rounds`: a search's round of members, grouped as they come, the
   same fit trained once, a bounded number of members' rows held at once;
 - :mod:`.fitted_state`: the fitted network as plain data, validated when

@@ -91,10 +91,11 @@ class TrainingRound:
         """Train what still waits; the groups too small to gain train alone."""
         tasks = []
         for group_key in list(self._waiting):
-            if len(self._waiting[group_key]) >= stacked.MIN_MEMBERS:
+            needed = self._needed(group_key)
+            if len(self._waiting[group_key]) >= needed:
                 tasks.append(self._take_group(group_key))
             else:
-                self._release(group_key, f"fewer than {stacked.MIN_MEMBERS} of their shape")
+                self._release(group_key, f"fewer than {needed} of their shape")
         self._train(tasks)
 
     def _add_copy(self, first, position, key):
@@ -125,11 +126,14 @@ class TrainingRound:
                 self._train([])
                 continue
             largest = max(self._waiting, key=lambda k: len(self._waiting[k]))
-            if len(self._waiting[largest]) >= stacked.MIN_MEMBERS:
+            if len(self._waiting[largest]) >= self._needed(largest):
                 self._train([self._take_group(largest)])
             else:
                 smallest = min(self._waiting, key=lambda k: len(self._waiting[k]))
                 self._release(smallest, "too few of their shape among the rows held at once")
+
+    def _needed(self, group_key):
+        return stacked.min_members(self._waiting[group_key][0][1])
 
     def _take_group(self, group_key):
         group = self._waiting.pop(group_key)

@@ -35,7 +35,7 @@ import scipy.sparse
 
 from .._quiet.tensorflow import tf
 from . import record as rules
-from . import train
+from . import stacked_numpy, train
 from .compiled import BoundedCompiled, size_free_variable
 from .engine import _block_runner, _epochs_per_call, _Pace, shuffled
 from .interrupt import catch_interruption
@@ -47,6 +47,11 @@ from .settings import Trained
 #: 0.91x-1.02x the time of one at a time in float64 and 0.92x-1.10x in
 #: float32 over two runs, 10 took 0.78x-0.81x and 0.68x-0.80x).
 MIN_MEMBERS = 8
+
+#: Members a group needs on NumPy (:mod:`.stacked_numpy`): 2 members of
+#: (64, 64) on the diabetes data took 0.75x the time of one at a time in
+#: float64 and 0.96x in float32, 3 took 0.71x and 0.82x (benchmarks/SEARCH.md).
+MIN_NUMPY_MEMBERS = 3
 
 #: Elements of the stacked training data (X, y and weights of every member)
 #: one group holds at most: 2**24, 128 MB in float64. Larger groups train in
@@ -102,6 +107,11 @@ def group_key(member):
     nesterov = settings.nesterov if settings.solver == "sgd" else None
     validate = data.validation is not None
     return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
+
+
+def min_members(member):
+    """Members a group of ``member``'s program needs to gain from training together."""
+    return MIN_NUMPY_MEMBERS if stacked_numpy.computes(member.spec) else MIN_MEMBERS
 
 
 def elements(member):
@@ -305,6 +315,10 @@ class _Group:
         self.length = -(-self.rows // self.batch_size) * self.batch_size
         self.optimizers = [OPTIMIZERS[self.kind].without_state(m.settings) for m in members]
         self.orders = [np.arange(m.data.n_samples, dtype=np.int32) for m in members]
+        self._build(members)
+
+    def _build(self, members):
+        """The stacked variables, data and traced epochs."""
         self.stop = tf.Variable(False)
         n_weights = len(members[0].start.weights)
         self.params = [
@@ -368,7 +382,7 @@ class _Group:
                 optimizer.iteration_ends(t + (ahead + 1) * n)
             hypers.append(member_hypers)
         hypers = np.transpose(np.array(hypers, dtype=self.dtype.as_numpy_dtype), (1, 0, 2))
-        return tf.constant(orders), tf.constant(hypers)
+        return orders, hypers
 
     def best_scores(self):
         """Each member's best validation score so far (-inf before the first)."""
@@ -381,6 +395,7 @@ class _Group:
         n_batches = tf.constant(self.length // self.batch_size)
         data = (self.X, self.y, self.w, self.alpha, tf.constant(self.batch_size), n_batches)
         validation = (*self.validation, tf.constant(best_before, self.dtype))
+        orders, hypers = tf.constant(orders), tf.constant(hypers)
         losses, scores, best_score, best_params = self.run(
             self.params, self.slots, data, orders, hypers, validation, self.stop
         )
@@ -392,25 +407,92 @@ class _Group:
         epoch's weights (or the starting ones); otherwise the last."""
         member = self.members[k]
         record = member.start.record
+        last, state = self._arrays_of(k)
         if self.validate:
             weights = [np.array(b) for b in record.best_weights or member.start.weights]
         else:
-            weights = [np.array(p[k].numpy()) for p in self.params]
-        state = [np.array(s[k].numpy()) for s in self.slots]
+            weights = last
         return TrainedTogether(Trained(record, weights, state), stopped)
+
+    def _arrays_of(self, k):
+        """Member ``k``'s last weights and optimizer state, as NumPy arrays."""
+        return [np.array(p[k].numpy()) for p in self.params], [
+            np.array(s[k].numpy()) for s in self.slots
+        ]
 
     def keep(self, kept):
         """Go on with the members at positions ``kept`` only."""
-        index = tf.constant(kept, tf.int32)
-        for variable in [*self.params, *self.slots]:
-            variable.assign(tf.gather(variable, index))
+        self._keep_arrays(kept)
         self.members = [self.members[k] for k in kept]
         self.optimizers = [self.optimizers[k] for k in kept]
         self.orders = [self.orders[k] for k in kept]
+
+    def _keep_arrays(self, kept):
+        index = tf.constant(kept, tf.int32)
+        for variable in [*self.params, *self.slots]:
+            variable.assign(tf.gather(variable, index))
         self.X, self.y, self.w, self.alpha = (
             tf.gather(tensor, index) for tensor in (self.X, self.y, self.w, self.alpha)
         )
         self.validation = tuple(tf.gather(tensor, index) for tensor in self.validation)
+
+
+class _NumpyGroup(_Group):
+    """A group whose epochs run on NumPy (:mod:`.stacked_numpy`)."""
+
+    def _build(self, members):
+        dtype = self.dtype.as_numpy_dtype
+        data = [m.data for m in members]
+        params = [
+            np.stack([m.start.weights[j] for m in members]).astype(dtype)
+            for j in range(len(members[0].start.weights))
+        ]
+        per_weight = 2 if self.kind == "adam" else 1
+        slots = [np.zeros_like(p) for _ in range(per_weight) for p in params]
+        if self.kind == "adam":
+            slots.append(np.zeros(len(members), dtype))
+        arrays = (
+            _stack([d.X for d in data], self.rows + 1).astype(dtype, copy=False),
+            _stack([d.y for d in data], self.rows + 1).astype(dtype, copy=False),
+            _stack([d.w for d in data], self.rows + 1, fill=0.0).astype(dtype, copy=False),
+            np.array([m.settings.alpha for m in members], dtype),
+        )
+        n_inputs, n_outputs = data[0].X.shape[1], data[0].y.shape[1]
+        if self.validate:
+            held_out = [d.validation for d in data]
+            rows = max(len(v.w) for v in held_out)
+            validation = (
+                _stack([v.X for v in held_out], rows).astype(dtype, copy=False),
+                _stack([v.y for v in held_out], rows).astype(dtype, copy=False),
+                _stack([v.w for v in held_out], rows, fill=0.0).astype(dtype, copy=False),
+                np.stack([rules.total_sum_of_squares(v.y, v.w) for v in held_out]).astype(dtype),
+            )
+        else:
+            validation = (
+                np.zeros((len(members), 0, n_inputs), dtype),
+                np.zeros((len(members), 0, n_outputs), dtype),
+                np.zeros((len(members), 0), dtype),
+                np.zeros((len(members), n_outputs), dtype),
+            )
+        self.stack = stacked_numpy.NumpyStack(self.shape, params, slots, arrays, validation)
+        self.stop = self.stack.stop
+
+    def call(self, orders, hypers, best_before):
+        return self.stack.run(orders, hypers, self.batch_size, best_before)
+
+    def _arrays_of(self, k):
+        return [p[k].copy() for p in self.stack.params], [np.array(s[k]) for s in self.stack.slots]
+
+    def _keep_arrays(self, kept):
+        self.stack.keep(kept)
+
+
+def _group_of(members):
+    """The group of ``members``, on NumPy where it computes their network
+    (:func:`.stacked_numpy.computes`), on TensorFlow otherwise."""
+    if stacked_numpy.computes(members[0].spec):
+        return _NumpyGroup(members)
+    return _Group(members)
 
 
 def _book(group, results, best_before):
@@ -444,7 +526,7 @@ def _train_group(members):
     """Train one group to the end; return each member's outcome, in order."""
     for member in members:
         member.start.record.n_iter = 0
-    group = _Group(members)
+    group = _group_of(members)
     outcomes = {}
     positions = list(range(len(members)))  # each live member's index in `members`
     pace = _Pace()

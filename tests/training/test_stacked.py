@@ -100,23 +100,32 @@ def test_tasks_are_the_groups_of_enough_members_and_with_a_cluster_each_other_me
     data, monkeypatch
 ):
     X, y = data
-    eight = [_member(X, y, alpha=a) for a in np.linspace(1e-4, 1e-1, stacked.MIN_MEMBERS)]
-    seven = [_member(X, y, hidden_layer_sizes=(5,), alpha=a) for a in (1e-4, 1e-3, 1e-2)] * 2
+    eight = [_member(X, y, alpha=a) for a in np.linspace(1e-4, 1e-1, 8)]
+    # Two fits of another shape (alpha=1e-4 is the default), each three
+    # times: each trains once, and two are fewer than NumPy's groups need.
+    seven = [_member(X, y, hidden_layer_sizes=(5,), alpha=a) for a in (1e-4, 1e-3)] * 3
     seven.append(_member(X, y, hidden_layer_sizes=(5,)))
     keras = _member(X, y, solver="rmsprop")
     lbfgs = _member(X, y, solver="lbfgs")
     members = [keras, *eight, lbfgs, *seven]
+    assert stacked.min_members(eight[0]) == stacked.MIN_NUMPY_MEMBERS == 3
+    alone = {"Keras's fit": 1, "L-BFGS": 1, "fewer than 3 of their shape": 7}
     tasks, training = _round_tasks(monkeypatch, members)
     assert tasks == [list(range(1, 9))]
-    # Four of the seven are the same fits as the first three (alpha=1e-4 is the
-    # default): each trains once.
-    assert training.alone == {"Keras's fit": 1, "L-BFGS": 1, "fewer than 8 of their shape": 7}
+    assert training.alone == alone
     # With a cluster, every member but Keras's trains there, alone if not grouped;
     # a copy takes what its first trains.
     backend = joblib.parallel.ThreadingBackend()
     tasks, training = _round_tasks(monkeypatch, members, backend=backend, n_jobs=2)
-    assert sorted(tasks) == [list(range(1, 9)), [9], [10], [11], [12]]
-    assert training.alone == {"Keras's fit": 1, "L-BFGS": 1, "fewer than 8 of their shape": 7}
+    assert sorted(tasks) == [list(range(1, 9)), [9], [10], [11]]
+    assert training.alone == alone
+
+
+def test_networks_numpy_does_not_compute_need_tensorflows_larger_groups(data):
+    X, y = data
+    assert stacked.min_members(_member(X, y, activation="gelu")) == stacked.MIN_MEMBERS == 8
+    assert stacked.min_members(_member(X, np.abs(y), loss="poisson")) == 8
+    assert stacked.min_members(_member(X, y, activation="tanh")) == 3
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -149,7 +158,7 @@ def test_groups_train_in_chunks_whose_stacked_data_stay_within_the_bound(
     for bound, size in [(8 * per_member, 8), (9 * per_member - 1, 8), (2**24, 12)]:
         monkeypatch.setattr(stacked, "MAX_GROUP_ELEMENTS", bound)
         expected = [indices[start : start + size] for start in range(0, 12, size)]
-        expected = [chunk for chunk in expected if len(chunk) >= stacked.MIN_MEMBERS]
+        expected = [chunk for chunk in expected if len(chunk) >= stacked.min_members(members[0])]
         assert _round_tasks(monkeypatch, members)[0] == expected, bound
 
 
@@ -173,12 +182,12 @@ def test_a_round_holds_a_bounded_number_of_rows_at_once(data, monkeypatch):
     ]
     tasks, training = _round_tasks(monkeypatch, members)
     assert max(held) <= 10 * per_member
-    assert all(len(task) >= stacked.MIN_MEMBERS for task in tasks) and tasks
+    assert all(len(task) >= stacked.MIN_NUMPY_MEMBERS for task in tasks) and tasks
     trained = sum(len(task) for task in tasks)
     assert trained + sum(training.alone.values()) == len(members)
     assert set(training.alone) <= {
         "too few of their shape among the rows held at once",
-        "fewer than 8 of their shape",
+        "fewer than 3 of their shape",
     }
 
 
