@@ -180,14 +180,19 @@ def _target_shape(operator):
 
 
 def _convert_target(scope, operator, container):
+    from onnx import TensorProto
     from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
-    from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxMul
+    from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxCast, OnnxMul
 
     ttr = operator.raw_operator
     dtype = _network_dtype(_fitted_network(ttr.regressor_))
     scale, offset = _target_affine(ttr)
     version = container.target_opset
     predicted = OnnxSubEstimator(ttr.regressor_, operator.inputs[0], op_version=version)
+    # A pipeline's steps before the network may compute in X's dtype: the
+    # network's output is cast to its own dtype, which the graph declares.
+    proto = TensorProto.DOUBLE if dtype == np.float64 else TensorProto.FLOAT
+    predicted = OnnxCast(predicted, to=proto, op_version=version)
     restored = OnnxAdd(
         OnnxMul(predicted, scale.astype(dtype), op_version=version),
         offset.astype(dtype),
@@ -212,6 +217,12 @@ def _register():
         _target_shape,
         _convert_target,
     )
+
+
+#: The oldest ONNX opset ``to_onnx`` writes: onnxruntime runs none older for
+#: these graphs (measured: opsets 1 to 6 fail with NOT_IMPLEMENTED, 7 runs;
+#: onnxruntime guarantees opset 7 and above).
+MIN_OPSET = 7
 
 
 def _check_activations(model):
@@ -248,11 +259,12 @@ def to_onnx(model, X, *, target_opset=None, **kwargs):
         A fitted MLPFunctionRegressor, or a Pipeline or TransformedTargetRegressor
         (with a StandardScaler or no target transformer) around one, with any
         steps skl2onnx converts.
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or sparse matrix of shape (n_samples, n_features)
         Rows like those the model predicts; their dtype and width set the
-        graph's input (the first rows suffice).
+        graph's input (the first rows suffice). The graph takes dense rows:
+        a sparse X's first row is densified for it.
     target_opset : int, optional
-        ONNX opset; skl2onnx's default when None.
+        ONNX opset, at least :data:`MIN_OPSET`; skl2onnx's default when None.
     **kwargs
         Passed to :func:`skl2onnx.to_onnx`.
 
@@ -265,7 +277,9 @@ def to_onnx(model, X, *, target_opset=None, **kwargs):
     Raises
     ------
     ValueError
-        For an activation or a target transformer it cannot convert, named.
+        For an activation or a target transformer it cannot convert, named;
+        for rows of another width than the model was fitted on; for an opset
+        older than :data:`MIN_OPSET`.
 
     Examples
     --------
@@ -281,9 +295,23 @@ def to_onnx(model, X, *, target_opset=None, **kwargs):
     >>> bool(np.allclose(served, net.predict(X), rtol=1e-9, atol=0))
     True
     """
+    import scipy.sparse
     import skl2onnx
 
     _check_activations(model)
+    if target_opset is not None and target_opset < MIN_OPSET:
+        raise ValueError(
+            f"target_opset={target_opset} is older than opset {MIN_OPSET}, the oldest whose "
+            "graphs onnxruntime runs (it refuses this model's operators below it)."
+        )
+    rows = X[:1].toarray() if scipy.sparse.issparse(X) else np.asarray(X)[:1]
+    if rows.ndim != 2:
+        raise ValueError(f"X must be 2-D rows of inputs; got an array of shape {rows.shape}.")
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and rows.shape[1] != expected:
+        raise ValueError(
+            f"X has {rows.shape[1]} columns, but {type(model).__name__} was fitted on "
+            f"{expected}: the graph's input would not take the rows it predicts."
+        )
     _register()
-    X = np.asarray(X)
-    return skl2onnx.to_onnx(model, X[:1], target_opset=target_opset, **kwargs)
+    return skl2onnx.to_onnx(model, rows, target_opset=target_opset, **kwargs)

@@ -190,3 +190,58 @@ def test_the_opset_and_the_input_shape_asked_for_are_the_graphs(data):
         session = ort.InferenceSession(fixed.SerializeToString())
         served = session.run(None, {"X": X[:5]})[0]
         np.testing.assert_allclose(served.ravel(), target.predict(X[:5]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("network_dtype", ["float32", "float64"])
+@pytest.mark.parametrize("x_dtype", ["float32", "float64"])
+def test_a_pipeline_in_a_transformed_target_of_another_dtype_than_x_converts(
+    data, network_dtype, x_dtype
+):
+    X, y = data
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPFunctionRegressor(**SMALL, dtype=network_dtype)),
+        transformer=StandardScaler(),
+    ).fit(X, 1000 * y + 5)
+    X = X.astype(x_dtype)
+    served = _served(model, X)
+    assert served.dtype == np.dtype(network_dtype)
+    # The scaler before the network computes in X's dtype here and in scikit-learn's float64.
+    np.testing.assert_allclose(served.ravel(), model.predict(X), rtol=1e-5)
+
+
+def test_rows_of_another_width_are_refused(data):
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL).fit(X, y)
+    expected = (
+        "X has 4 columns, but MLPFunctionRegressor was fitted on 3: the graph's input "
+        "would not take the rows it predicts."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        to_onnx(net, np.ones((2, 4)))
+
+
+def test_a_sparse_x_gives_a_graph_of_dense_rows(data):
+    import scipy.sparse
+
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL).fit(X, y)
+    session = ort.InferenceSession(
+        to_onnx(net, scipy.sparse.csr_matrix(X)).SerializeToString(),
+        providers=["CPUExecutionProvider"],
+    )
+    served = session.run(None, {"X": X})[0].ravel()
+    np.testing.assert_allclose(served, net.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("opset", [1, 5, 6])
+def test_an_opset_onnxruntime_cannot_run_is_refused(data, opset):
+    X, y = data
+    net = MLPFunctionRegressor(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match=f"^target_opset={opset} is older than opset 7"):
+        to_onnx(net, X, target_opset=opset)
+    _served_session = ort.InferenceSession(
+        to_onnx(net, X, target_opset=7).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    np.testing.assert_allclose(
+        _served_session.run(None, {"X": X})[0].ravel(), net.predict(X), rtol=1e-9
+    )
