@@ -194,8 +194,8 @@ def _optimizer_state(values, spec):
     if not isinstance(values, list | tuple):
         _refuse("optimizer_state", "must be a list of arrays")
     for solver in OPTIMIZERS.values():
-        if solver.holds_state_for(values, shapes):
-            expected = shapes * solver.per_array_slots + [()] * solver.scalar_slots
+        expected = shapes * solver.per_array_slots + [()] * solver.scalar_slots
+        if len(values) == len(expected):  # this solver's count: each array checked
             return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
     layouts = ", ".join(
         f"{name}'s {solver.per_array_slots} per weight and {solver.scalar_slots} scalars"

@@ -155,7 +155,9 @@ class NumpyStack:
         best_flat = self.flat.copy()
         total_weight = self.w.sum(axis=1)
         members = np.arange(n_members)[:, None]
-        with one_blas_thread(), np.errstate(divide="ignore", invalid="ignore"):
+        # A member that diverges is reported by its record (the engine's
+        # non-finite loss error), not by NumPy's warnings.
+        with one_blas_thread(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for epoch in range(n_epochs):
                 total = np.zeros(n_members, self.y.dtype)
                 for start in range(0, length, batch_size):
