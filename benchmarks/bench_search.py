@@ -11,15 +11,23 @@ side by side in one process, alternating, each repeat in the same order:
 - scikit-learn's GridSearchCV over MLPRegressor.
 
 The same grid with ``early_stopping=True`` follows, in float64: each member
-holds out its own validation rows and stops at its own epoch.
+holds out its own validation rows and stops at its own epoch. Then:
 
-Then the gain of training together against the number of members (1, 2, 5,
-10, 20, 50 copies of one fold's network with different ``alpha``) and
-against width, as the time of one stacked group over that of the same
-members fitted one after another. Writes benchmarks/SEARCH.md and
-docs/img/search_gain.png.
+- the same 20 members for a fixed 300 epochs (the stopping rule off: the same
+  work on every side), trained as one group, against 20 MLPRegressor fits
+  and against the same training as one ``jax.jit(jax.vmap(...))`` program
+  (jax_vmap_reference.py, the best case; needs ``pip install ".[bench]"``);
+- the mission's grid (the README's recipe: StandardScaler,
+  TransformedTargetRegressor, identity/relu x (16,)/(64, 64), cv=3, 500
+  epochs on the squares data) against scikit-learn's search over MLPRegressor;
+- ``cross_validate`` on diabetes (5 folds, (64, 64), 300 epochs) against
+  scikit-learn's over this estimator and over MLPRegressor;
+- with ``--scaling``, the gain of training together against the number of
+  members and against width (docs/img/search_gain.png).
 
-    python benchmarks/bench_search.py              # 3 repeats, about 6 minutes
+Writes benchmarks/SEARCH.md.
+
+    python benchmarks/bench_search.py              # 3 repeats, about 8 minutes
     python benchmarks/bench_search.py --repeats 1  # about 3 minutes
 """
 
@@ -33,17 +41,19 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV as ScikitLearnGridSearchCV
 from sklearn.model_selection import KFold
+from sklearn.model_selection import cross_validate as scikit_learns_cross_validate
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_fitfn import MLPFunctionRegressor
 from sklearn_fitfn._training import stacked
-from sklearn_fitfn.model_selection import GridSearchCV
+from sklearn_fitfn.model_selection import GridSearchCV, cross_validate
 
 HERE = Path(__file__).resolve().parent
 GRID = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 1e-2]}
@@ -129,7 +139,7 @@ def gain(count, hidden, dtype="float64", max_iter=100):
 
 
 def scaling():
-    counts, widths, dtypes = (1, 2, 5, 10, 20, 50), (16, 64, 256), ("float64", "float32")
+    counts, widths, dtypes = (1, 2, 3, 5, 10, 20), (16, 64, 256), ("float64", "float32")
     by_count = {dtype: [gain(k, (64, 64), dtype) for k in counts] for dtype in dtypes}
     by_width = {dtype: [gain(20, (w, w), dtype) for w in widths] for dtype in dtypes}
     for dtype in by_count:
@@ -154,14 +164,133 @@ def scaling():
     return counts, by_count, widths, by_width
 
 
+def _timed_arms(arms, repeats):
+    """Medians of each arm's seconds, after a warm-up of each, alternating."""
+    for function in arms.values():
+        function()
+    times = {name: [] for name in arms}
+    for _ in range(repeats):
+        for name, function in arms.items():
+            times[name].append(seconds(function))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def fixed_epochs(repeats, dtype):
+    """The 20 diabetes members for 300 epochs each: our group, 20
+    MLPRegressor fits and the JAX vmap program, on the same folds."""
+    import jax_vmap_reference
+
+    X, y = load_diabetes(return_X_y=True)
+    folds = list(KFold(5, shuffle=True, random_state=0).split(X, y))
+    candidates = [(a, r) for a in GRID["alpha"] for r in GRID["learning_rate_init"]]
+    fixed = dict(NETWORK, tol=0.0, n_iter_no_change=300)
+    scaled = []
+    for train, _ in folds:
+        scaler = StandardScaler().fit(X[train])
+        scaled.append((scaler.transform(X[train]).astype(dtype), y[train].astype(dtype)))
+
+    def ours():
+        members = [
+            MLPFunctionRegressor(**fixed, alpha=a, learning_rate_init=r)._training_member(*fold)
+            for a, r in candidates
+            for fold in scaled
+        ]
+        stacked._train_group(members)
+
+    def mlp():
+        for a, r in candidates:
+            for fold in scaled:
+                MLPRegressor(**fixed, alpha=a, learning_rate_init=r).fit(*fold)
+
+    medians = _timed_arms({"together": ours, "MLPRegressor": mlp}, repeats)
+    folds_jax = [fold for _ in candidates for fold in scaled]
+    alphas = [a for a, _ in candidates for _ in scaled]
+    rates = [r for _, r in candidates for _ in scaled]
+    runs = [
+        jax_vmap_reference.train_members(folds_jax, alphas, rates, (64, 64), 300, 200, dtype)
+        for _ in range(repeats)
+    ]
+    medians["JAX"] = statistics.median(second for _, second, _ in runs)
+    compile_seconds = statistics.median(first - second for first, second, _ in runs)
+    row = (
+        f"| {dtype} | {medians['together']:.2f} s | {medians['MLPRegressor']:.2f} s | "
+        f"{medians['JAX']:.2f} s (+{compile_seconds:.1f} s to compile) | "
+        f"{medians['together'] / medians['MLPRegressor']:.2f}x | "
+        f"{medians['together'] / medians['JAX']:.2f}x |"
+    )
+    print(row, flush=True)
+    return row
+
+
+def mission_grid(repeats):
+    """The README's recipe on the squares data: ours against scikit-learn's
+    search over MLPRegressor, the same pipeline."""
+    from sklearn_fitfn.datasets import make_squares
+
+    X, y = make_squares(1000, random_state=0)
+    grid = {
+        "regressor__{}__activation": ["identity", "relu"],
+        "regressor__{}__hidden_layer_sizes": [(16,), (64, 64)],
+    }
+    params = dict(max_iter=500, n_iter_no_change=500, tol=0.0, batch_size=100, random_state=0)
+
+    def search(kind, network):
+        name = type(network).__name__.lower()
+        model = TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), network), transformer=StandardScaler()
+        )
+        return lambda: kind(model, {k.format(name): v for k, v in grid.items()}, cv=3).fit(X, y)
+
+    medians = _timed_arms(
+        {
+            "together": search(GridSearchCV, MLPFunctionRegressor(**params)),
+            "MLPRegressor": search(ScikitLearnGridSearchCV, MLPRegressor(**params)),
+        },
+        repeats,
+    )
+    row = (
+        f"| the mission's grid (12 fits, 500 epochs) | {medians['together']:.2f} s | "
+        f"{medians['MLPRegressor']:.2f} s | {medians['together'] / medians['MLPRegressor']:.2f}x |"
+    )
+    print(row, flush=True)
+    return row
+
+
+def cross_validation(repeats):
+    """5-fold cross_validate on diabetes, (64, 64), 300 epochs: ours, and
+    scikit-learn's over this estimator and over MLPRegressor."""
+    X, y = load_diabetes(return_X_y=True)
+    cv = KFold(5, shuffle=True, random_state=0)
+    ours = make_pipeline(StandardScaler(), MLPFunctionRegressor(**NETWORK))
+    theirs = make_pipeline(StandardScaler(), MLPRegressor(**NETWORK))
+    medians = _timed_arms(
+        {
+            "together": lambda: cross_validate(ours, X, y, cv=cv),
+            "ours": lambda: scikit_learns_cross_validate(ours, X, y, cv=cv),
+            "MLPRegressor": lambda: scikit_learns_cross_validate(theirs, X, y, cv=cv),
+        },
+        repeats,
+    )
+    row = (
+        f"| cross_validate, diabetes, 5 folds | {medians['together']:.2f} s | "
+        f"{medians['MLPRegressor']:.2f} s | {medians['together'] / medians['MLPRegressor']:.2f}x "
+        f"(scikit-learn's over ours: {medians['ours']:.2f} s, "
+        f"{medians['together'] / medians['ours']:.2f}x) |"
+    )
+    print(row, flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scaling", action="store_true", help="also the gain figure")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     rows = canonical(args.repeats)
     rows += canonical(args.repeats, (("float64", True),))
-    counts, by_count, widths, by_width = scaling()
+    fixed = [fixed_epochs(args.repeats, dtype) for dtype in ("float64", "float32")]
+    others = [mission_grid(args.repeats), cross_validation(args.repeats)]
     lines = [
         "# A search that trains its members together",
         "",
@@ -176,17 +305,33 @@ def main():
         "|---|---|---|---|---|---|",
         *rows,
         "",
-        "One group's time over the same members fitted one after another (100 epochs):",
+        "The same 20 members for a fixed 300 epochs each (the stopping rule off), trained as one "
+        "group, against 20 MLPRegressor fits and the same training as one jax.jit(jax.vmap) "
+        "program (a second call: compiled):",
         "",
-        "| dtype, members | " + " | ".join(str(k) for k in counts) + " |",
-        "|---|" + "---|" * len(counts),
-        *(f"| {d} | " + " | ".join(f"{g:.2f}" for g in by_count[d]) + " |" for d in by_count),
+        "| dtype | together | MLPRegressor | JAX | together / MLPRegressor | together / JAX |",
+        "|---|---|---|---|---|---|",
+        *fixed,
         "",
-        "| dtype, 20 members | " + " | ".join(f"({w}, {w})" for w in widths) + " |",
-        "|---|" + "---|" * len(widths),
-        *(f"| {d} | " + " | ".join(f"{g:.2f}" for g in by_width[d]) + " |" for d in by_width),
+        "| workload | together | scikit-learn's, MLPRegressor | ratio |",
+        "|---|---|---|---|",
+        *others,
         "",
     ]
+    if args.scaling:
+        counts, by_count, widths, by_width = scaling()
+        lines += [
+            "One group's time over the same members fitted one after another (100 epochs):",
+            "",
+            "| dtype, members | " + " | ".join(str(k) for k in counts) + " |",
+            "|---|" + "---|" * len(counts),
+            *(f"| {d} | " + " | ".join(f"{g:.2f}" for g in by_count[d]) + " |" for d in by_count),
+            "",
+            "| dtype, 20 members | " + " | ".join(f"({w}, {w})" for w in widths) + " |",
+            "|---|" + "---|" * len(widths),
+            *(f"| {d} | " + " | ".join(f"{g:.2f}" for g in by_width[d]) + " |" for d in by_width),
+            "",
+        ]
     (HERE / "SEARCH.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

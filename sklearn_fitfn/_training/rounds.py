@@ -39,7 +39,8 @@ class TrainingRound:
         member that trains alone without Keras's fit (as its own fit would);
         None trains the groups here and leaves the others to their own fits.
     n_jobs : int, optional
-        joblib's ``n_jobs`` for ``backend``.
+        joblib's ``n_jobs``: tasks at once on ``backend``, or groups trained
+        side by side in threads here.
     report : callable, optional
         Called as ``report(spec, n_members, seconds)`` after each group.
 
@@ -155,8 +156,14 @@ class TrainingRound:
         if not tasks:
             return
         work = [[member for _, member, _ in task] for task in tasks]
-        if self.backend is None:
+        if self.backend is None and (len(work) == 1 or self.n_jobs in (None, 1)):
             results = map(stacked.train_task, work)  # lazy: each group reported as it ends
+        elif self.backend is None:
+            # Groups side by side in threads, n_jobs at a time: each group's
+            # products and passes release the GIL, and run on one BLAS thread.
+            results = joblib.Parallel(n_jobs=self.n_jobs, backend="threading")(
+                joblib.delayed(stacked.train_task)(members) for members in work
+            )
         else:
             with joblib.parallel_config(backend=self.backend):
                 results = joblib.Parallel(n_jobs=self.n_jobs)(

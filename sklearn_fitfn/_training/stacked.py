@@ -48,10 +48,12 @@ from .settings import Trained
 #: float32 over two runs, 10 took 0.78x-0.81x and 0.68x-0.80x).
 MIN_MEMBERS = 8
 
-#: Members a group needs on NumPy (:mod:`.stacked_numpy`): 2 members of
-#: (64, 64) on the diabetes data took 0.75x the time of one at a time in
-#: float64 and 0.96x in float32, 3 took 0.71x and 0.82x (benchmarks/SEARCH.md).
-MIN_NUMPY_MEMBERS = 3
+#: Members a group needs on NumPy (:mod:`.stacked_numpy`), against one at a
+#: time (docs/performance.md): 3 members of (64, 64) took 0.71x (float64) and
+#: 0.82x (float32) on the diabetes data but 0.97x on the squares (one input,
+#: batches of 100), where a search's parallel fits beat them; 5 took 0.62x,
+#: 0.67x and 0.78x.
+MIN_NUMPY_MEMBERS = 5
 
 #: Elements of the stacked training data (X, y and weights of every member)
 #: one group holds at most: 2**24, 128 MB in float64. Larger groups train in

@@ -69,28 +69,28 @@ def test_the_folds_train_together_with_scikit_learns_results(data, trained):
 
 def test_cross_val_score_is_scikit_learns(data, trained):
     X, y = data
-    ours, theirs = _both("cross_val_score", _model(), X, y, cv=4, scoring="neg_mean_squared_error")
-    assert trained == [4]
+    ours, theirs = _both("cross_val_score", _model(), X, y, cv=6, scoring="neg_mean_squared_error")
+    assert trained == [6]
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
 
 
 def test_groups_sample_weights_and_a_splitter_seeded_with_a_random_state(data, trained):
     X, y = data
     weights = np.random.default_rng(1).uniform(0.5, 2, len(y))
-    groups = np.arange(len(y)) % 4
+    groups = np.arange(len(y)) % 5
     ours, theirs = _both(
         "cross_validate",
         _model(),
         X,
         y,
         groups=groups,
-        cv=GroupKFold(4),
+        cv=GroupKFold(5),
         params={"mlpfunctionregressor__sample_weight": weights},
     )
-    assert trained == [4]
+    assert trained == [5]
     np.testing.assert_allclose(ours["test_score"], theirs["test_score"], rtol=1e-9)
     scores = [
-        function(_model(), X, y, cv=KFold(3, shuffle=True, random_state=np.random.RandomState(0)))
+        function(_model(), X, y, cv=KFold(5, shuffle=True, random_state=np.random.RandomState(0)))
         for function in (cross_val_score, scikit_learn.cross_val_score)
     ]
     np.testing.assert_allclose(scores[0], scores[1], rtol=1e-9)
