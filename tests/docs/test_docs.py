@@ -146,22 +146,31 @@ def test_fitfn_commands_run(command, tmp_path):
 
 
 def _same_line(shown, printed):
-    """The same line, each figure to its printed precision; a figure below
-    1e-6 on both sides (the RMSE of an exact fit: round-off, whose digits
-    depend on the order of additions) counts as the same."""
+    """The same line, each figure to its printed precision, or within 1% (or
+    1, a count): a trained network's figures come from one machine, and
+    another CPU's kernels round differently (2,000 iterations of L-BFGS on
+    relu units printed 4,565.3 on an Intel Xeon, 4,570.1 and "160 times" for
+    "161" on an AMD EPYC). A figure below 1e-6 on both sides (the RMSE of an
+    exact fit: round-off) counts as the same."""
     if NUMBER.sub("#", shown) != NUMBER.sub("#", printed):
         return False
     pairs = zip(NUMBER.findall(shown), NUMBER.findall(printed))
-    return all(
-        a == b or max(abs(float(a.replace(",", ""))), abs(float(b.replace(",", "")))) < 1e-6
-        for a, b in pairs
-    )
+    return all(_within(a, b) for a, b in pairs)
+
+
+def _within(shown, printed):
+    a, b = (float(n.replace(",", "")) for n in (shown, printed))
+    if max(abs(a), abs(b)) < 1e-6:
+        return True
+    return abs(a - b) <= max(0.01 * max(abs(a), abs(b)), 1 if "." not in shown else 0)
 
 
 def test_a_shown_line_is_matched_to_its_printed_precision():
     assert _same_line("relu: RMSE 4,565.3 (6.1%)", "relu: RMSE 4,565.3 (6.1%)")
-    assert not _same_line("relu: RMSE 4,565.3 (6.1%)", "relu: RMSE 4,565.4 (6.1%)")
-    assert not _same_line("relu: 161 times", "relu: 160 times")
+    assert _same_line("relu: RMSE 4,565.3 (6.1%)", "relu: RMSE 4,570.1 (6.1%)")
+    assert not _same_line("relu: RMSE 4,565.3 (6.1%)", "relu: RMSE 4,615.4 (6.1%)")
+    assert _same_line("relu: 161 times", "relu: 160 times")
+    assert not _same_line("relu: 161 times", "relu: 158 times")
     assert _same_line("exact (RMSE 7.0e-11)", "exact (RMSE 7.3e-11)")
     assert not _same_line("exact (RMSE 7.0e-11)", "close (RMSE 7.0e-11)")
 
@@ -184,6 +193,17 @@ def _numbers_agree(documented, measured):
     or both below 1e-3 (a round-off size)."""
     a, b = (float(n.replace(",", "")) for n in (documented, measured))
     return abs(a - b) <= max(0.05 * max(abs(a), abs(b)), 1) or max(abs(a), abs(b)) < 1e-3
+
+
+#: The replay's lines whose figures come from its 1,000-unit relu networks,
+#: which TensorFlow's thread pools train: their digits depend on the CPU and
+#: its cores (RMSE 10,496.5 on a 2-core Intel Xeon, 17,398.9 on a 2-core AMD
+#: EPYC), so only what the page says of them is checked (below).
+THREADED_STEPS = (
+    "| 2. relu in every hidden layer",
+    "| 4. relu, x and y standardised",
+    "2. relu lets the curve bend",
+)
 
 
 def test_the_replay_section_agrees_with_fitfn_replay(tmp_path):
@@ -214,7 +234,12 @@ def test_the_replay_section_agrees_with_fitfn_replay(tmp_path):
         assert why in result.stdout  # the command prints what the page shows
 
     assert NUMBER.sub("#", documented) == NUMBER.sub("#", measured)
-    pairs = list(zip(NUMBER.findall(documented), NUMBER.findall(measured)))
+    pairs = [
+        pair
+        for page_line, run_line in zip(documented.splitlines(), measured.splitlines())
+        if not page_line.startswith(THREADED_STEPS)
+        for pair in zip(NUMBER.findall(page_line), NUMBER.findall(run_line))
+    ]
     disagree = [pair for pair in pairs if not _numbers_agree(*pair)]
     assert not disagree, f"page and run differ (page, run): {disagree}"
 
@@ -230,6 +255,7 @@ def test_the_replay_section_agrees_with_fitfn_replay(tmp_path):
     assert comment["rmse"] < 0.6 * comment["line_rmse"]
     assert stopped["epochs"] < 100 and stopped["rmse"] > 0.9 * stopped["line_rmse"]
     assert standard["rmse"] * 5 < comment["rmse"]
+    assert standard["rmse"] < 0.05 * standard["line_rmse"]
     assert by_name["square units, L-BFGS"]["rmse"] == 0
 
 
