@@ -49,6 +49,7 @@ trains here, in the loop.
 """
 
 import contextlib
+import functools
 import types
 import warnings
 
@@ -401,23 +402,23 @@ def _folds_trained_together(estimator, X, y, groups, cv, params):
         _stacked().forget(training.keys)
 
 
-def cross_validate(
-    estimator,
-    X,
-    y=None,
-    *,
-    groups=None,
-    scoring=None,
-    cv=None,
-    n_jobs=None,
-    verbose=0,
-    params=None,
-    pre_dispatch="2*n_jobs",
-    return_train_score=False,
-    return_estimator=False,
-    return_indices=False,
-    error_score=np.nan,
-):
+def _folds_together(function, doc):
+    """scikit-learn's ``function`` (cross_validate, cross_val_score) with the
+    folds trained together first: the same signature and results."""
+
+    @functools.wraps(function)
+    def with_folds_together(estimator, X, y=None, **kwargs):
+        groups, cv, params = (kwargs.get(name) for name in ("groups", "cv", "params"))
+        with _folds_trained_together(estimator, X, y, groups, cv, params) as splits:
+            return function(estimator, X, y, **{**kwargs, "cv": splits})
+
+    with_folds_together.__doc__ = doc
+    with_folds_together.__module__ = __name__
+    return with_folds_together
+
+
+cross_validate = _folds_together(
+    model_selection.cross_validate,
     """scikit-learn's ``cross_validate``, with the folds whose networks share
     a program trained together first.
 
@@ -443,58 +444,16 @@ def cross_validate(
     ...     MLPFunctionRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0))
     >>> sorted(cross_validate(model, X, y, cv=5))
     ['fit_time', 'score_time', 'test_score']
-    """
-    with _folds_trained_together(estimator, X, y, groups, cv, params) as splits:
-        return model_selection.cross_validate(
-            estimator,
-            X,
-            y,
-            groups=groups,
-            scoring=scoring,
-            cv=splits,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            params=params,
-            pre_dispatch=pre_dispatch,
-            return_train_score=return_train_score,
-            return_estimator=return_estimator,
-            return_indices=return_indices,
-            error_score=error_score,
-        )
+    """,
+)
 
-
-def cross_val_score(
-    estimator,
-    X,
-    y=None,
-    *,
-    groups=None,
-    scoring=None,
-    cv=None,
-    n_jobs=None,
-    verbose=0,
-    params=None,
-    pre_dispatch="2*n_jobs",
-    error_score=np.nan,
-):
+cross_val_score = _folds_together(
+    model_selection.cross_val_score,
     """scikit-learn's ``cross_val_score``, with the folds whose networks
     share a program trained together first (see :func:`cross_validate`).
 
     Every parameter is scikit-learn's
     (:func:`sklearn.model_selection.cross_val_score`); the scores are those
     of scikit-learn's function on the same estimator.
-    """
-    with _folds_trained_together(estimator, X, y, groups, cv, params) as splits:
-        return model_selection.cross_val_score(
-            estimator,
-            X,
-            y,
-            groups=groups,
-            scoring=scoring,
-            cv=splits,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            params=params,
-            pre_dispatch=pre_dispatch,
-            error_score=error_score,
-        )
+    """,
+)
