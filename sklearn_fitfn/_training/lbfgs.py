@@ -97,25 +97,12 @@ def train_lbfgs(spec, settings, data, start):
 
 
 def _train_lbfgs(spec, settings, data, start):
-    """Train with full-batch L-BFGS, following ``MLPRegressor._fit_lbfgs``.
-
-    SciPy's L-BFGS-B drives the search, in float64 whatever the compute dtype;
-    TensorFlow computes the loss and its gradient. It stops after
-    ``max_iter`` iterations or ``max_fun`` loss evaluations, or when every
-    gradient component is below ``tol``. The record receives the loss after
-    every iteration, ``n_iter`` and ``loss``.
-
-    Parameters
-    ----------
-    spec : NetworkSpec
-    settings : TrainingSettings
-    data : TrainingData
-    start : TrainingStart
-
-    Returns
-    -------
-    Trained
-    """
+    """:func:`train_lbfgs`'s training: SciPy's L-BFGS-B drives the search, in
+    float64 whatever the compute dtype; TensorFlow computes the loss and its
+    gradient. It stops after ``max_iter`` iterations or ``max_fun`` loss
+    evaluations, when every gradient component is below ``tol``, or at an
+    exact fit. The record receives the loss after every iteration,
+    ``n_iter`` and ``loss``."""
     import scipy.optimize
 
     record = start.record
