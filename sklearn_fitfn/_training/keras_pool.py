@@ -199,9 +199,13 @@ def handed_over(spec, trainer, compile_kwargs):
     """A new model of ``spec`` with the trainer's weights, compiled with
     ``compile_kwargs`` and holding the trainer's optimizer state: the
     estimator's ``model_``, which no later fit changes."""
+    trained = trainer.model.optimizer
     model = spec.keras_model(trainer.model.get_weights())
-    model.compile(**compile_kwargs)
-    model.optimizer.build(model.trainable_variables)
-    for variable, source in zip(model.optimizer.variables, trainer.model.optimizer.variables):
+    own = compile_kwargs["optimizer"]
+    if own.built:  # an optimizer instance SciKeras has given the lent model too
+        own = type(own).from_config(own.get_config())
+    model.compile(**{**compile_kwargs, "optimizer": own})
+    own.build(model.trainable_variables)
+    for variable, source in zip(own.variables, trained.variables):
         variable.assign(source)
     return model

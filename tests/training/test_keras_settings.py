@@ -28,22 +28,36 @@ def test_adam_and_sgd_become_keras_optimizers_with_the_estimators_hyperparameter
     )
     optimizer, routed = resolve_optimizer(estimator.set_params(solver="adam"))
     assert optimizer is keras.optimizers.Adam
-    assert routed == {"learning_rate": 0.25, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}
+    assert routed == {
+        "name": "adam",
+        "learning_rate": 0.25,
+        "beta_1": 0.8,
+        "beta_2": 0.95,
+        "epsilon": 1e-6,
+    }
     assert type(routed["learning_rate"]) is float  # a NumPy scalar is made plain
 
     estimator.set_params(solver="sgd", momentum=0.7, nesterovs_momentum=np.bool_(False))
     optimizer, routed = resolve_optimizer(estimator)
     assert optimizer is keras.optimizers.SGD
-    assert routed == {"learning_rate": 0.25, "momentum": 0.7, "nesterov": False}
+    assert routed == {"name": "sgd", "learning_rate": 0.25, "momentum": 0.7, "nesterov": False}
     assert type(routed["nesterov"]) is bool
     _, routed = resolve_optimizer(estimator.set_params(nesterovs_momentum=True))
     assert routed["nesterov"] is True
 
 
-@pytest.mark.parametrize("solver", ["rmsprop", "adamw", keras.optimizers.Nadam])
-def test_other_names_and_classes_get_the_learning_rate_only(solver):
+@pytest.mark.parametrize(
+    "solver, optimizer_class",
+    [
+        ("rmsprop", keras.optimizers.RMSprop),
+        ("AdamW", keras.optimizers.AdamW),
+        (keras.optimizers.Nadam, keras.optimizers.Nadam),
+    ],
+)
+def test_other_names_and_classes_get_the_learning_rate_and_a_fixed_name(solver, optimizer_class):
     estimator = MLPFunctionRegressor(solver=solver, learning_rate_init=0.03)
-    assert resolve_optimizer(estimator) == (solver, {"learning_rate": 0.03})
+    name = optimizer_class.__name__.lower()
+    assert resolve_optimizer(estimator) == (optimizer_class, {"learning_rate": 0.03, "name": name})
 
 
 def test_an_optimizer_instance_is_copied_never_trained():
@@ -51,7 +65,7 @@ def test_an_optimizer_instance_is_copied_never_trained():
     optimizer, routed = resolve_optimizer(MLPFunctionRegressor(solver=given))
     assert routed == {}
     assert type(optimizer) is keras.optimizers.Adagrad and optimizer is not given
-    assert optimizer.get_config() == given.get_config()
+    assert optimizer.get_config() == {**given.get_config(), "name": "adagrad"}
 
 
 def test_lbfgs_with_a_keras_loss_is_refused_with_the_way_out():
@@ -265,6 +279,7 @@ def test_the_settings_gather_the_optimizer_the_loss_and_the_callbacks():
         solver="rmsprop", learning_rate_init=0.02, loss="huber", callbacks=[callback]
     )
     settings = KerasSettings.of(estimator)
-    assert (settings.optimizer, settings.optimizer_params) == ("rmsprop", {"learning_rate": 0.02})
+    assert settings.optimizer is keras.optimizers.RMSprop
+    assert settings.optimizer_params == {"learning_rate": 0.02, "name": "rmsprop"}
     assert (settings.loss, settings.loss_weight) == ("huber", None)
     assert len(settings.callbacks) == 1 and settings.callbacks[0] is not callback
