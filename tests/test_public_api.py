@@ -1,4 +1,4 @@
-"""The public API is the library's: the estimator and nine modules, each name
+"""The public API is the library's: the estimator and ten modules, each name
 documented in the API reference, and the command line's helpers private."""
 
 import importlib
@@ -21,6 +21,7 @@ PUBLIC_MODULES = [
     "distributed",
     "model_selection",
     "onnx",
+    "sharing",
 ]
 
 

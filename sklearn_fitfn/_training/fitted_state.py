@@ -21,6 +21,7 @@ type. A file that fails is refused with a ValueError naming the field.
 """
 
 import dataclasses
+import math
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -169,20 +170,23 @@ def _checked_arrays(values, field, shapes, dtype):
     """``values`` as arrays of ``dtype`` with ``shapes`` in order, or refused."""
     if not isinstance(values, list | tuple) or len(values) != len(shapes):
         _refuse(field, f"must be a list of {len(shapes)} arrays")
-    arrays = []
     for i, (value, shape) in enumerate(zip(values, shapes)):
         if not isinstance(value, np.ndarray):
             _refuse(f"{field}[{i}]", f"must be a NumPy array; got {type(value).__name__}")
-        if value.shape != tuple(shape) or value.dtype != np.dtype(dtype):
-            _refuse(
-                f"{field}[{i}]",
-                f"must be {dtype} of shape {tuple(shape)}; got {value.dtype} of shape "
-                f"{value.shape}",
-            )
+        _check_layout(value, f"{field}[{i}]", shape, dtype)
         if not np.isfinite(value).all():
             _refuse(f"{field}[{i}]", "must be finite (fit never keeps NaN or infinite values)")
-        arrays.append(value)
-    return arrays
+    return list(values)
+
+
+def _check_layout(value, field, shape, dtype):
+    """Refuse an array, or an array's declaration, not of ``shape`` and ``dtype``."""
+    if tuple(value.shape) != tuple(shape) or np.dtype(value.dtype) != np.dtype(dtype):
+        _refuse(
+            field,
+            f"must be {dtype} of shape {tuple(shape)}; got {np.dtype(value.dtype)} of shape "
+            f"{tuple(value.shape)}",
+        )
 
 
 def _optimizer_state(values, spec):
@@ -190,18 +194,25 @@ def _optimizer_state(values, spec):
     order, then scalars."""
     if values is None:
         return None
-    shapes = _weight_shapes(spec)
     if not isinstance(values, list | tuple):
         _refuse("optimizer_state", "must be a list of arrays")
+    expected = _optimizer_layout(len(values), spec)
+    return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
+
+
+def _optimizer_layout(n_arrays, spec):
+    """The shapes of the engine's optimizer state of ``n_arrays`` arrays:
+    the layout of the solver that keeps that many, or refused."""
+    shapes = _weight_shapes(spec)
     for solver in OPTIMIZERS.values():
         expected = shapes * solver.per_array_slots + [()] * solver.scalar_slots
-        if len(values) == len(expected):  # this solver's count: each array checked
-            return _checked_arrays(values, "optimizer_state", expected, spec.dtype)
+        if n_arrays == len(expected):
+            return expected
     layouts = ", ".join(
         f"{name}'s {solver.per_array_slots} per weight and {solver.scalar_slots} scalars"
         for name, solver in OPTIMIZERS.items()
     )
-    _refuse("optimizer_state", f"must hold {layouts}; got {len(values)} arrays")
+    _refuse("optimizer_state", f"must hold {layouts}; got {n_arrays} arrays")
 
 
 def _keras_optimizer_state(values):
@@ -297,6 +308,64 @@ def from_data(data):
         _optimizer_state(data["optimizer_state"], spec),
         _keras_optimizer_state(data["keras_optimizer_state"]),
     )
+
+
+class Declared(NamedTuple):
+    """An array as a file declares it, before any of its values are read."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+def check_declared(data):
+    """Refuse :func:`as_data`'s dict, its arrays given as :class:`Declared`,
+    when an array's declared shape or dtype is not what its spec gives it.
+
+    What :func:`from_data` checks of the arrays' layout, checked on their
+    declarations alone, so that a file's arrays can be refused before they
+    are read. A Keras optimizer's variables, whose layout is the optimizer's,
+    may each hold no more values than the network's largest weight.
+
+    Parameters
+    ----------
+    data : dict
+
+    Raises
+    ------
+    ValueError
+        Naming the first field whose declaration is refused.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
+        _refuse("the network's data", "must be a dict holding the spec")
+    spec = _spec(data["spec"])
+    shapes = _weight_shapes(spec)
+    record = data.get("record")
+    best_weights = record.get("best_weights") if isinstance(record, dict) else None
+    optimizer_state = data.get("optimizer_state")
+    if not isinstance(optimizer_state, list | tuple):
+        optimizer_state = []
+    optimizer_layout = _optimizer_layout(len(optimizer_state), spec) if optimizer_state else []
+    for field, values, expected in (
+        ("weights", data.get("weights"), shapes),
+        ("record.best_weights", best_weights, shapes),
+        ("optimizer_state", optimizer_state, optimizer_layout),
+    ):
+        if not isinstance(values, list | tuple):
+            continue  # not arrays: from_data refuses it, once skops has built it
+        if len(values) != len(expected):
+            _refuse(field, f"must be a list of {len(expected)} arrays")
+        for i, (value, shape) in enumerate(zip(values, expected)):
+            if isinstance(value, Declared):
+                _check_layout(value, f"{field}[{i}]", shape, spec.dtype)
+    largest = max(math.prod(shape) for shape in shapes)
+    keras_state = data.get("keras_optimizer_state")
+    for i, value in enumerate(keras_state if isinstance(keras_state, list | tuple) else []):
+        if isinstance(value, Declared) and math.prod(value.shape) > largest:
+            _refuse(
+                f"keras_optimizer_state[{i}]",
+                f"may hold at most {largest} values, the network's largest weight; "
+                f"declares shape {tuple(value.shape)}",
+            )
 
 
 def check_fields(state, parameters):
