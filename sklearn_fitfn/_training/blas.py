@@ -35,13 +35,18 @@ _limiter = None
 
 
 def _enter():
+    """Hold the bound; the threads the block may use for its own work."""
     global _holders, _limiter
     with _lock:
-        if _holders == 0:
-            from threadpoolctl import threadpool_limits
+        if _holders:
+            _holders += 1
+            return 1  # another block of this process is at work beside it
+        from threadpoolctl import threadpool_limits
 
-            _limiter = threadpool_limits(limits=1, user_api="blas")
-        _holders += 1
+        _limiter = threadpool_limits(limits=1, user_api="blas")
+        _holders = 1
+        before = _limiter.get_original_num_threads().get("blas")
+        return max(1, before or 1)
 
 
 def _leave():
@@ -57,7 +62,13 @@ def one_blas_thread():
     """Run the block with one BLAS thread, whatever its size: for LAPACK's
     SVD and eigendecompositions, which gained at most 1.2x from a second
     thread on an idle machine at the sizes measured, and lost up to 10x on a
-    busy one (benchmarks/BLAS_THREADS.md)."""
+    busy one (benchmarks/BLAS_THREADS.md).
+
+    The block is given the number of threads it may run independent work on
+    itself: the BLAS threads the process had before the bound (all its cores,
+    unless ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or threadpoolctl
+    says fewer), or 1 while another such block of the process is at work.
+    """
     return blas_threads_for(0)
 
 
@@ -72,12 +83,18 @@ def blas_threads_for(flops):
     flops : float
         The block's work, roughly: ``2·m·n·k`` for a product, ``4·m·n²``
         for an SVD of an ``m × n`` matrix.
+
+    Yields
+    ------
+    int or None
+        Under the bound, the threads the block may run independent work on
+        (see :func:`one_blas_thread`); None when BLAS keeps its own.
     """
     if flops >= PARALLEL_FLOPS:
-        yield
+        yield None
         return
-    _enter()
+    threads = _enter()
     try:
-        yield
+        yield threads
     finally:
         _leave()

@@ -11,7 +11,9 @@ as TensorFlow's. So for networks of scikit-learn's activations and its
 squared error, the group's epochs run here: every array of the step is
 preallocated per batch length and overwritten in place, and the products
 run on one BLAS thread, which is as fast for these shapes and does not stall
-beside other work (:mod:`.blas`).
+beside other work (:mod:`.blas`). The cores go to the members instead: the
+group trains in as many parts as the process has cores, each on a thread of
+its own (:meth:`NumpyStack.run`).
 
 The formulas are those of ``NetworkSpec.stacked_loss_and_gradients`` and
 the optimizers' ``stacked_apply``: each member's loss and gradients over
@@ -19,11 +21,17 @@ its own rows of the batch, with its own L2 penalty and hyperparameters; a
 member whose batch holds only padding rows (weight zero) does not move.
 """
 
+import concurrent.futures
+import copy
+
 import numpy as np
 import scipy.special
 
 from . import record as rules
 from .blas import one_blas_thread
+
+#: The fewest members a thread trains: below it, a group trains on one thread.
+MIN_MEMBERS_PER_THREAD = 2
 
 #: The activations computed here, by Keras name: the value from the layer's
 #: input, written in place, and the derivative from the value.
@@ -147,7 +155,58 @@ class NumpyStack:
         """Train one epoch per row of ``orders`` (``[epochs, K, length]``),
         until :attr:`stop` is set; as ``_run_stacked_epochs``, return each
         epoch's mean loss and validation score per member (``[epochs, K]``)
-        and each member's best score and the weights that scored it."""
+        and each member's best score and the weights that scored it.
+
+        The members never meet: with more than one core free, they train in
+        as many parts as cores (of at least :data:`MIN_MEMBERS_PER_THREAD`
+        members), each part on a thread of its own, writing to its rows of
+        the stacked arrays; NumPy lets go of the GIL in its products and
+        passes. Unlike BLAS's own threads, these wait for nothing but their
+        own work, so a busy machine slows them only by the cores it takes
+        (docs/performance.md, "The route").
+        """
+        with one_blas_thread() as cores:
+            n_parts = min(cores, orders.shape[1] // MIN_MEMBERS_PER_THREAD)
+            if n_parts <= 1:
+                return self._run(orders, hypers, batch_size, best_before)
+            bounds = np.linspace(0, orders.shape[1], n_parts + 1).astype(int)
+            parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+            with concurrent.futures.ThreadPoolExecutor(n_parts) as pool:
+                results = list(
+                    pool.map(
+                        lambda members: self._part(members)._run(
+                            orders[:, members],
+                            hypers[:, members],
+                            batch_size,
+                            np.asarray(best_before)[members],
+                        ),
+                        parts,
+                    )
+                )
+        losses, scores, best_score, best = zip(*results)
+        return (
+            np.concatenate(losses, axis=1),
+            np.concatenate(scores, axis=1) if self.shape.validate else scores[0],
+            np.concatenate(best_score),
+            [np.concatenate(views) for views in zip(*best)],
+        )
+
+    def _part(self, members):
+        """This stack's ``members`` (a slice), sharing its arrays: what the
+        part trains is written to this stack's rows."""
+        part = copy.copy(self)
+        part.flat = self.flat[members]
+        part.moments = [m[members] for m in self.moments]
+        part.steps = None if self.steps is None else self.steps[members]
+        part.X, part.y, part.w, part.alpha = (
+            a[members] for a in (self.X, self.y, self.w, self.alpha)
+        )
+        part.validation = tuple(a[members] for a in self.validation)
+        part._workspaces = {}
+        part._views()
+        return part
+
+    def _run(self, orders, hypers, batch_size, best_before):
         n_epochs, n_members, length = orders.shape
         losses = np.zeros((n_epochs, n_members), self.y.dtype)
         scores = np.zeros((n_epochs, n_members) if self.shape.validate else (0, 0), self.y.dtype)
@@ -157,7 +216,7 @@ class NumpyStack:
         members = np.arange(n_members)[:, None]
         # A member that diverges is reported by its record (the engine's
         # non-finite loss error), not by NumPy's warnings.
-        with one_blas_thread(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for epoch in range(n_epochs):
                 total = np.zeros(n_members, self.y.dtype)
                 for start in range(0, length, batch_size):

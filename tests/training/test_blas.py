@@ -49,3 +49,13 @@ def test_an_error_in_the_block_puts_the_setting_back(two_threads):
     with pytest.raises(np.linalg.LinAlgError), blas.one_blas_thread():
         raise np.linalg.LinAlgError("singular")
     assert _blas_threads() == {2}
+
+
+def test_a_block_is_told_the_threads_it_may_use_itself(two_threads):
+    # The BLAS threads the process had (here 2), or 1 beside another block.
+    with blas.one_blas_thread() as threads:
+        assert threads == 2
+        with blas.one_blas_thread() as beside:
+            assert beside == 1
+    with blas.blas_threads_for(blas.PARALLEL_FLOPS) as threads:
+        assert threads is None

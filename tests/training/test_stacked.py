@@ -5,6 +5,7 @@ results that wait for their member's own fit."""
 
 import dataclasses
 import re
+import threading
 import warnings
 
 import joblib
@@ -319,3 +320,56 @@ def test_a_member_whose_loss_diverges_leaves_its_group_with_the_error_its_fit_ra
     assert re.search(rf"at epoch [2-9], computing in {dtype}\.", str(outcomes[1]))
     # The others trained on to their max_iter.
     assert [outcomes[k].trained.record.n_iter for k in (0, 2)] == [20, 20]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_group_trains_in_parts_on_threads_as_on_one(data, monkeypatch, early_stopping):
+    """Members never meet: a NumPy group split into parts, each on a thread
+    of its own, trains each member as the whole group on one thread does,
+    members stopping at their own epochs included."""
+    import contextlib
+
+    from sklearn_fitfn._training import stacked_numpy
+
+    X, y = data
+
+    def members():
+        return [
+            _member(
+                X,
+                y,
+                learning_rate_init=rate,
+                max_iter=60,
+                tol=1e-2,
+                n_iter_no_change=3,
+                early_stopping=early_stopping,
+                validation_fraction=0.2,
+            )
+            for rate in np.geomspace(1e-3, 0.3, 7)
+        ]
+
+    def trained_on(cores):
+        threads, sizes = set(), []
+        run = stacked_numpy.NumpyStack._run
+
+        def noted(self, orders, *args):
+            threads.add(threading.get_ident())
+            sizes.append(orders.shape[1])
+            return run(self, orders, *args)
+
+        monkeypatch.setattr(stacked_numpy, "one_blas_thread", lambda: contextlib.nullcontext(cores))
+        monkeypatch.setattr(stacked_numpy.NumpyStack, "_run", noted)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return stacked._train_group(members()), sorted(sizes[:cores]), len(threads)
+
+    (whole, first_whole, _), (parts, first_parts, n_threads) = trained_on(1), trained_on(3)
+    assert (first_whole, first_parts) == ([7], [2, 2, 3]) and n_threads > 1
+    assert len({outcome.trained.record.n_iter for outcome in whole}) > 1, "members stop apart"
+    for one, split in zip(whole, parts, strict=True):
+        assert split.trained.record.n_iter == one.trained.record.n_iter
+        np.testing.assert_allclose(
+            split.trained.record.loss_curve, one.trained.record.loss_curve, rtol=1e-12
+        )
+        for ours, theirs in zip(split.trained.weights, one.trained.weights, strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
