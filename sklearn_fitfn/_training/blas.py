@@ -41,12 +41,15 @@ def _enter():
         if _holders:
             _holders += 1
             return 1  # another block of this process is at work beside it
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        _limiter = threadpool_limits(limits=1, user_api="blas")
+        blas = ThreadpoolController().select(user_api="blas")
+        # The fewest of the BLAS libraries' threads (NumPy's and SciPy's may
+        # differ), read here: threadpoolctl would warn of the difference.
+        before = min((library["num_threads"] for library in blas.info()), default=1)
+        _limiter = blas.limit(limits=1)
         _holders = 1
-        before = _limiter.get_original_num_threads().get("blas")
-        return max(1, before or 1)
+        return max(1, before)
 
 
 def _leave():

@@ -59,3 +59,21 @@ def test_a_block_is_told_the_threads_it_may_use_itself(two_threads):
             assert beside == 1
     with blas.blas_threads_for(blas.PARALLEL_FLOPS) as threads:
         assert threads is None
+
+
+def test_blas_libraries_of_different_threads_give_the_fewest_without_a_warning(two_threads):
+    # NumPy and SciPy each load an OpenBLAS of their own; a user may bound one.
+    import warnings
+
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
+    from threadpoolctl import ThreadpoolController
+
+    libraries = ThreadpoolController().select(user_api="blas")
+    if len(libraries.lib_controllers) < 2:
+        pytest.skip("one BLAS library loaded")
+    first = libraries.lib_controllers[0].filepath
+    with ThreadpoolController().select(filepath=first).limit(limits=1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with blas.one_blas_thread() as threads:
+                assert threads == 1
