@@ -58,6 +58,16 @@ def _loss(params, X, y):
     return jnp.mean((y - _forward(params, X)) ** 2) / 2 + 0.5 * ALPHA * penalty / X.shape[0]
 
 
+def adam_step(params, m, v, t, grads, learning_rate):
+    """One Adam step, as MLPRegressor takes it: the new ``(params, m, v, t)``."""
+    t = t + 1
+    m = [BETA_1 * a + (1 - BETA_1) * g for a, g in zip(m, grads)]
+    v = [BETA_2 * a + (1 - BETA_2) * g * g for a, g in zip(v, grads)]
+    rate = learning_rate * jnp.sqrt(1 - BETA_2**t) / (1 - BETA_1**t)
+    params = [p - rate * a / (jnp.sqrt(b) + EPSILON) for p, a, b in zip(params, m, v)]
+    return params, m, v, t
+
+
 def _train(params, X, y, orders, batch_size):
     zeros = [jnp.zeros_like(p) for p in params]
     n_batches = orders.shape[1] // batch_size
@@ -65,12 +75,7 @@ def _train(params, X, y, orders, batch_size):
     def step(state, batch):
         params, m, v, t = state
         grads = jax.grad(_loss)(params, X[batch], y[batch])
-        t = t + 1
-        m = [BETA_1 * a + (1 - BETA_1) * g for a, g in zip(m, grads)]
-        v = [BETA_2 * a + (1 - BETA_2) * g * g for a, g in zip(v, grads)]
-        rate = LEARNING_RATE * jnp.sqrt(1 - BETA_2**t) / (1 - BETA_1**t)
-        params = [p - rate * a / (jnp.sqrt(b) + EPSILON) for p, a, b in zip(params, m, v)]
-        return (params, m, v, t), None
+        return adam_step(params, m, v, t, grads, LEARNING_RATE), None
 
     def epoch(state, order):
         return jax.lax.scan(step, state, order.reshape(n_batches, batch_size))

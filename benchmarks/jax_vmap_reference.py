@@ -16,7 +16,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax_reference import BETA_1, BETA_2, EPSILON, initial_and_orders
+from jax_reference import adam_step, initial_and_orders
 
 
 def _forward(params, X):
@@ -41,12 +41,7 @@ def _train_one(params, X, y, w, orders, alpha, learning_rate, batch_size):
     def step(state, rows):
         params, m, v, t = state
         grads = jax.grad(_loss)(params, X[rows], y[rows], w[rows], alpha)
-        t = t + 1
-        m = [BETA_1 * a + (1 - BETA_1) * g for a, g in zip(m, grads)]
-        v = [BETA_2 * a + (1 - BETA_2) * g * g for a, g in zip(v, grads)]
-        rate = learning_rate * jnp.sqrt(1 - BETA_2**t) / (1 - BETA_1**t)
-        params = [p - rate * a / (jnp.sqrt(b) + EPSILON) for p, a, b in zip(params, m, v)]
-        return (params, m, v, t), None
+        return adam_step(params, m, v, t, grads, learning_rate), None
 
     def epoch(state, order):
         return jax.lax.scan(step, state, order.reshape(n_batches, batch_size))
