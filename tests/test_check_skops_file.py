@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skops_edits import edited_skops
 
 from sklearn_fitfn import MLPFunctionRegressor, sharing
 from sklearn_fitfn.sharing import check_skops_file
@@ -35,20 +36,6 @@ def _declaring(shape, dtype="<f8"):
     header = {"descr": dtype, "fortran_order": False, "shape": shape}
     np.lib.format.write_array_header_1_0(buffer, header)
     return buffer.getvalue() + bytes(16)
-
-
-def _rewritten(blob, edit):
-    """``blob`` with its members changed by ``edit(schema, files)``."""
-    source = zipfile.ZipFile(io.BytesIO(blob))
-    schema = json.loads(source.read("schema.json"))
-    files = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
-    edit(schema, files)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        target.writestr("schema.json", json.dumps(schema))
-        for name, content in files.items():
-            target.writestr(name, content)
-    return out.getvalue()
 
 
 def _step(schema, index):
@@ -84,7 +71,7 @@ def test_a_weight_declared_larger_than_its_network_is_refused_from_its_header(bl
             (16384, 8192)
         )
 
-    blob = _rewritten(blobs["pipeline"], edit)
+    blob = edited_skops(blobs["pipeline"], edit)
     with pytest.raises(ValueError) as refused:
         check_skops_file(io.BytesIO(blob))
     assert str(refused.value) == (
@@ -110,7 +97,7 @@ def test_the_optimizer_state_is_refused_as_declared(blobs, field, index, declare
             node.append(extra)
             files["extra.npy"] = _declaring(*declared)
 
-    blob = _rewritten(blobs["pipeline"], edit)
+    blob = edited_skops(blobs["pipeline"], edit)
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         check_skops_file(io.BytesIO(blob))
 
@@ -120,7 +107,7 @@ def test_a_keras_optimizer_variable_larger_than_the_largest_weight_is_refused(bl
         node = _network(schema["content"])["keras_optimizer_state"]["content"][-1]
         files[node["file"]] = _declaring((10**8,))
 
-    blob = _rewritten(blobs["keras fit"], edit)
+    blob = edited_skops(blobs["keras fit"], edit)
     with pytest.raises(ValueError) as refused:
         check_skops_file(io.BytesIO(blob))
     assert str(refused.value) == (
@@ -136,14 +123,14 @@ def test_a_spec_that_is_not_a_network_is_refused(blobs):
         node["content"] = json.dumps("__import__('os')")
 
     with pytest.raises(ValueError, match=r"activations\[0\] is not an activation's name"):
-        check_skops_file(io.BytesIO(_rewritten(blobs["pipeline"], edit)))
+        check_skops_file(io.BytesIO(edited_skops(blobs["pipeline"], edit)))
 
 
 def test_arrays_of_other_estimators_are_bounded_in_all(blobs):
     def edit(schema, files):
         files[_step(schema, 0)["content"]["mean_"]["file"]] = _declaring((10**8,))
 
-    blob = _rewritten(blobs["pipeline"], edit)
+    blob = edited_skops(blobs["pipeline"], edit)
     with pytest.raises(ValueError) as refused:
         check_skops_file(io.BytesIO(blob))
     assert str(refused.value) == (
@@ -182,7 +169,7 @@ def test_an_array_the_schema_names_but_the_file_lacks_is_refused(blobs):
         del files[_step(schema, 0)["content"]["mean_"]["file"]]
 
     with pytest.raises(ValueError, match="which it does not hold"):
-        check_skops_file(io.BytesIO(_rewritten(blobs["pipeline"], edit)))
+        check_skops_file(io.BytesIO(edited_skops(blobs["pipeline"], edit)))
 
 
 @pytest.mark.parametrize("bound", [1.5, "big", True])

@@ -5,13 +5,13 @@ import io
 import json
 import pickle
 import re
-import zipfile
 
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skops_edits import edited_skops
 
 from sklearn_fitfn import MLPFunctionRegressor
 
@@ -305,20 +305,6 @@ def test_skops_round_trip_of_a_pipeline_in_a_transformed_target(data):
     np.testing.assert_array_equal(sio.loads(blob, trusted=[OWN_TYPE]).predict(X), model.predict(X))
 
 
-def _edit_skops(blob, edit):
-    """``blob`` with its schema changed by ``edit(schema, files)``."""
-    source = zipfile.ZipFile(io.BytesIO(blob))
-    schema = json.loads(source.read("schema.json"))
-    files = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
-    edit(schema, files)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        target.writestr("schema.json", json.dumps(schema))
-        for name, content in files.items():
-            target.writestr(name, content)
-    return out.getvalue()
-
-
 def _network_node(schema):
     return schema["content"]["content"]["_fitted_network"]["content"]
 
@@ -331,7 +317,7 @@ def test_skops_refuses_an_activation_replaced_by_code(fitted, tmp_path):
         node["content"] = json.dumps(f"__import__('pathlib').Path({str(marker)!r}).touch()")
         node["__id__"] = 1  # not the id of the parameter's string, which skops would reuse
 
-    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    blob = edited_skops(sio.dumps(fitted["engine"]), edit)
     with pytest.raises(ValueError, match=r"activations\[0\] is not an activation"):
         sio.loads(blob, trusted=[OWN_TYPE])
     assert not marker.exists()
@@ -344,7 +330,7 @@ def test_skops_refuses_a_weight_of_another_shape(fitted):
         np.save(buffer, np.zeros((5, 16)))
         files[name] = buffer.getvalue()
 
-    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    blob = edited_skops(sio.dumps(fitted["engine"]), edit)
     with pytest.raises(ValueError, match=r"weights\[0\] must be float64 of shape \(3, 16\)"):
         sio.loads(blob, trusted=[OWN_TYPE])
 
@@ -356,7 +342,7 @@ def test_skops_refuses_a_type_the_user_did_not_trust(fitted):
         node = _network_node(schema)["spec"]["content"]["dtype"]
         node.update({"__class__": "system", "__module__": "os", "__loader__": "TypeNode"})
 
-    blob = _edit_skops(sio.dumps(fitted["engine"]), edit)
+    blob = edited_skops(sio.dumps(fitted["engine"]), edit)
     assert "os.system" in sio.get_untrusted_types(data=blob)
     with pytest.raises(UntrustedTypesFoundException, match="os.system"):
         sio.loads(blob, trusted=[OWN_TYPE])
