@@ -480,7 +480,9 @@ class _NumpyGroup(_Group):
         self.stop = self.stack.stop
 
     def call(self, orders, hypers, best_before):
-        return self.stack.run(orders, hypers, self.batch_size, best_before)
+        # Past the longest member's rows, ``orders`` holds only padding: the
+        # last batch stops there, as short as MLPRegressor's own last batch.
+        return self.stack.run(orders[:, :, : self.rows], hypers, self.batch_size, best_before)
 
     def _arrays_of(self, k):
         return [p[k].copy() for p in self.stack.params], [np.array(s[k]) for s in self.stack.slots]
