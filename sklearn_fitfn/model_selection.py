@@ -3,10 +3,12 @@
 :class:`GridSearchCV` and :class:`RandomizedSearchCV` are scikit-learn's,
 with one step added in front of each round of candidates: every (candidate,
 fold) whose network is an :class:`~sklearn_fitfn.MLPFunctionRegressor` that
-can share a program with others of its shape (the same layer sizes,
-activations, dtype and batch size, Adam or SGD on the compiled engine) is
-trained with them as one stacked network. Then scikit-learn's own loop runs
-as always: it clones, fits, scores and refits, and each member's ``fit``
+can share a program with others of its shape (the same layer sizes, dtype
+and batch size, Adam or SGD on the compiled engine, and the same
+activations unless they are all scikit-learn's, which each member applies
+on its own) is trained with them as one stacked network. Then
+scikit-learn's own loop runs as always: it clones, fits, scores and
+refits, and each member's ``fit``
 takes the training its group already did instead of training again. So
 ``cv_results_``, ``best_params_``, ``refit``, scoring, ``error_score`` and
 metadata routing are scikit-learn's code, and each member's fitted weights,
@@ -163,11 +165,13 @@ def _only_sample_weights(fit_params):
     return all(name.rpartition("__")[2] == "sample_weight" for name in fit_params)
 
 
-def _group_report(spec, n_members, seconds):
-    """The line ``verbose`` prints for each group trained together."""
-    activations = "/".join(dict.fromkeys(spec.activations)) or "linear"
+def _group_report(specs, seconds):
+    """The line ``verbose`` prints for each group trained together, naming
+    every activation its members apply."""
+    spec = specs[0]
+    activations = "/".join(dict.fromkeys(a for s in specs for a in s.activations)) or "linear"
     return (
-        f"Trained {n_members} fits of hidden_layer_sizes={spec.hidden_layer_sizes} "
+        f"Trained {len(specs)} fits of hidden_layer_sizes={spec.hidden_layer_sizes} "
         f"({activations}, {spec.dtype}) together in {seconds:.1f}s"
     )
 
@@ -303,8 +307,8 @@ class _TrainsTogether:
             return [], [0.0] * len(candidate_params), []
         lines = []
 
-        def report(spec, n_members, seconds):
-            lines.append(_group_report(spec, n_members, seconds))
+        def report(specs, seconds):
+            lines.append(_group_report(specs, seconds))
 
         training = TrainingRound(backend=remote, n_jobs=self.n_jobs, report=report)
         other_params = not _only_sample_weights(fit_params)

@@ -42,7 +42,8 @@ class TrainingRound:
         joblib's ``n_jobs``: tasks at once on ``backend``, or groups trained
         side by side in threads here.
     report : callable, optional
-        Called as ``report(spec, n_members, seconds)`` after each group.
+        Called as ``report(specs, seconds)`` after each group, with its
+        members' network specs.
 
     Attributes
     ----------
@@ -175,7 +176,7 @@ class TrainingRound:
                     outcome = outcome._replace(seconds=seconds / len(task))
                 self._keep(position, key, outcome)
             if self.report is not None and len(task) > 1:
-                self.report(task[0][1].spec, len(task), seconds)
+                self.report([member.spec for _, member, _ in task], seconds)
 
     def _keep(self, position, key, outcome):
         """Keep a first member's outcome, and a copy for each of its copies."""

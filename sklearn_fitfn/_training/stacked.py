@@ -105,10 +105,12 @@ def group_key(member):
     member trains alone (:func:`why_alone`)."""
     if why_alone(member) is not None:
         return None
-    settings, data = member.settings, member.data
+    settings, data, spec = member.settings, member.data, member.spec
     nesterov = settings.nesterov if settings.solver == "sgd" else None
     validate = data.validation is not None
-    return (member.spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
+    if stacked_numpy.computes(spec):  # each member applies its own activations there
+        spec = spec._replace(activations=None)
+    return (spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
 
 
 def min_members(member):
@@ -476,7 +478,10 @@ class _NumpyGroup(_Group):
                 np.zeros((len(members), 0), dtype),
                 np.zeros((len(members), n_outputs), dtype),
             )
-        self.stack = stacked_numpy.NumpyStack(self.shape, params, slots, arrays, validation)
+        activations = [m.spec.activations for m in members]
+        self.stack = stacked_numpy.NumpyStack(
+            self.shape, activations, params, slots, arrays, validation
+        )
         self.stop = self.stack.stop
 
     def call(self, orders, hypers, best_before):

@@ -11,9 +11,9 @@ as TensorFlow's. So for networks of scikit-learn's activations and its
 squared error, the group's epochs run here: every array of the step is
 preallocated per batch length and overwritten in place, and the products
 run on one BLAS thread, which is as fast for these shapes and does not stall
-beside other work (:mod:`.blas`). The cores go to the members instead: the
-group trains in as many parts as the process has cores, each on a thread of
-its own (:meth:`NumpyStack.run`).
+beside other work (:mod:`.blas`). The cores go to the members instead: a
+group whose step has work enough trains in as many parts as the process has
+cores, each on a thread of its own (:meth:`NumpyStack.run`).
 
 The formulas are those of ``NetworkSpec.stacked_loss_and_gradients`` and
 the optimizers' ``stacked_apply``: each member's loss and gradients over
@@ -32,6 +32,15 @@ from .blas import one_blas_thread
 
 #: The fewest members a thread trains: below it, a group trains on one thread.
 MIN_MEMBERS_PER_THREAD = 2
+
+#: The fewest multiply-adds of a thread's products per float64 step (twice as
+#: many in float32, which NumPy computes twice as fast). Below it, the time
+#: each NumPy call holds the GIL outweighs the second core: measured on 2
+#: cores, a group of 20 members of (16,) on 200 rows took 1.29x its one-thread
+#: time in two parts, and 4 of (64, 64) 1.02x (1.9 million a part), where 6
+#: of (64, 64) took 0.88x (2.9 million) and 20 took 0.64x (float32: 0.99x at
+#: 3 of (64, 64) a part, 0.94x at 6 and 0.75x at 10).
+MIN_MULTIPLY_ADDS_PER_THREAD = 2_500_000
 
 #: The activations computed here, by Keras name: the value from the layer's
 #: input, written in place, and the derivative from the value.
@@ -87,6 +96,18 @@ def _squared_norms(kernels):
     return np.matmul(rows, rows.transpose(0, 2, 1))[:, 0, 0]
 
 
+def _runs(activations):
+    """``(members, activations)`` for each run of consecutive members with
+    the same activations, ``members`` a slice: the views each activation is
+    written through, in place."""
+    runs, start = [], 0
+    for end in range(1, len(activations) + 1):
+        if end == len(activations) or activations[end] != activations[start]:
+            runs.append((slice(start, end), activations[start]))
+            start = end
+    return runs
+
+
 def _views(flat, shapes):
     """Views of ``flat`` (``[K, P]``) as arrays ``[K, *shape]``, in order."""
     views, start = [], 0
@@ -117,6 +138,10 @@ class NumpyStack:
     Parameters
     ----------
     shape : StackShape
+    activations : list of tuple of str
+        Each member's hidden activations (Keras names): members of one
+        shape may differ in them, each layer applying each run of members'
+        own activation to their rows of the stacked arrays.
     params, slots : list of ndarray
         Weights ``[K, ...]`` and the optimizer's state (Adam: first and
         second moments, then the step counts ``[K]``; SGD: velocities).
@@ -127,8 +152,9 @@ class NumpyStack:
         ``(X, y, w, total)`` of each member's held-out rows, or empty arrays.
     """
 
-    def __init__(self, shape, params, slots, data, validation):
+    def __init__(self, shape, activations, params, slots, data, validation):
         self.shape = shape
+        self.activations = list(activations)
         self._shapes = [p.shape[1:] for p in params]
         n = len(params)
         self.flat = self._flatten(params)
@@ -146,6 +172,7 @@ class NumpyStack:
         return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays], axis=1)
 
     def _views(self):
+        self._runs = _runs(self.activations)
         self.params = _views(self.flat, self._shapes)
         self.gradient = np.empty_like(self.flat)
         self.grads = _views(self.gradient, self._shapes)
@@ -165,6 +192,7 @@ class NumpyStack:
             self.steps = self.steps[kept]
         self.X, self.y, self.w, self.alpha = (a[kept] for a in (self.X, self.y, self.w, self.alpha))
         self.validation = tuple(a[kept] for a in self.validation)
+        self.activations = [self.activations[k] for k in kept]
         self._workspaces = {}
         self._views()
 
@@ -176,14 +204,20 @@ class NumpyStack:
 
         The members never meet: with more than one core free, they train in
         as many parts as cores (of at least :data:`MIN_MEMBERS_PER_THREAD`
-        members), each part on a thread of its own, writing to its rows of
+        members and :data:`MIN_MULTIPLY_ADDS_PER_THREAD` multiply-adds a
+        step), each part on a thread of its own, writing to its rows of
         the stacked arrays; NumPy lets go of the GIL in its products and
         passes. Unlike BLAS's own threads, these wait for nothing but their
         own work, so a busy machine slows them only by the cores it takes
         (docs/performance.md, "The route").
         """
         with one_blas_thread() as cores:
-            n_parts = min(cores, orders.shape[1] // MIN_MEMBERS_PER_THREAD)
+            n_members = orders.shape[1]
+            n_parts = min(
+                cores,
+                n_members // MIN_MEMBERS_PER_THREAD,
+                self._threads_worth(n_members, min(batch_size, orders.shape[2])),
+            )
             if n_parts <= 1:
                 return self._run(orders, hypers, batch_size, best_before)
             bounds = np.linspace(0, orders.shape[1], n_parts + 1).astype(int)
@@ -208,6 +242,13 @@ class NumpyStack:
             [np.concatenate(views) for views in zip(*best)],
         )
 
+    def _threads_worth(self, n_members, rows):
+        """The threads a step of ``rows`` rows for ``n_members`` keeps busy
+        enough to gain from (:data:`MIN_MULTIPLY_ADDS_PER_THREAD`)."""
+        per_row = sum(int(np.prod(kernel)) for kernel in self._shapes[0::2])
+        needed = MIN_MULTIPLY_ADDS_PER_THREAD * 8 / self.flat.dtype.itemsize
+        return int(n_members * rows * per_row // needed)
+
     def _part(self, members):
         """This stack's ``members`` (a slice), sharing its arrays: what the
         part trains is written to this stack's rows."""
@@ -219,6 +260,7 @@ class NumpyStack:
             a[members] for a in (self.X, self.y, self.w, self.alpha)
         )
         part.validation = tuple(a[members] for a in self.validation)
+        part.activations = self.activations[members]
         part._workspaces = {}
         part._views()
         return part
@@ -271,14 +313,15 @@ class NumpyStack:
             out = None if outputs is None else outputs[layer]
             hidden = np.matmul(hidden, params[2 * layer], out=out)
             hidden += params[2 * layer + 1][:, None, :]
-            if layer < len(spec.activations):
-                hidden = _VALUE[spec.activations[layer]](hidden)
+            if layer < len(spec.hidden_layer_sizes):
+                for members, activations in self._runs:
+                    _VALUE[activations[layer]](hidden[members])
         return hidden
 
     def _loss_and_gradients(self, X, y, w):
         """``NetworkSpec.stacked_loss_and_gradients`` for the squared error:
         the loss per member, the gradients written to :attr:`grads`."""
-        spec, params, grads = self.shape.spec, self.params, self.grads
+        params, grads = self.params, self.grads
         space = self._workspace(X.shape[1])
         predicted = self._forward(X, space.layer_outputs)
         kernels = params[0::2]
@@ -302,9 +345,13 @@ class NumpyStack:
                     np.multiply(delta, kernels[layer][:, None, :, 0], out=upstream)
                 else:
                     np.matmul(delta, kernels[layer].transpose(0, 2, 1), out=upstream)
-                activation = spec.activations[layer - 1]
-                if activation != "linear":
-                    upstream *= _SLOPE[activation](inputs[layer], space.slopes[layer - 1])
+                for members, activations in self._runs:
+                    activation = activations[layer - 1]
+                    if activation != "linear":
+                        slope = _SLOPE[activation](
+                            inputs[layer][members], space.slopes[layer - 1][members]
+                        )
+                        np.multiply(upstream[members], slope, out=upstream[members])
                 delta = upstream
         return loss
 

@@ -107,6 +107,24 @@ def test_a_grid_trains_together_with_scikit_learns_results(data, together, dtype
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol)
 
 
+def test_the_missions_grid_trains_identity_and_relu_together(data, together, capsys):
+    """The README's grid: activations x widths, 3 folds. Each width's
+    identity and relu members (6) share a program, each applying its own
+    activation, with scikit-learn's results."""
+    X, y = data
+    grid = {
+        "mlpfunctionregressor__activation": ["identity", "relu"],
+        "mlpfunctionregressor__hidden_layer_sizes": [(8,), (8, 8)],
+    }
+    ours, theirs = _searches(_pipeline(), grid, X, y, verbose=1)
+    assert together == {"trained": 12, "taken": 12}
+    _assert_same_results(ours, theirs, 1e-9)
+    printed = capsys.readouterr().out
+    assert "Trained 6 fits of hidden_layer_sizes=(8,) (linear/relu, float64)" in printed
+    assert "Trained 6 fits of hidden_layer_sizes=(8, 8) (linear/relu, float64)" in printed
+    assert "0 of 12 fits train one at a time" in printed
+
+
 def test_each_member_is_what_fitting_it_alone_gives(data):
     X, y = data
     members, alone = [], []
@@ -343,16 +361,21 @@ def test_a_cluster_is_sent_the_training_of_networks_that_train_from_a_seed_witho
         ((), "relu", "float64", "linear"),  # no hidden layer: one linear map
         ((8, 4), ("square", "relu"), "float32", "square/relu"),
         ((8, 4), ("relu", "relu"), "float64", "relu"),
+        ((8, 4), ["relu", "identity", "tanh"], "float64", "relu/linear/tanh"),
     ],
 )
 def test_verbose_names_each_groups_network(capsys, hidden_layer_sizes, activation, dtype, named):
+    """A group's line names each activation its members apply, once."""
     X, y = np.ones((4, 2)), np.arange(4.0)
-    network = MLPFunctionRegressor(
-        hidden_layer_sizes=hidden_layer_sizes, activation=activation, dtype=dtype
-    )
-    spec = network._training_member(X, y).spec
-    assert model_selection._group_report(spec, 9, 2.345) == (
-        f"Trained 9 fits of hidden_layer_sizes={hidden_layer_sizes} ({named}, {dtype}) "
+    activations = activation if isinstance(activation, list) else [activation]
+    specs = [
+        MLPFunctionRegressor(hidden_layer_sizes=hidden_layer_sizes, activation=a, dtype=dtype)
+        ._training_member(X, y)
+        .spec
+        for a in [*activations, activations[0]] * 3
+    ]
+    assert model_selection._group_report(specs, 2.345) == (
+        f"Trained {len(specs)} fits of hidden_layer_sizes={hidden_layer_sizes} ({named}, {dtype}) "
         "together in 2.3s"
     )
 

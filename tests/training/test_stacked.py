@@ -46,9 +46,12 @@ def test_members_share_a_program_when_their_shape_and_way_of_taking_rows_agree(d
     sgd = stacked.group_key(_member(X, y, solver="sgd"))
     assert sgd != key
     assert stacked.group_key(_member(X, y, solver="sgd", nesterovs_momentum=False)) != sgd
+    # On NumPy each member applies its own activation: scikit-learn's share.
+    for activation in ["identity", "logistic", "tanh"]:
+        assert stacked.group_key(_member(X, y, activation=activation)) == key, activation
     for other in [
         dict(hidden_layer_sizes=(5,)),
-        dict(activation="tanh"),
+        dict(activation="elu"),  # TensorFlow's program: one activation for all
         dict(dtype="float32"),
         dict(batch_size=16),
         dict(shuffle=False),
@@ -358,6 +361,7 @@ def test_a_group_trains_in_parts_on_threads_as_on_one(data, monkeypatch, early_s
             return run(self, orders, *args)
 
         monkeypatch.setattr(stacked_numpy, "one_blas_thread", lambda: contextlib.nullcontext(cores))
+        monkeypatch.setattr(stacked_numpy, "MIN_MULTIPLY_ADDS_PER_THREAD", 1)  # tiny members
         monkeypatch.setattr(stacked_numpy.NumpyStack, "_run", noted)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -373,3 +377,67 @@ def test_a_group_trains_in_parts_on_threads_as_on_one(data, monkeypatch, early_s
         )
         for ours, theirs in zip(split.trained.weights, one.trained.weights, strict=True):
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_members_of_different_activations_train_together_as_each_alone(data, monkeypatch, cores):
+    """Each member applies its own activations to its rows of the stacked
+    arrays, in runs of consecutive members, also when a part of the group
+    (a thread's members) begins or ends inside a run."""
+    import contextlib
+
+    from sklearn_fitfn._training import stacked_numpy
+
+    X, y = data
+    activations = ["identity", "relu", "relu", "tanh", "logistic", "identity", "relu"]
+    networks = [
+        MLPFunctionRegressor(
+            hidden_layer_sizes=(5, 3),
+            activation=activation,
+            max_iter=25,
+            learning_rate_init=0.01,
+            random_state=seed,
+        )
+        for seed, activation in enumerate(activations)
+    ]
+    monkeypatch.setattr(stacked_numpy, "one_blas_thread", lambda: contextlib.nullcontext(cores))
+    monkeypatch.setattr(stacked_numpy, "MIN_MULTIPLY_ADDS_PER_THREAD", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        members = [network._training_member(X, y) for network in networks]
+        assert len({stacked.group_key(member) for member in members}) == 1
+        outcomes = stacked._train_group(members)
+        alone = [network.fit(X, y) for network in networks]
+    for outcome, network in zip(outcomes, alone, strict=True):
+        np.testing.assert_allclose(
+            outcome.trained.record.loss_curve, network.loss_curve_, rtol=1e-9
+        )
+        weights = [w for pair in zip(network.coefs_, network.intercepts_) for w in pair]
+        for ours, theirs in zip(outcome.trained.weights, weights, strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
+    # Different activations gave different networks (the test would not see a mix-up otherwise).
+    assert len({round(n.loss_curve_[-1], 6) for n in alone}) == len(activations)
+
+
+def test_a_group_trains_in_parts_only_where_each_threads_step_has_work_enough(data):
+    """Threads gain only where each one's products outweigh the time its
+    NumPy calls hold the GIL: by members, rows, widths and dtype."""
+    from sklearn_fitfn._training import stacked_numpy
+
+    def threads(n_members, hidden, rows, dtype="float64", n_inputs=10):
+        X, y = np.zeros((rows, n_inputs), dtype), np.arange(rows, dtype=dtype)
+        members = [
+            MLPFunctionRegressor(hidden_layer_sizes=hidden, dtype=dtype)._training_member(X, y)
+            for _ in range(n_members)
+        ]
+        return stacked._group_of(members).stack._threads_worth(n_members, rows)
+
+    # 2 members of (64, 64) on 200 rows of 10 columns: 1.9 million
+    # multiply-adds a step, short of one thread's; 6 of them fill two.
+    assert 64 * 64 + 10 * 64 + 64 == 4800 and 2 * 200 * 4800 < 2_500_000
+    assert threads(2, (64, 64), 200) == 0
+    assert threads(6, (64, 64), 200) == 2
+    assert threads(20, (16,), 200) == 0  # small networks: one thread
+    assert threads(6, (64, 64), 200, "float32") == 1  # float32 needs twice the work
+    assert threads(6, (64, 64), 100) == 1
+    assert stacked_numpy.MIN_MULTIPLY_ADDS_PER_THREAD == 2_500_000
