@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -19,6 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._network import numpy_forward
 from ._network.activations import ACTIVATION_NAMES
 from ._network.inputs import canonical_csr, dense_chunks
 from ._network.polynomial import (
@@ -49,6 +51,11 @@ from ._training.settings import (
 
 def _solver_is_stochastic(estimator):
     return estimator.solver != "lbfgs"
+
+
+#: Held while a fitted network's Keras model is built on first reading, so
+#: that threads reading ``model_`` together get one model.
+_BUILDING = threading.Lock()
 
 
 class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
@@ -183,7 +190,10 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         skops file of the estimator holds the network as data (its layer
         sizes, activation names, dtype and weights as arrays) and rebuilds
         this model when loaded, not compiled: a ``partial_fit`` then resumes
-        the optimizer's saved state.
+        the optimizer's saved state. Where the fit needed no Keras model (the
+        compiled engine, scikit-learn's activations, the squared error), it
+        is built from the weights when first read, and ``predict`` computes
+        the same network on NumPy, from the weights set into it.
     history_ : dict of str to list
         After training with Keras's ``fit`` only: SciKeras's record of
         Keras's per-epoch metrics, such as ``"loss"`` and ``"val_loss"``.
@@ -550,7 +560,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
                 "jit_compile=True needs a dense X: XLA has no sparse matrices. "
                 "Pass X.toarray(), or leave jit_compile='auto' (or False)."
             )
-        first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        first_pass = not self._has_network() or not (self.warm_start or incremental)
         X, y, sample_weight, spec = self._prepare(X, y, sample_weight, first_pass)
         if settings.keras is not None:
             check_loss_for_targets(settings.keras.loss, y, spec.out_activation, type(self).__name__)
@@ -569,7 +579,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         ``partial_fit``'s added to the earlier calls'), or the compiled
         engine's weights, set into the fitted model when training continued it
         (and Keras's fit has not compiled it), else into a new one."""
-        fitted = getattr(self, "model_", None)
+        fitted = self.__dict__.get("_model")  # built: not to be built here
         if trained.model is not None:
             history = trained.history
             if reuse and went_on and hasattr(self, "history_"):
@@ -580,6 +590,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         model = fitted if reuse else None
         if model is not None and not model.compiled:
             model.set_weights(trained.weights)
+        elif numpy_forward.computes(spec):
+            model = trained.weights  # model_ is built from them when first read
         else:
             model = spec.keras_model(trained.weights)
         self._set_network(spec, model, trained.record, trained.optimizer_state)
@@ -589,8 +601,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     def _set_network(self, spec, model, record, optimizer_state, keras_optimizer_state=None):
         """Set the fitted network and what training keeps for its next call:
         the engine's optimizer state, or a Keras optimizer's variables that a
-        model loaded from a file holds aside until it trains again."""
-        self.model_ = model
+        model loaded from a file holds aside until it trains again.
+
+        ``model`` is a Keras model, or the network's weights
+        (``[kernel, bias, ...]``) where NumPy computes it
+        (:func:`._network.numpy_forward.computes`): prediction then needs no
+        Keras model, and :attr:`model_` builds one when first read."""
+        self.__dict__.pop("_model", None)
+        self.__dict__.pop("_weights", None)
+        if isinstance(model, list):
+            self._weights = model
+        else:
+            self._model = model
         self._spec = spec
         self.n_outputs_ = spec.n_outputs
         self.n_layers_ = len(spec.layer_units)
@@ -675,6 +697,8 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     #: Fitted attributes rebuilt from the network's data when loading.
     _NETWORK_ATTRIBUTES = (
         "model_",
+        "_model",
+        "_weights",
         "_spec",
         "_record",
         "_optimizer_state",
@@ -689,7 +713,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         object, so that loading runs no code from the file (see
         :mod:`._training.fitted_state`)."""
         state = dict(super().__getstate__())
-        if "model_" in state:
+        if self._has_network():
             state[fitted_state.KEY] = fitted_state.as_data(
                 self._spec,
                 self.model_,
@@ -731,6 +755,35 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         if network is not None:
             self._set_network(*restored)
 
+    # -- the fitted network ------------------------------------------------------
+
+    def _has_network(self):
+        return "_model" in self.__dict__ or "_weights" in self.__dict__
+
+    @property
+    def model_(self):
+        """The fitted Keras network (see the class's Attributes), built from
+        the weights on first reading where the fit did not need one."""
+        model = self.__dict__.get("_model")
+        if model is not None:
+            return model
+        with _BUILDING:
+            if "_model" not in self.__dict__:
+                if "_weights" not in self.__dict__:
+                    raise AttributeError(
+                        f"'{type(self).__name__}' object has no attribute 'model_'"
+                    )
+                self._model = self._spec.keras_model(self._weights)
+                del self._weights
+        return self._model
+
+    def _network_weights(self):
+        """The network's weights ``[kernel, bias, ...]``: the fitted ones
+        until :attr:`model_` is built, then the model's (which its user may
+        have set)."""
+        weights = self.__dict__.get("_weights")
+        return weights if weights is not None else dense_weights(self.model_)
+
     # -- prediction ------------------------------------------------------------
 
     def predict(self, X):
@@ -750,10 +803,18 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
         )
-        chunks = [
-            np.asarray(self.model_(tf.constant(chunk), training=False))
-            for chunk in dense_chunks(X, self._spec.dtype)
-        ]
+        spec = self._spec
+        if numpy_forward.computes(spec):  # as the Keras model computes it, without one
+            weights = self._network_weights()
+            chunks = [
+                numpy_forward.network_output(spec.activations, weights, chunk)
+                for chunk in dense_chunks(X, spec.dtype)
+            ]
+        else:
+            chunks = [
+                np.asarray(self.model_(tf.constant(chunk), training=False))
+                for chunk in dense_chunks(X, spec.dtype)
+            ]
         y_pred = np.concatenate(chunks)
         return y_pred.ravel() if self.n_outputs_ == 1 else y_pred
 
@@ -764,7 +825,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         fitted network (:func:`sklearn_fitfn.formula.to_polynomial` checks)."""
         spec = self._spec
         check_polynomial_network(spec.activations, spec.out_activation, type(self).__name__)
-        return network_polynomials(dense_weights(self.model_), spec.activations, inputs)
+        return network_polynomials(self._network_weights(), spec.activations, inputs)
 
     def _computes_ratio(self):
         return self._spec.activations == RATIO_ACTIVATIONS
@@ -776,7 +837,7 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
         check_ratio_network(
             spec.activations, spec.out_activation, spec.n_outputs, type(self).__name__
         )
-        return network_ratio(dense_weights(self.model_), inputs)
+        return network_ratio(self._network_weights(), inputs)
 
     def to_formula(self, tol=1e-6):
         """The function the fitted network computes, read back from its weights.
@@ -855,12 +916,12 @@ class MLPFunctionRegressor(RegressorMixin, BaseEstimator):
     @property
     def coefs_(self):
         """Copies of the kernels, input to output."""
-        return dense_weights(self.model_)[0::2]
+        return [w.copy() for w in self._network_weights()[0::2]]
 
     @property
     def intercepts_(self):
         """Copies of the biases, input to output."""
-        return dense_weights(self.model_)[1::2]
+        return [w.copy() for w in self._network_weights()[1::2]]
 
     loss_curve_ = property(lambda self: self._record.loss_curve, doc="Loss per epoch.")
     loss_ = property(lambda self: self._record.loss, doc="Loss after the last epoch.")

@@ -4,6 +4,9 @@
   Keras names, which leave a network linear, which read back exactly);
 - :mod:`.spec`: the one definition of the network (layer sizes, activations,
   dtype, initial weights) and the Keras model built from it;
+- :mod:`.numpy_forward`: the same network's outputs on NumPy, for
+  scikit-learn's activations (prediction, and the stacked epochs' table of
+  activations);
 - :mod:`.inputs`: the rows as the training back-ends take them (dense or
   sparse, chunked, gathered);
 - :mod:`.kernel_cache`: TensorFlow's eager kernel cache, cleared once the

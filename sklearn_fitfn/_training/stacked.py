@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse
 
+from .._network import numpy_forward
 from .._quiet.tensorflow import tf
 from . import record as rules
 from . import stacked_numpy, train
@@ -108,14 +109,14 @@ def group_key(member):
     settings, data, spec = member.settings, member.data, member.spec
     nesterov = settings.nesterov if settings.solver == "sgd" else None
     validate = data.validation is not None
-    if stacked_numpy.computes(spec):  # each member applies its own activations there
+    if numpy_forward.computes(spec):  # each member applies its own activations there
         spec = spec._replace(activations=None)
     return (spec, settings.solver, nesterov, settings.shuffle, data.batch_size, validate)
 
 
 def min_members(member):
     """Members a group of ``member``'s program needs to gain from training together."""
-    return MIN_NUMPY_MEMBERS if stacked_numpy.computes(member.spec) else MIN_MEMBERS
+    return MIN_NUMPY_MEMBERS if numpy_forward.computes(member.spec) else MIN_MEMBERS
 
 
 def elements(member):
@@ -498,8 +499,9 @@ class _NumpyGroup(_Group):
 
 def _group_of(members):
     """The group of ``members``, on NumPy where it computes their network
-    (:func:`.stacked_numpy.computes`), on TensorFlow otherwise."""
-    if stacked_numpy.computes(members[0].spec):
+    (:func:`sklearn_fitfn._network.numpy_forward.computes`), on TensorFlow
+    otherwise."""
+    if numpy_forward.computes(members[0].spec):
         return _NumpyGroup(members)
     return _Group(members)
 

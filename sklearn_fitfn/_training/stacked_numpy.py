@@ -25,8 +25,8 @@ import concurrent.futures
 import copy
 
 import numpy as np
-import scipy.special
 
+from .._network.numpy_forward import ACTIVATIONS
 from . import record as rules
 from .blas import one_blas_thread
 
@@ -42,25 +42,13 @@ MIN_MEMBERS_PER_THREAD = 2
 #: 3 of (64, 64) a part, 0.94x at 6 and 0.75x at 10).
 MIN_MULTIPLY_ADDS_PER_THREAD = 2_500_000
 
-#: The activations computed here, by Keras name: the value from the layer's
-#: input, written in place, and the derivative from the value.
-_VALUE = {
-    "linear": lambda z: z,
-    "relu": lambda z: np.maximum(z, 0, out=z),
-    "tanh": lambda z: np.tanh(z, out=z),
-    "sigmoid": lambda z: scipy.special.expit(z, out=z),
-}
+#: The derivatives of the activations NumPy computes
+#: (:data:`.numpy_forward.ACTIVATIONS`), from their values, written to ``out``.
 _SLOPE = {
     "relu": lambda a, out: np.greater(a, 0, out=out),
     "tanh": lambda a, out: np.subtract(1, np.square(a, out=out), out=out),
     "sigmoid": lambda a, out: np.multiply(a, np.subtract(1, a, out=out), out=out),
 }
-
-
-def computes(spec):
-    """Whether this module computes ``spec``'s training: its activations are
-    scikit-learn's and its loss the squared error."""
-    return spec.out_activation == "identity" and all(a in _VALUE for a in spec.activations)
 
 
 class StoppedFlag:
@@ -315,7 +303,7 @@ class NumpyStack:
             hidden += params[2 * layer + 1][:, None, :]
             if layer < len(spec.hidden_layer_sizes):
                 for members, activations in self._runs:
-                    _VALUE[activations[layer]](hidden[members])
+                    ACTIVATIONS[activations[layer]](hidden[members])
         return hidden
 
     def _loss_and_gradients(self, X, y, w):

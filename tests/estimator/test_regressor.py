@@ -232,6 +232,48 @@ def test_fitted_attributes_describe_the_keras_network(regression_data):
     np.testing.assert_allclose(reg.predict(X), manual, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_the_keras_model_is_built_when_first_read_and_predicts_as_predict_does(
+    regression_data, dtype, rtol
+):
+    """A fit of scikit-learn's activations on the compiled engine needs no
+    Keras model: predict computes the same network on NumPy. model_ is
+    built from the weights when first read, once, even by threads reading
+    it together, and from then on predict uses the weights set into it."""
+    import threading
+
+    X, y = regression_data
+    reg = MLPFunctionRegressor(**SMALL, dtype=dtype).fit(X, y)
+    predicted = reg.predict(X)
+    assert "_model" not in vars(reg), "neither fit nor predict builds a Keras model"
+    models = []
+    readers = [threading.Thread(target=lambda: models.append(reg.model_)) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=60)
+    assert len(models) == 4 and all(model is models[0] for model in models)
+    assert isinstance(models[0], keras.Model) and reg.model_ is models[0]
+    np.testing.assert_allclose(
+        models[0](X.astype(dtype)).numpy().ravel(), predicted, rtol=rtol, atol=1e-6
+    )
+    np.testing.assert_array_equal(reg.predict(X), predicted)
+    weights = reg.model_.get_weights()
+    reg.model_.set_weights([2 * w for w in weights])
+    np.testing.assert_allclose(
+        reg.predict(X), reg.model_(X.astype(dtype)).numpy().ravel(), rtol=rtol, atol=1e-6
+    )
+    assert not np.allclose(reg.predict(X), predicted)
+
+
+def test_a_network_numpy_does_not_compute_gets_its_keras_model_at_fit(regression_data):
+    X, y = regression_data
+    for params in [dict(activation="elu"), dict(loss="poisson"), dict(solver="rmsprop")]:
+        reg = MLPFunctionRegressor(**SMALL, **params).fit(X, np.abs(y))
+        assert isinstance(vars(reg)["_model"], keras.Model), params
+    assert not hasattr(MLPFunctionRegressor(), "model_")
+
+
 def test_per_layer_activations_and_linear_model(regression_data):
     X, y = regression_data
     reg = MLPFunctionRegressor(

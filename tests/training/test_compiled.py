@@ -16,7 +16,7 @@ y = X[:, 0] * X[:, 1]
 
 
 def _fit(width, solver="adam"):
-    MLPFunctionRegressor(
+    return MLPFunctionRegressor(
         hidden_layer_sizes=(width,), max_iter=2, solver=solver, random_state=0
     ).fit(X, y)
 
@@ -87,12 +87,15 @@ def test_a_fit_declares_sizes_only_for_the_keras_models_own_variables(solver):
     # TensorFlow keeps, for the life of the process, the kernel that created
     # a variable of each declared shape: a search over many architectures
     # would grow without bound if the engine's variables declared theirs.
-    declared = _declared_shapes_of_variables_created_by(lambda: _fit(7, solver=solver))
+    # model_ is built when first read: its Dense layers declare their sizes then.
+    declared = _declared_shapes_of_variables_created_by(lambda: _fit(7, solver=solver).model_)
     sized = [s for s in declared if s.rank and s.is_fully_defined()]
     engine = [s for s in declared if s.rank and not s.is_fully_defined()]
     assert sorted(map(tuple, sized)) == [(1,), (2, 7), (7,), (7, 1)]  # model_'s Dense layers
     # The parameters and the optimizer's slots, held as flat vectors (see _layout).
     assert len(engine) >= 2 and all(set(s.as_list()) == {None} for s in engine)
+    unread = _declared_shapes_of_variables_created_by(lambda: _fit(7, solver=solver))
+    assert [s for s in unread if s.rank and s.is_fully_defined()] == []
 
 
 def test_a_size_free_variable_holds_its_value_and_takes_any_size():
